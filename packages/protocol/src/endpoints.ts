@@ -1,0 +1,286 @@
+import { z } from 'zod';
+import { UpdatedSchema } from './common.js';
+import {
+  ProjectSchema,
+  ProjectsCreateRequestSchema,
+  ProjectsDeleteRequestSchema,
+  ProjectsGetAllRequestSchema,
+  ProjectsGetByIdRequestSchema,
+  ProjectsMoveRequestSchema,
+  ProjectsUpdateRequestSchema,
+} from './project.js';
+import {
+  QueueEntrySchema,
+  QueueOnlyRequestSchema,
+  QueueSchema,
+  QueueTaskRequestSchema,
+  QueuesCreateRequestSchema,
+  QueuesDeleteRequestSchema,
+  QueuesGetAllRequestSchema,
+  QueuesGetByIdRequestSchema,
+  QueuesGetNextTaskRequestSchema,
+} from './queue.js';
+import { ConfigurationItemSchema, HyperParamItemSchema, TaskSchema } from './task.js';
+import {
+  TaskIdRequestSchema,
+  TaskStatusChangeRequestSchema,
+  TasksAddOrUpdateArtifactsRequestSchema,
+  TasksAddOrUpdateModelRequestSchema,
+  TasksArchiveRequestSchema,
+  TasksCloneRequestSchema,
+  TasksCompletedRequestSchema,
+  TasksCreateRequestSchema,
+  TasksDeleteArtifactsRequestSchema,
+  TasksDeleteConfigurationRequestSchema,
+  TasksDeleteHyperParamsRequestSchema,
+  TasksDeleteRequestSchema,
+  TasksDequeueRequestSchema,
+  TasksEditConfigurationRequestSchema,
+  TasksEditHyperParamsRequestSchema,
+  TasksEditRequestSchema,
+  TasksEnqueueRequestSchema,
+  TasksGetAllRequestSchema,
+  TasksGetConfigurationsRequestSchema,
+  TasksGetHyperParamsRequestSchema,
+  TasksManyRequestSchema,
+  TasksResetRequestSchema,
+  TasksSetProgressRequestSchema,
+  TasksSetRequirementsRequestSchema,
+  TasksUpdateRequestSchema,
+} from './task-api.js';
+import {
+  WorkerSchema,
+  WorkersGetAllRequestSchema,
+  WorkersRegisterRequestSchema,
+  WorkersStatusReportRequestSchema,
+  WorkersUnregisterRequestSchema,
+} from './worker.js';
+
+/** One endpoint: what it does, the body it takes and the `data` it answers with. */
+export interface EndpointDefinition<TRequest extends z.ZodType = z.ZodType, TResponse extends z.ZodType = z.ZodType> {
+  summary: string;
+  request: TRequest;
+  response: TResponse;
+}
+
+function endpoint<TRequest extends z.ZodType, TResponse extends z.ZodType>(
+  summary: string,
+  request: TRequest,
+  response: TResponse,
+): EndpointDefinition<TRequest, TResponse> {
+  return { summary, request, response };
+}
+
+const Empty = z.object({});
+const Counted = (field: string) => z.object({ [field]: z.number().int() });
+const StatusChanged = UpdatedSchema;
+const BulkResult = z.object({
+  succeeded: z.array(z.object({ id: z.string() }).loose()),
+  failed: z.array(z.object({ id: z.string(), error: z.object({ codes: z.array(z.number()), msg: z.string() }).loose() })),
+});
+
+/**
+ * Every endpoint of the API, `service.action` → definition. The server routes and validates with it, the SDK client
+ * is typed by it, and `docs/api.md` is generated from it.
+ */
+export const ENDPOINTS = {
+  'auth.login': endpoint(
+    'Answers a token for the credentials given (HTTP Basic) — ClearML clients call it first.',
+    z.object({ expiration_sec: z.number().int().min(1).optional() }),
+    z.object({ token: z.string() }),
+  ),
+
+  'projects.create': endpoint(
+    'Creates a project; a name with "/" nests it, creating missing parents.',
+    ProjectsCreateRequestSchema,
+    z.object({ id: z.string() }),
+  ),
+  'projects.get_by_id': endpoint('Returns one project.', ProjectsGetByIdRequestSchema, z.object({ project: ProjectSchema })),
+  'projects.get_all': endpoint(
+    'Lists projects, filtered by name, parent, tags.',
+    ProjectsGetAllRequestSchema,
+    z.object({ projects: z.array(ProjectSchema.partial()) }),
+  ),
+  'projects.update': endpoint(
+    'Changes a project; a new name renames or moves it with its sub-projects.',
+    ProjectsUpdateRequestSchema,
+    UpdatedSchema,
+  ),
+  'projects.move': endpoint('Moves a project under another one.', ProjectsMoveRequestSchema, Counted('moved')),
+  'projects.delete': endpoint(
+    'Deletes a project and its sub-projects; refused while they hold tasks unless forced.',
+    ProjectsDeleteRequestSchema,
+    z.object({ deleted: z.number().int(), disassociated_tasks: z.number().int(), deleted_tasks: z.number().int() }),
+  ),
+
+  'tasks.create': endpoint('Creates a draft task.', TasksCreateRequestSchema, z.object({ id: z.string() })),
+  'tasks.get_by_id': endpoint('Returns one task with all its sections.', TaskIdRequestSchema, z.object({ task: TaskSchema })),
+  'tasks.get_all': endpoint(
+    'Lists tasks with filters, ordering, paging and field projection.',
+    TasksGetAllRequestSchema,
+    z.object({ tasks: z.array(TaskSchema.partial()) }),
+  ),
+  'tasks.edit': endpoint(
+    'Edits a task. script/execution/output merge key by key; hyperparams, configuration, runtime and container are replaced whole. Configuration needs a draft unless forced.',
+    TasksEditRequestSchema,
+    UpdatedSchema,
+  ),
+  'tasks.update': endpoint('Changes name, comment, tags or project, in any status.', TasksUpdateRequestSchema, UpdatedSchema),
+  'tasks.get_hyper_params': endpoint(
+    'Returns the hyperparameters of tasks as lists.',
+    TasksGetHyperParamsRequestSchema,
+    z.object({ params: z.array(z.object({ task: z.string(), hyperparams: z.array(HyperParamItemSchema) })) }),
+  ),
+  'tasks.edit_hyper_params': endpoint(
+    'Adds or changes hyperparameters (draft only unless forced).',
+    TasksEditHyperParamsRequestSchema,
+    Counted('updated'),
+  ),
+  'tasks.delete_hyper_params': endpoint(
+    'Deletes hyperparameters, or whole sections when no name is given.',
+    TasksDeleteHyperParamsRequestSchema,
+    Counted('deleted'),
+  ),
+  'tasks.get_configurations': endpoint(
+    'Returns the configuration objects of tasks.',
+    TasksGetConfigurationsRequestSchema,
+    z.object({ configurations: z.array(z.object({ task: z.string(), configuration: z.array(ConfigurationItemSchema) })) }),
+  ),
+  'tasks.get_configuration_names': endpoint(
+    'Returns the names of the configuration objects of tasks.',
+    TasksGetHyperParamsRequestSchema,
+    z.object({ configurations: z.array(z.object({ task: z.string(), names: z.array(z.string()) })) }),
+  ),
+  'tasks.edit_configuration': endpoint(
+    'Adds or changes configuration objects (draft only unless forced).',
+    TasksEditConfigurationRequestSchema,
+    Counted('updated'),
+  ),
+  'tasks.delete_configuration': endpoint(
+    'Deletes configuration objects by name.',
+    TasksDeleteConfigurationRequestSchema,
+    Counted('deleted'),
+  ),
+  'tasks.add_or_update_artifacts': endpoint(
+    'Adds artifacts or replaces those with the same key and mode.',
+    TasksAddOrUpdateArtifactsRequestSchema,
+    Counted('updated'),
+  ),
+  'tasks.delete_artifacts': endpoint('Deletes artifacts by key (and mode).', TasksDeleteArtifactsRequestSchema, Counted('deleted')),
+  'tasks.add_or_update_model': endpoint(
+    'Records an input or output model of the task under a name.',
+    TasksAddOrUpdateModelRequestSchema,
+    Counted('updated'),
+  ),
+  'tasks.set_requirements': endpoint('Sets the packages the task needs.', TasksSetRequirementsRequestSchema, UpdatedSchema),
+  'tasks.set_progress': endpoint(
+    'Sets progress (0–100, kept as runtime.progress) and/or the status message of a task.',
+    TasksSetProgressRequestSchema,
+    UpdatedSchema,
+  ),
+  'tasks.ping': endpoint('Tells the server the task is alive (keeps the watchdog away).', TaskIdRequestSchema, Empty),
+  'tasks.started': endpoint(
+    'Marks the task running.',
+    TaskStatusChangeRequestSchema,
+    UpdatedSchema.extend({ started: z.number().int() }),
+  ),
+  'tasks.stopped': endpoint('Marks the task aborted.', TaskStatusChangeRequestSchema, StatusChanged),
+  'tasks.failed': endpoint('Marks the task failed.', TaskStatusChangeRequestSchema, StatusChanged),
+  'tasks.completed': endpoint(
+    'Marks the task completed, and publishes it if asked.',
+    TasksCompletedRequestSchema,
+    UpdatedSchema.extend({ published: z.number().int() }),
+  ),
+  'tasks.close': endpoint('Marks the task closed.', TaskStatusChangeRequestSchema, StatusChanged),
+  'tasks.stop': endpoint(
+    'Asks a task to abort: a queued or unattended task is aborted at once; one run by a live agent gets status_message "stopping" and its agent ends it.',
+    TaskStatusChangeRequestSchema,
+    StatusChanged,
+  ),
+  'tasks.reset': endpoint(
+    'Makes the task a draft again, deleting its outputs (events, output artifacts, output models).',
+    TasksResetRequestSchema,
+    UpdatedSchema.extend({ dequeued: z.number().int(), events: z.number().int(), deleted_models: z.number().int() }),
+  ),
+  'tasks.publish': endpoint('Publishes a finished task: read-only from then on.', TaskStatusChangeRequestSchema, StatusChanged),
+  'tasks.enqueue': endpoint(
+    'Puts a draft in a queue for an agent.',
+    TasksEnqueueRequestSchema,
+    UpdatedSchema.extend({ queued: z.number().int(), queue: z.string() }),
+  ),
+  'tasks.dequeue': endpoint(
+    'Takes a task out of its queue, back to its status before enqueue.',
+    TasksDequeueRequestSchema,
+    UpdatedSchema.extend({ dequeued: z.number().int() }),
+  ),
+  'tasks.clone': endpoint(
+    'Makes a new draft with the configuration of a task and none of its outputs; parent points at the source.',
+    TasksCloneRequestSchema,
+    z.object({ id: z.string(), new_project: z.object({ id: z.string(), name: z.string() }).optional() }),
+  ),
+  'tasks.archive': endpoint('Archives tasks (system tag "archived"); queued ones are dequeued.', TasksArchiveRequestSchema, Counted('archived')),
+  'tasks.archive_many': endpoint('Archives tasks, reporting each one.', TasksManyRequestSchema, BulkResult),
+  'tasks.unarchive_many': endpoint('Restores archived tasks, reporting each one.', TasksManyRequestSchema, BulkResult),
+  'tasks.delete': endpoint(
+    'Deletes a task with its outputs; a running or published one only when forced.',
+    TasksDeleteRequestSchema,
+    z.object({ deleted: z.number().int(), updated_children: z.number().int(), events: z.number().int() }),
+  ),
+
+  'queues.create': endpoint('Creates a queue.', QueuesCreateRequestSchema, z.object({ id: z.string() })),
+  'queues.get_by_id': endpoint('Returns one queue with its entries.', QueuesGetByIdRequestSchema, z.object({ queue: QueueSchema })),
+  'queues.get_all': endpoint(
+    'Lists queues.',
+    QueuesGetAllRequestSchema,
+    z.object({ queues: z.array(QueueSchema.partial()) }),
+  ),
+  'queues.get_default': endpoint(
+    'Returns the default queue (system tag "default").',
+    Empty,
+    z.object({ id: z.string(), name: z.string() }),
+  ),
+  'queues.delete': endpoint('Deletes a queue; refused while tasks wait in it unless forced.', QueuesDeleteRequestSchema, Counted('deleted')),
+  'queues.add_task': endpoint('Appends a task to a queue (no status change).', QueueTaskRequestSchema, Counted('added')),
+  'queues.remove_task': endpoint('Removes a task from a queue (no status change).', QueueTaskRequestSchema, Counted('removed')),
+  'queues.get_next_task': endpoint(
+    'Atomically pops the task at the head of the queue: each queued task is handed to exactly one caller.',
+    QueuesGetNextTaskRequestSchema,
+    z.object({
+      entry: QueueEntrySchema.optional(),
+      task_info: z.object({ company: z.string(), user: z.string() }).optional(),
+    }),
+  ),
+  'queues.peek_task': endpoint('Returns the task at the head of the queue without popping it.', QueueOnlyRequestSchema, z.object({ task: z.string().nullable() })),
+  'queues.get_num_entries': endpoint('Returns how many tasks wait in the queue.', QueueOnlyRequestSchema, z.object({ num: z.number().int() })),
+
+  'workers.register': endpoint('Registers a worker (an agent) and the queues it serves.', WorkersRegisterRequestSchema, Empty),
+  'workers.unregister': endpoint('Unregisters a worker.', WorkersUnregisterRequestSchema, Empty),
+  'workers.status_report': endpoint(
+    'Reports a worker alive, with what it runs and its machine statistics; registers unknown workers.',
+    WorkersStatusReportRequestSchema,
+    Empty,
+  ),
+  'workers.get_all': endpoint(
+    'Lists the workers seen recently.',
+    WorkersGetAllRequestSchema,
+    z.object({ workers: z.array(WorkerSchema) }),
+  ),
+} as const satisfies Record<string, EndpointDefinition>;
+
+export type Endpoints = typeof ENDPOINTS;
+/** `service.action` of an endpoint. */
+export type EndpointName = keyof Endpoints;
+/** The body an endpoint accepts, as a caller writes it (defaults optional). */
+export type RequestOf<TName extends EndpointName> = z.input<Endpoints[TName]['request']>;
+/** The body an endpoint sees after validation (defaults filled). */
+export type ParsedRequestOf<TName extends EndpointName> = z.output<Endpoints[TName]['request']>;
+/** The `data` an endpoint answers with. */
+export type ResponseOf<TName extends EndpointName> = z.output<Endpoints[TName]['response']>;
+
+/** Tells whether a string names a known endpoint. */
+export function isEndpointName(name: string): name is EndpointName {
+  return Object.hasOwn(ENDPOINTS, name);
+}
+
+/** The API version this server implements (ClearML's max version). */
+export const API_VERSION = '2.31';

@@ -1,0 +1,67 @@
+import { z } from 'zod';
+import { IdSchema, IdListSchema, ListOptionsShape, StringListSchema, TimestampSchema } from './common.js';
+
+/** Projects nest by name: `main/sub/subsub`. ClearML's limit on depth. */
+export const MAX_PROJECT_DEPTH = 10;
+
+/** A project as the API returns it. `name` is the full path; `basename` its last part. */
+export const ProjectSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  basename: z.string(),
+  parent: z.string().nullable(),
+  path: z.array(z.string()).describe('ids of the ancestors, outermost first'),
+  description: z.string(),
+  tags: z.array(z.string()),
+  system_tags: z.array(z.string()),
+  default_output_destination: z.string().nullable().optional(),
+  created: TimestampSchema,
+  last_update: TimestampSchema,
+});
+export type Project = z.infer<typeof ProjectSchema>;
+
+export const ProjectsCreateRequestSchema = z.object({
+  name: z.string().describe('full path, parts separated by "/"; missing parents are created'),
+  description: z.string().optional(),
+  tags: StringListSchema.optional(),
+  system_tags: StringListSchema.optional(),
+  default_output_destination: z.string().optional(),
+});
+
+export const ProjectsGetByIdRequestSchema = z.object({ project: IdSchema });
+
+export const ProjectsGetAllRequestSchema = z.object({
+  id: IdListSchema.optional(),
+  name: z.string().optional().describe('regular expression on the full name (case-insensitive)'),
+  basename: z.string().optional().describe('regular expression on the last part of the name'),
+  parent: IdListSchema.optional().describe('only direct children of these projects'),
+  shallow_search: z.boolean().optional().describe('only top-level projects (or direct children of `parent`)'),
+  tags: StringListSchema.optional(),
+  system_tags: StringListSchema.optional(),
+  search_hidden: z.boolean().optional(),
+  ...ListOptionsShape,
+});
+
+export const ProjectsUpdateRequestSchema = z.object({
+  project: IdSchema,
+  name: z.string().optional().describe('new full path: renames and/or moves the project with its sub-projects'),
+  description: z.string().optional(),
+  tags: StringListSchema.optional(),
+  system_tags: StringListSchema.optional(),
+  default_output_destination: z.string().nullable().optional(),
+});
+
+export const ProjectsMoveRequestSchema = z.object({
+  project: IdSchema,
+  new_location: z.string().describe('full name of the new parent project; "" moves it to the top level'),
+});
+
+export const ProjectsDeleteRequestSchema = z.object({
+  project: IdSchema,
+  force: z.boolean().optional().default(false).describe('delete even if the project or its sub-projects hold tasks'),
+  delete_contents: z
+    .boolean()
+    .optional()
+    .default(false)
+    .describe('with force: delete the tasks too; otherwise they are kept without a project'),
+});

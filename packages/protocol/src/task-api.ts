@@ -1,0 +1,196 @@
+import { z } from 'zod';
+import { IdSchema, IdListSchema, ListOptionsShape, NameSchema, ParamValueSchema, StringListSchema } from './common.js';
+import {
+  ArtifactModeSchema,
+  ArtifactSchema,
+  ConfigurationSchema,
+  ContainerSchema,
+  ExecutionSchema,
+  HyperParamsSchema,
+  ScriptSchema,
+  TaskModelsSchema,
+  TaskStatusSchema,
+  TaskTypeSchema,
+} from './task.js';
+
+const force = z.boolean().optional().default(false).describe('skip the status check');
+
+/** Fields a task is created with; the same fields can be edited on a draft. */
+const TaskFieldsShape = {
+  name: NameSchema.describe('task name, at least 3 characters'),
+  type: TaskTypeSchema.optional().describe('task type; default "training"'),
+  project: z.string().nullable().optional().describe('project id'),
+  project_name: z
+    .string()
+    .optional()
+    .describe('project by full name (Tasklane extension); missing projects and parents are created'),
+  parent: z.string().nullable().optional(),
+  comment: z.string().optional(),
+  tags: StringListSchema.optional(),
+  system_tags: StringListSchema.optional(),
+  output_dest: z.string().nullable().optional().describe('output destination (URI) for artifacts and models'),
+  script: ScriptSchema.optional(),
+  execution: ExecutionSchema.optional(),
+  hyperparams: HyperParamsSchema.optional(),
+  configuration: ConfigurationSchema.optional(),
+  models: TaskModelsSchema.partial().optional(),
+  container: ContainerSchema.optional(),
+  runtime: z.record(z.string(), z.unknown()).optional(),
+};
+
+export const TasksCreateRequestSchema = z.object(TaskFieldsShape);
+export type TasksCreateRequest = z.infer<typeof TasksCreateRequestSchema>;
+
+export const TaskIdRequestSchema = z.object({ task: IdSchema });
+
+export const TasksGetAllRequestSchema = z.object({
+  id: IdListSchema.optional(),
+  name: z.string().optional().describe('regular expression on the name (case-insensitive)'),
+  project: IdListSchema.optional(),
+  include_subprojects: z.boolean().optional().describe('with project: also tasks of its sub-projects'),
+  status: StringListSchema.optional(),
+  type: StringListSchema.optional(),
+  tags: StringListSchema.optional().describe('any of these tags; "-tag" excludes'),
+  system_tags: StringListSchema.optional().describe('any of these system tags; "-archived" excludes archived tasks'),
+  parent: z.string().optional(),
+  user: StringListSchema.optional(),
+  search_text: z.string().optional().describe('plain text searched in id, name and comment'),
+  search_hidden: z.boolean().optional().describe('include tasks with the "hidden" system tag'),
+  ...ListOptionsShape,
+});
+export type TasksGetAllRequest = z.infer<typeof TasksGetAllRequestSchema>;
+
+export const TasksEditRequestSchema = z.object({
+  task: IdSchema,
+  force,
+  ...TaskFieldsShape,
+  name: TaskFieldsShape.name.optional(),
+});
+export type TasksEditRequest = z.infer<typeof TasksEditRequestSchema>;
+
+export const TasksUpdateRequestSchema = z.object({
+  task: IdSchema,
+  name: NameSchema.optional(),
+  comment: z.string().optional(),
+  tags: StringListSchema.optional(),
+  system_tags: StringListSchema.optional(),
+  project: z.string().nullable().optional(),
+});
+
+const HyperParamEditItemSchema = z.object({
+  section: z.string().min(1),
+  name: z.string().min(1),
+  value: ParamValueSchema.optional().default(''),
+  type: z.string().optional(),
+  description: z.string().optional(),
+});
+export const TasksEditHyperParamsRequestSchema = z.object({
+  task: IdSchema,
+  hyperparams: z.array(HyperParamEditItemSchema),
+  replace_hyperparams: z
+    .enum(['none', 'section', 'all'])
+    .optional()
+    .default('none')
+    .describe('none: merge; section: replace the sections given; all: replace every section'),
+  force,
+});
+export const TasksDeleteHyperParamsRequestSchema = z.object({
+  task: IdSchema,
+  hyperparams: z.array(z.object({ section: z.string().min(1), name: z.string().optional() })),
+  force,
+});
+export const TasksGetHyperParamsRequestSchema = z.object({ tasks: IdListSchema });
+
+const ConfigurationEditItemSchema = z.object({
+  name: z.string().min(1),
+  value: ParamValueSchema.optional().default(''),
+  type: z.string().optional(),
+  description: z.string().optional(),
+});
+export const TasksEditConfigurationRequestSchema = z.object({
+  task: IdSchema,
+  configuration: z.array(ConfigurationEditItemSchema),
+  replace_configuration: z.boolean().optional().default(false),
+  force,
+});
+export const TasksDeleteConfigurationRequestSchema = z.object({
+  task: IdSchema,
+  configuration: StringListSchema.describe('names of the configuration objects to delete'),
+  force,
+});
+export const TasksGetConfigurationsRequestSchema = z.object({
+  tasks: IdListSchema,
+  names: StringListSchema.optional(),
+});
+
+export const TasksAddOrUpdateArtifactsRequestSchema = z.object({
+  task: IdSchema,
+  artifacts: z.array(ArtifactSchema),
+  force,
+});
+export const TasksDeleteArtifactsRequestSchema = z.object({
+  task: IdSchema,
+  artifacts: z.array(z.object({ key: z.string().min(1), mode: ArtifactModeSchema.optional() })),
+  force,
+});
+export const TasksAddOrUpdateModelRequestSchema = z.object({
+  task: IdSchema,
+  name: z.string().min(1),
+  model: z.string().min(1).describe('model id'),
+  type: z.enum(['input', 'output']),
+  iteration: z.number().int().optional(),
+  force,
+});
+export const TasksSetRequirementsRequestSchema = z.object({
+  task: IdSchema,
+  requirements: z.record(z.string(), z.unknown()),
+  force,
+});
+
+/** The body of `started`, `stopped`, `failed`, `close`, `stop` and `publish`. */
+export const TaskStatusChangeRequestSchema = z.object({
+  task: IdSchema,
+  force,
+  status_reason: z.string().optional(),
+  status_message: z.string().optional(),
+});
+export const TasksCompletedRequestSchema = TaskStatusChangeRequestSchema.extend({
+  publish: z.boolean().optional().default(false).describe('publish right after completing'),
+});
+export const TasksResetRequestSchema = TaskStatusChangeRequestSchema.extend({
+  clear_all: z.boolean().optional().default(false).describe('also empty the script and execution sections'),
+  delete_output_models: z.boolean().optional().default(true),
+});
+export const TasksEnqueueRequestSchema = TaskStatusChangeRequestSchema.extend({
+  queue: IdSchema.optional().describe('queue id; the default queue when neither queue nor queue_name is given'),
+  queue_name: z.string().min(1).optional().describe('queue by name; created when missing'),
+});
+export const TasksDequeueRequestSchema = TaskStatusChangeRequestSchema.extend({
+  new_status: TaskStatusSchema.optional().describe('status after leaving the queue; default: the one before enqueue'),
+  remove_from_all_queues: z.boolean().optional(),
+});
+export const TasksCloneRequestSchema = z.object({
+  task: IdSchema,
+  new_task_name: NameSchema.optional(),
+  new_task_comment: z.string().optional(),
+  new_task_tags: StringListSchema.optional(),
+  new_task_system_tags: StringListSchema.optional(),
+  new_task_parent: z.string().optional(),
+  new_task_project: z.string().nullable().optional().describe('project id'),
+  new_project_name: z.string().optional().describe('project by full name; created when missing'),
+  new_task_hyperparams: HyperParamsSchema.optional(),
+  new_task_configuration: ConfigurationSchema.optional(),
+  new_task_container: ContainerSchema.optional(),
+  execution_overrides: ExecutionSchema.optional(),
+});
+export const TasksArchiveRequestSchema = z.object({ tasks: IdListSchema, status_reason: z.string().optional() });
+export const TasksManyRequestSchema = z.object({ ids: IdListSchema });
+export const TasksDeleteRequestSchema = z.object({
+  task: IdSchema,
+  force: z.boolean().optional().default(false).describe('delete even a running or published task'),
+});
+export const TasksSetProgressRequestSchema = z.object({
+  task: IdSchema,
+  progress: z.number().min(0).max(100).optional().describe('0–100'),
+  status_message: z.string().optional(),
+});

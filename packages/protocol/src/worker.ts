@@ -1,0 +1,44 @@
+import { z } from 'zod';
+import { StringListSchema, TimestampSchema } from './common.js';
+
+/** A running agent, as last reported. */
+export const WorkerSchema = z.object({
+  id: z.string(),
+  user: z.object({ id: z.string(), name: z.string() }).optional(),
+  ip: z.string().nullable().optional(),
+  register_time: TimestampSchema,
+  last_activity_time: TimestampSchema,
+  last_report_time: TimestampSchema.nullable().optional(),
+  task: z
+    .object({ id: z.string(), name: z.string(), running_time: z.number().optional(), last_iteration: z.number().optional() })
+    .nullable()
+    .optional(),
+  project: z.object({ id: z.string(), name: z.string() }).nullable().optional(),
+  queue: z.string().nullable().optional(),
+  queues: z.array(z.string()),
+  tags: z.array(z.string()),
+  machine_stats: z.record(z.string(), z.unknown()).nullable().optional(),
+});
+export type Worker = z.infer<typeof WorkerSchema>;
+
+export const WorkerIdSchema = z.string().trim().min(1, 'a worker id cannot be empty');
+
+export const WorkersRegisterRequestSchema = z.object({
+  worker: WorkerIdSchema,
+  timeout: z.number().int().min(1).optional().default(600).describe('seconds without a report before it expires'),
+  queues: StringListSchema.optional(),
+  tags: StringListSchema.optional(),
+});
+export const WorkersUnregisterRequestSchema = z.object({ worker: WorkerIdSchema });
+export const WorkersStatusReportRequestSchema = z.object({
+  worker: WorkerIdSchema,
+  timestamp: z.number().describe('epoch milliseconds'),
+  task: z.string().optional(),
+  queue: z.string().optional(),
+  queues: StringListSchema.optional(),
+  machine_stats: z.record(z.string(), z.unknown()).optional(),
+  tags: StringListSchema.optional(),
+});
+export const WorkersGetAllRequestSchema = z.object({
+  last_seen: z.number().int().min(0).optional().default(3600).describe('only workers seen in the last N seconds'),
+});
