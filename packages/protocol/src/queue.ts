@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { IdSchema, IdListSchema, ListOptionsShape, StringListSchema, TimestampSchema } from './common.js';
 
 export const QueueEntrySchema = z.object({ task: z.string(), added: TimestampSchema });
+export type QueueEntry = z.infer<typeof QueueEntrySchema>;
 
 /** A queue of tasks waiting for an agent, oldest first. */
 export const QueueSchema = z.object({

@@ -1,0 +1,67 @@
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import type { ServerConfig } from './config.js';
+import { LANDING_PAGE } from './landing-page.js';
+import { registerApiRoute } from './routes/api-route.js';
+import { newTokenSecret } from './services/auth.js';
+import type { ServiceContext } from './services/context.js';
+import { ensureDefaultQueue } from './services/queues.js';
+import { openSqliteStore } from './storage/sqlite.js';
+import type { Store } from './storage/store.js';
+import { abortNonResponsiveTasks } from './watchdog.js';
+
+/** Seams for tests: the clock. */
+export interface AppDependencies {
+  now?: () => Date;
+}
+
+export interface TasklaneApp {
+  app: FastifyInstance;
+  store: Store;
+  config: ServerConfig;
+  /** Runs one watchdog round now (the timer runs them every `watchdogIntervalSec`). */
+  runWatchdog(): Promise<string[]>;
+}
+
+/** Builds the server (store, API, watchdog) without listening. `app.close()` stops the watchdog and closes the store. */
+export async function buildApp(config: ServerConfig, deps: AppDependencies = {}): Promise<TasklaneApp> {
+  const clock = deps.now ?? (() => new Date());
+  const store = openSqliteStore(config.dbFile);
+  const context: Omit<ServiceContext, 'repos'> = {
+    now: () => clock().toISOString(),
+    settings: { workerTimeoutSec: config.workerTimeoutSec, tokenSecret: newTokenSecret() },
+  };
+  await store.transaction((repos) => ensureDefaultQueue({ ...context, repos }));
+
+  const app = Fastify({
+    logger: { level: config.logLevel },
+    bodyLimit: config.maxRequestBytes,
+    // Per-request lines only when debugging; lifecycle and errors are logged either way.
+    logController: new LogController({ disableRequestLogging: config.logLevel !== 'debug' && config.logLevel !== 'trace' }),
+    genReqId: () => Math.random().toString(16).slice(2, 10),
+  });
+  registerApiRoute(app, {
+    store,
+    context,
+    maxRequestBytes: config.maxRequestBytes,
+    serveUi: (request, reply) => {
+      const path = request.url.split('?', 1)[0];
+      if (path === '/' || path === '/index.html') return reply.type('text/html; charset=utf-8').send(LANDING_PAGE);
+      return reply.code(404).type('text/plain; charset=utf-8').send(`Not found: ${path}\n`);
+    },
+  });
+
+  const runWatchdog = () => abortNonResponsiveTasks(store, context, config.watchdogTimeoutSec);
+  const timer = setInterval(() => {
+    runWatchdog()
+      .then((ids) => {
+        if (ids.length > 0) app.log.warn({ tasks: ids }, 'watchdog aborted non-responsive tasks');
+      })
+      .catch((err: unknown) => app.log.error({ err }, 'watchdog round failed'));
+  }, config.watchdogIntervalSec * 1000);
+  timer.unref();
+  app.addHook('onClose', async () => {
+    clearInterval(timer);
+    await store.close();
+  });
+  return { app, store, config, runWatchdog };
+}

@@ -1,0 +1,125 @@
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+import { TasklaneError } from '@tasklane/protocol';
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** Every setting of the server, with its default. */
+export const ServerConfigSchema = z.object({
+  host: z.string().min(1).default('127.0.0.1'),
+  port: z.coerce.number().int().min(0).max(65_535).default(8008),
+  dataDir: z.string().min(1).default('.tasklane'),
+  /** `sqlite://<file>`; defaults to `<dataDir>/tasklane.sqlite`. */
+  dbUrl: z
+    .string()
+    .regex(/^sqlite:\/\/.+/, 'expected a sqlite:// URL (sqlite:///abs/path.sqlite or sqlite://relative.sqlite)')
+    .optional(),
+  /** A running task with no ping, progress or event for this long is aborted. ClearML's default: two hours. */
+  watchdogTimeoutSec: z.coerce.number().positive().default(7200),
+  /** How often the watchdog looks. */
+  watchdogIntervalSec: z.coerce.number().positive().default(900),
+  /** A worker that has not reported for its timeout is gone; this is the default timeout. */
+  workerTimeoutSec: z.coerce.number().int().positive().default(600),
+  /** Largest request body accepted. */
+  maxRequestBytes: z.coerce.number().int().positive().default(64 * 1024 * 1024),
+  logLevel: z.enum(LOG_LEVELS).default('info'),
+});
+export type ServerConfigInput = z.input<typeof ServerConfigSchema>;
+
+/** The resolved configuration: frozen, with the database file and files folder worked out. */
+export type ServerConfig = Readonly<
+  Omit<z.output<typeof ServerConfigSchema>, 'dbUrl'> & { dbUrl: string; dbFile: string; filesDir: string }
+>;
+
+const ENV_KEYS: Record<string, keyof ServerConfigInput> = {
+  TASKLANE_HOST: 'host',
+  TASKLANE_PORT: 'port',
+  TASKLANE_DATA_DIR: 'dataDir',
+  TASKLANE_DB_URL: 'dbUrl',
+  TASKLANE_WATCHDOG_TIMEOUT_SEC: 'watchdogTimeoutSec',
+  TASKLANE_WATCHDOG_INTERVAL_SEC: 'watchdogIntervalSec',
+  TASKLANE_WORKER_TIMEOUT_SEC: 'workerTimeoutSec',
+  TASKLANE_MAX_REQUEST_BYTES: 'maxRequestBytes',
+  TASKLANE_LOG_LEVEL: 'logLevel',
+};
+
+/** Environment variables the server reads, for `--help`. */
+export const SERVER_ENV_VARS = Object.keys(ENV_KEYS).concat('TASKLANE_CONFIG');
+
+/**
+ * Loads the server configuration: defaults < config file (JSON, `TASKLANE_CONFIG` or `configFile`) <
+ * `TASKLANE_*` environment < overrides (CLI flags). Fails naming the source of a bad value.
+ */
+export function loadServerConfig(
+  env: Record<string, string | undefined> = {},
+  overrides: ServerConfigInput = {},
+  configFile = env.TASKLANE_CONFIG,
+): ServerConfig {
+  const layers: [string, Record<string, unknown>][] = [];
+  if (configFile) layers.push([configFile, readConfigFile(configFile)]);
+  const fromEnv: Record<string, unknown> = {};
+  for (const [name, key] of Object.entries(ENV_KEYS)) {
+    const value = env[name];
+    if (value !== undefined && value !== '') fromEnv[key] = value;
+  }
+  layers.push(['environment', fromEnv]);
+  layers.push(['options', stripUndefined(overrides)]);
+
+  const merged: Record<string, unknown> = {};
+  const sourceOf: Record<string, string> = {};
+  for (const [source, layer] of layers) {
+    for (const [key, value] of Object.entries(layer)) {
+      merged[key] = value;
+      sourceOf[key] = source === 'environment' ? envNameOf(key) : source;
+    }
+  }
+  const parsed = ServerConfigSchema.safeParse(merged);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => {
+      const key = String(issue.path[0] ?? '');
+      const source = sourceOf[key] ?? 'defaults';
+      return `${source === 'options' ? `--${kebab(key)}` : `${source} (${key})`}: ${issue.message}, got ${JSON.stringify(merged[key])}`;
+    });
+    throw new TasklaneError('INVALID_INPUT', `Invalid server configuration: ${problems.join('; ')}`);
+  }
+  const config = parsed.data;
+  const dataDir = resolve(config.dataDir);
+  const dbUrl = config.dbUrl ?? `sqlite://${join(dataDir, 'tasklane.sqlite')}`;
+  const dbPath = dbUrl.slice('sqlite://'.length);
+  return Object.freeze({
+    ...config,
+    dataDir,
+    dbUrl,
+    dbFile: dbPath === ':memory:' ? dbPath : resolve(dbPath),
+    filesDir: join(dataDir, 'files'),
+  });
+}
+
+function readConfigFile(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (cause) {
+    throw new TasklaneError('INVALID_INPUT', `Cannot read the config file ${file}: ${(cause as Error).message}`, {}, { cause });
+  }
+  try {
+    const value: unknown = JSON.parse(text);
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('expected a JSON object');
+    return value as Record<string, unknown>;
+  } catch (cause) {
+    throw new TasklaneError('INVALID_INPUT', `Config file ${file} is not valid: ${(cause as Error).message}`, {}, { cause });
+  }
+}
+
+function stripUndefined(input: object): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined));
+}
+
+function envNameOf(key: string): string {
+  return Object.entries(ENV_KEYS).find(([, k]) => k === key)?.[0] ?? key;
+}
+
+function kebab(key: string): string {
+  return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}

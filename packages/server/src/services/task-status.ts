@@ -1,0 +1,358 @@
+import {
+  SYSTEM_TAG,
+  TasklaneError,
+  assertTransition,
+  shortId,
+  type ParsedRequestOf,
+  type ResponseOf,
+  type Task,
+  type TaskStatus,
+} from '@tasklane/protocol';
+import type { ServiceContext } from './context.js';
+import { ensureQueueByName, getDefaultQueue, getQueueOrThrow } from './queues.js';
+import { getTaskOrThrow, isArchived, saveTask } from './tasks.js';
+
+interface StatusChange {
+  action: string;
+  to: TaskStatus;
+  force?: boolean;
+  reason?: string;
+  message?: string;
+  /** Other fields that change with the status. */
+  patch?: (task: Task, now: string) => Partial<Task>;
+}
+
+/**
+ * Checks a move against the state machine and writes it as one compare-and-set on the status that was read:
+ * if another request moved the task meanwhile, nothing is written and STATUS_CONFLICT is raised.
+ */
+export async function changeStatus(ctx: ServiceContext, task: Task, change: StatusChange): Promise<{ task: Task; fields: Record<string, unknown> }> {
+  assertTransition({ taskId: task.id, from: task.status, to: change.to, action: change.action, force: change.force });
+  const now = ctx.now();
+  const fields: Record<string, unknown> = {
+    status: change.to,
+    status_reason: change.reason ?? '',
+    status_message: change.message ?? '',
+    status_changed: now,
+    ...change.patch?.(task, now),
+  };
+  const next: Task = { ...task, ...fields, last_update: now, last_change: now };
+  await saveTask(ctx, next, task.status);
+  return { task: next, fields };
+}
+
+const finishedAt = (_task: Task, now: string): Partial<Task> => ({ completed: now });
+
+export async function markStarted(ctx: ServiceContext, body: ParsedRequestOf<'tasks.started'>): Promise<ResponseOf<'tasks.started'>> {
+  const task = await getTaskOrThrow(ctx, body.task);
+  const { fields } = await changeStatus(ctx, task, {
+    action: 'start',
+    to: 'in_progress',
+    force: body.force,
+    reason: body.status_reason,
+    message: body.status_message,
+    patch: (t, now) => ({ started: t.started ?? now }),
+  });
+  return { updated: 1, fields, started: 1 };
+}
+
+export async function markStopped(ctx: ServiceContext, body: ParsedRequestOf<'tasks.stopped'>): Promise<ResponseOf<'tasks.stopped'>> {
+  const task = await getTaskOrThrow(ctx, body.task);
+  const { fields } = await changeStatus(ctx, task, {
+    action: 'mark as aborted',
+    to: 'stopped',
+    force: body.force,
+    reason: body.status_reason,
+    message: body.status_message,
+    patch: finishedAt,
+  });
+  return { updated: 1, fields };
+}
+
+export async function markFailed(ctx: ServiceContext, body: ParsedRequestOf<'tasks.failed'>): Promise<ResponseOf<'tasks.failed'>> {
+  const task = await getTaskOrThrow(ctx, body.task);
+  const { fields } = await changeStatus(ctx, task, {
+    action: 'mark as failed',
+    to: 'failed',
+    force: body.force,
+    reason: body.status_reason,
+    message: body.status_message,
+    patch: finishedAt,
+  });
+  return { updated: 1, fields };
+}
+
+export async function markClosed(ctx: ServiceContext, body: ParsedRequestOf<'tasks.close'>): Promise<ResponseOf<'tasks.close'>> {
+  const task = await getTaskOrThrow(ctx, body.task);
+  const { fields } = await changeStatus(ctx, task, {
+    action: 'close',
+    to: 'closed',
+    force: body.force,
+    reason: body.status_reason,
+    message: body.status_message,
+  });
+  return { updated: 1, fields };
+}
+
+export async function markCompleted(ctx: ServiceContext, body: ParsedRequestOf<'tasks.completed'>): Promise<ResponseOf<'tasks.completed'>> {
+  const task = await getTaskOrThrow(ctx, body.task);
+  const { task: completed, fields } = await changeStatus(ctx, task, {
+    action: 'complete',
+    to: 'completed',
+    force: body.force,
+    reason: body.status_reason,
+    message: body.status_message,
+    patch: finishedAt,
+  });
+  if (!body.publish) return { updated: 1, fields, published: 0 };
+  const published = await changeStatus(ctx, completed, { action: 'publish', to: 'published', patch: publishedAt });
+  return { updated: 1, fields: { ...fields, ...published.fields }, published: 1 };
+}
+
+const publishedAt = (_task: Task, now: string): Partial<Task> => ({ published: now });
+
+export async function publishTask(ctx: ServiceContext, body: ParsedRequestOf<'tasks.publish'>): Promise<ResponseOf<'tasks.publish'>> {
+  const task = await getTaskOrThrow(ctx, body.task);
+  const { fields } = await changeStatus(ctx, task, {
+    action: 'publish',
+    to: 'published',
+    force: body.force,
+    reason: body.status_reason,
+    message: body.status_message,
+    patch: publishedAt,
+  });
+  return { updated: 1, fields };
+}
+
+/** Is a live agent running this task? (It reported within the worker timeout.) */
+function hasLiveWorker(ctx: ServiceContext, task: Task): boolean {
+  if (!task.last_worker || !task.last_worker_report) return false;
+  const ageMs = Date.parse(ctx.now()) - Date.parse(task.last_worker_report);
+  return ageMs <= ctx.settings.workerTimeoutSec * 1000;
+}
+
+/**
+ * Abort, as ClearML's `tasks.stop`: a queued task leaves its queue and is aborted; a running task that no live
+ * agent runs (e.g. a local script) is aborted at once; one that a live agent runs gets status_message "stopping",
+ * and the agent ends the process and reports it stopped.
+ */
+export async function stopTask(ctx: ServiceContext, body: ParsedRequestOf<'tasks.stop'>): Promise<ResponseOf<'tasks.stop'>> {
+  const task = await getTaskOrThrow(ctx, body.task);
+  const reason = body.status_reason ?? 'stopped by user';
+  if (task.status === 'in_progress' && !body.force && hasLiveWorker(ctx, task) && !task.system_tags.includes(SYSTEM_TAG.development)) {
+    const now = ctx.now();
+    const fields = { status_message: 'stopping', status_reason: reason };
+    await saveTask(ctx, { ...task, ...fields, last_update: now, last_change: now }, task.status);
+    return { updated: 1, fields };
+  }
+  if (task.status === 'queued') await ctx.repos.queues.remove(task.id);
+  const { fields } = await changeStatus(ctx, task, {
+    action: 'abort',
+    to: 'stopped',
+    force: body.force,
+    reason,
+    message: body.status_message ?? 'stopped',
+    patch: finishedAt,
+  });
+  return { updated: 1, fields };
+}
+
+/** Deletes what a task produced. Events and stored files join here when their issues land. */
+async function deleteOutputs(_ctx: ServiceContext, _task: Task): Promise<{ events: number }> {
+  return { events: 0 };
+}
+
+export async function resetTask(ctx: ServiceContext, body: ParsedRequestOf<'tasks.reset'>): Promise<ResponseOf<'tasks.reset'>> {
+  const task = await getTaskOrThrow(ctx, body.task);
+  assertTransition({ taskId: task.id, from: task.status, to: 'created', action: 'reset', force: body.force });
+  const dequeued = await ctx.repos.queues.remove(task.id);
+  const { events } = await deleteOutputs(ctx, task);
+  const deletedModels = task.models.output.length;
+  const { fields } = await changeStatus(ctx, task, {
+    action: 'reset',
+    to: 'created',
+    force: true,
+    reason: body.status_reason ?? 'reset',
+    message: body.status_message,
+    patch: (t) => ({
+      started: null,
+      completed: null,
+      published: null,
+      active_duration: null,
+      last_iteration: 0,
+      last_metrics: {},
+      runtime: {},
+      last_worker: null,
+      last_worker_report: null,
+      enqueue_status: null,
+      models: { ...t.models, output: [] },
+      output: { destination: t.output.destination ?? null },
+      script: body.clear_all ? {} : t.script,
+      execution: {
+        ...(body.clear_all ? {} : t.execution),
+        queue: null,
+        artifacts: (t.execution.artifacts ?? []).filter((a) => a.mode === 'input'),
+      },
+    }),
+  });
+  return { updated: 1, fields, dequeued, events, deleted_models: deletedModels };
+}
+
+export async function enqueueTask(ctx: ServiceContext, body: ParsedRequestOf<'tasks.enqueue'>): Promise<ResponseOf<'tasks.enqueue'>> {
+  const task = await getTaskOrThrow(ctx, body.task);
+  const queue = body.queue
+    ? await getQueueOrThrow(ctx, body.queue)
+    : body.queue_name
+      ? await ensureQueueByName(ctx, body.queue_name)
+      : await getDefaultQueue(ctx);
+  if (isArchived(task)) {
+    throw new TasklaneError('INVALID_TRANSITION', `Cannot enqueue task ${shortId(task.id)}: it is archived. Unarchive it first.`, {
+      task: task.id,
+    });
+  }
+  const { fields } = await changeStatus(ctx, task, {
+    action: 'enqueue',
+    to: 'queued',
+    force: body.force,
+    reason: body.status_reason,
+    message: body.status_message,
+    patch: (t) => ({
+      enqueue_status: t.status,
+      system_tags: t.system_tags.filter((tag) => tag !== SYSTEM_TAG.development),
+      execution: { ...t.execution, queue: queue.id },
+    }),
+  });
+  await ctx.repos.queues.remove(task.id);
+  await ctx.repos.queues.push(queue.id, task.id, ctx.now());
+  return { updated: 1, fields, queued: 1, queue: queue.id };
+}
+
+export async function dequeueTask(ctx: ServiceContext, body: ParsedRequestOf<'tasks.dequeue'>): Promise<ResponseOf<'tasks.dequeue'>> {
+  const task = await getTaskOrThrow(ctx, body.task);
+  if (task.status !== 'queued' && !(body.new_status && task.status === 'in_progress')) {
+    throw new TasklaneError(
+      'INVALID_TRANSITION',
+      `Cannot dequeue task ${shortId(task.id)}: its status is "${task.status}", not "queued".`,
+      { task: task.id, current_status: task.status },
+    );
+  }
+  const dequeued = await ctx.repos.queues.remove(task.id);
+  const to = body.new_status ?? task.enqueue_status ?? 'created';
+  const { fields } = await changeStatus(ctx, task, {
+    action: 'dequeue',
+    to,
+    force: true,
+    reason: body.status_reason ?? 'dequeued',
+    message: body.status_message,
+    patch: (t, now) => ({ enqueue_status: null, ...(to === 'in_progress' ? { started: t.started ?? now } : {}) }),
+  });
+  return { updated: 1, fields, dequeued };
+}
+
+/** Sends a queued task back to the status it had before enqueue (used when its queue is deleted). */
+export async function releaseQueuedTask(ctx: ServiceContext, taskId: string): Promise<void> {
+  const task = await ctx.repos.tasks.get(taskId);
+  if (!task || task.status !== 'queued') return;
+  await changeStatus(ctx, task, {
+    action: 'dequeue',
+    to: task.enqueue_status ?? 'created',
+    force: true,
+    reason: 'queue deleted',
+    patch: () => ({ enqueue_status: null }),
+  });
+}
+
+async function setArchived(ctx: ServiceContext, task: Task, archived: boolean, reason?: string): Promise<void> {
+  if (isArchived(task) === archived) return;
+  let current = task;
+  if (archived && task.status === 'queued') {
+    await ctx.repos.queues.remove(task.id);
+    current = (
+      await changeStatus(ctx, task, {
+        action: 'archive',
+        to: task.enqueue_status ?? 'created',
+        force: true,
+        reason: reason ?? 'archived',
+        patch: () => ({ enqueue_status: null }),
+      })
+    ).task;
+  }
+  const systemTags = archived
+    ? [...current.system_tags, SYSTEM_TAG.archived].sort()
+    : current.system_tags.filter((t) => t !== SYSTEM_TAG.archived);
+  const now = ctx.now();
+  await saveTask(ctx, { ...current, system_tags: systemTags, last_update: now, last_change: now }, current.status);
+}
+
+export async function archiveTasks(ctx: ServiceContext, body: ParsedRequestOf<'tasks.archive'>): Promise<ResponseOf<'tasks.archive'>> {
+  const tasks = [];
+  for (const id of body.tasks) tasks.push(await getTaskOrThrow(ctx, id));
+  let archived = 0;
+  for (const task of tasks) {
+    if (!isArchived(task)) archived += 1;
+    await setArchived(ctx, task, true, body.status_reason);
+  }
+  return { archived };
+}
+
+/** Runs an action on each id, reporting successes and failures separately (ClearML's `*_many`). */
+async function forEachTask(
+  ids: readonly string[],
+  action: (id: string) => Promise<void>,
+): Promise<ResponseOf<'tasks.archive_many'>> {
+  const succeeded: { id: string }[] = [];
+  const failed: { id: string; error: { codes: number[]; msg: string; data: Record<string, unknown> } }[] = [];
+  for (const id of ids) {
+    try {
+      await action(id);
+      succeeded.push({ id });
+    } catch (error) {
+      if (!(error instanceof TasklaneError)) throw error;
+      failed.push({ id, error: { codes: [error.status, error.subcode], msg: error.message, data: error.details ?? {} } });
+    }
+  }
+  return { succeeded, failed };
+}
+
+export async function archiveMany(ctx: ServiceContext, body: ParsedRequestOf<'tasks.archive_many'>): Promise<ResponseOf<'tasks.archive_many'>> {
+  return forEachTask(body.ids, async (id) => setArchived(ctx, await getTaskOrThrow(ctx, id), true));
+}
+
+export async function unarchiveMany(
+  ctx: ServiceContext,
+  body: ParsedRequestOf<'tasks.unarchive_many'>,
+): Promise<ResponseOf<'tasks.unarchive_many'>> {
+  return forEachTask(body.ids, async (id) => setArchived(ctx, await getTaskOrThrow(ctx, id), false));
+}
+
+/** Deletes tasks with their outputs and queue entries; children keep living without a parent. */
+export async function deleteTasks(ctx: ServiceContext, ids: string[]): Promise<{ children: number; events: number }> {
+  let children = 0;
+  let events = 0;
+  for (const id of ids) {
+    const task = await ctx.repos.tasks.get(id);
+    if (!task) continue;
+    await ctx.repos.queues.remove(id);
+    events += (await deleteOutputs(ctx, task)).events;
+    children += await ctx.repos.tasks.detachChildren(id);
+  }
+  await ctx.repos.tasks.delete(ids);
+  return { children, events };
+}
+
+export async function deleteTask(ctx: ServiceContext, body: ParsedRequestOf<'tasks.delete'>): Promise<ResponseOf<'tasks.delete'>> {
+  const task = await getTaskOrThrow(ctx, body.task);
+  if (!body.force && (task.status === 'in_progress' || task.status === 'published')) {
+    const why =
+      task.status === 'in_progress'
+        ? 'it is running; abort it first (tasklane task abort ' + shortId(task.id) + ')'
+        : 'it is published';
+    throw new TasklaneError(
+      'INVALID_TRANSITION',
+      `Cannot delete task ${shortId(task.id)}: ${why}, or pass force to delete it anyway.`,
+      { task: task.id, current_status: task.status, action: 'delete' },
+    );
+  }
+  const { children, events } = await deleteTasks(ctx, [task.id]);
+  return { deleted: 1, updated_children: children, events };
+}

@@ -1,0 +1,497 @@
+import {
+  PROGRESS_RUNTIME_KEY,
+  SYSTEM_TAG,
+  TASK_STATUSES,
+  TasklaneError,
+  assertTaskWritable,
+  newId,
+  shortId,
+  type Artifact,
+  type ConfigurationItem,
+  type HyperParamItem,
+  type HyperParams,
+  type ParsedRequestOf,
+  type ResponseOf,
+  type Task,
+  type TaskWriteKind,
+} from '@tasklane/protocol';
+import { TASK_ORDER_FIELDS, type TaskOrderField, type TaskQuery } from '../storage/store.js';
+import type { ServiceContext } from './context.js';
+import { toListFilter } from './list-filter.js';
+import { compilePattern } from './patterns.js';
+import { descendantIds, ensureProject, getProjectOrThrow } from './projects.js';
+import { paging, project } from './projection.js';
+
+export async function getTaskOrThrow(ctx: ServiceContext, id: string): Promise<Task> {
+  const task = await ctx.repos.tasks.get(id);
+  if (!task) {
+    throw new TasklaneError(
+      'TASK_NOT_FOUND',
+      `Task ${shortId(id)} not found: no task has id "${id}". List tasks with: tasklane task list`,
+      { task: id },
+    );
+  }
+  return task;
+}
+
+/** Writes a task whose status the caller read; fails with STATUS_CONFLICT if someone changed it meanwhile. */
+export async function saveTask(ctx: ServiceContext, next: Task, readStatus: Task['status']): Promise<void> {
+  if (!(await ctx.repos.tasks.replace(next, readStatus))) {
+    const now = await ctx.repos.tasks.get(next.id);
+    throw new TasklaneError(
+      'STATUS_CONFLICT',
+      `Task ${shortId(next.id)} changed while this request ran (its status is now "${now?.status ?? 'deleted'}"); read it again and retry.`,
+      { task: next.id, expected_status: readStatus, current_status: now?.status },
+    );
+  }
+}
+
+/** Fills `section`/`name` of each item from the map keys, so stored items are whole. */
+function normalizeHyperParams(params: HyperParams): HyperParams {
+  const out: HyperParams = {};
+  for (const [section, items] of Object.entries(params)) {
+    out[section] = {};
+    for (const [name, item] of Object.entries(items)) out[section][name] = { ...item, section, name };
+  }
+  return out;
+}
+
+function normalizeConfiguration(config: Record<string, ConfigurationItem>): Record<string, ConfigurationItem> {
+  return Object.fromEntries(Object.entries(config).map(([name, item]) => [name, { ...item, name }]));
+}
+
+function sortArtifacts(artifacts: Artifact[]): Artifact[] {
+  return [...artifacts].sort((a, b) => (a.key === b.key ? a.mode.localeCompare(b.mode) : a.key < b.key ? -1 : 1));
+}
+
+async function resolveProject(
+  ctx: ServiceContext,
+  projectId: string | null | undefined,
+  projectName: string | undefined,
+): Promise<string | null | undefined> {
+  if (projectName !== undefined) return (await ensureProject(ctx, projectName, {}, 'project_name')).id;
+  if (projectId) await getProjectOrThrow(ctx, projectId);
+  return projectId;
+}
+
+export async function createTask(ctx: ServiceContext, body: ParsedRequestOf<'tasks.create'>): Promise<ResponseOf<'tasks.create'>> {
+  const now = ctx.now();
+  const projectId = await resolveProject(ctx, body.project, body.project_name);
+  if (body.parent) await getTaskOrThrow(ctx, body.parent);
+  const task: Task = {
+    id: newId(),
+    name: body.name,
+    project: projectId ?? null,
+    parent: body.parent ?? null,
+    type: body.type ?? 'training',
+    status: 'created',
+    status_reason: '',
+    status_message: '',
+    status_changed: now,
+    comment: body.comment ?? '',
+    tags: [...new Set(body.tags ?? [])].sort(),
+    system_tags: [...new Set(body.system_tags ?? [])].sort(),
+    created: now,
+    started: null,
+    completed: null,
+    published: null,
+    last_update: now,
+    last_change: now,
+    active_duration: null,
+    script: body.script ?? {},
+    execution: { ...body.execution, artifacts: sortArtifacts(body.execution?.artifacts ?? []) },
+    hyperparams: normalizeHyperParams(body.hyperparams ?? {}),
+    configuration: normalizeConfiguration(body.configuration ?? {}),
+    runtime: body.runtime ?? {},
+    models: { input: body.models?.input ?? [], output: body.models?.output ?? [] },
+    container: body.container ?? {},
+    output: { destination: body.output_dest ?? null },
+    last_iteration: 0,
+    last_metrics: {},
+    last_worker: null,
+    last_worker_report: null,
+    enqueue_status: null,
+  };
+  await ctx.repos.tasks.insert(task);
+  return { id: task.id };
+}
+
+export async function getTask(ctx: ServiceContext, body: ParsedRequestOf<'tasks.get_by_id'>): Promise<ResponseOf<'tasks.get_by_id'>> {
+  return { task: await getTaskOrThrow(ctx, body.task) };
+}
+
+function orderBy(raw: readonly string[] | undefined): TaskQuery['orderBy'] {
+  return (raw ?? []).map((entry) => {
+    const descending = entry.startsWith('-');
+    const field = descending ? entry.slice(1) : entry;
+    if (!(TASK_ORDER_FIELDS as readonly string[]).includes(field)) {
+      throw new TasklaneError(
+        'INVALID_INPUT',
+        `Invalid request: body.order_by: cannot order tasks by ${JSON.stringify(field)}; use one of ${TASK_ORDER_FIELDS.join(', ')} (prefix "-" for descending)`,
+        { fields: ['body.order_by'] },
+      );
+    }
+    return { field: field as TaskOrderField, descending };
+  });
+}
+
+export async function listTasks(ctx: ServiceContext, body: ParsedRequestOf<'tasks.get_all'>): Promise<ResponseOf<'tasks.get_all'>> {
+  if (body.name !== undefined) compilePattern(body.name);
+  let projects: (string | null)[] | undefined = body.project;
+  if (projects && body.include_subprojects) {
+    const known = projects.filter((p): p is string => !!p);
+    projects = [...descendantIds(known, await ctx.repos.projects.list()), ...projects.filter((p) => !p)];
+  }
+  const statuses = toListFilter(body.status);
+  for (const status of [...(statuses?.include ?? []), ...(statuses?.exclude ?? [])]) {
+    if (!(TASK_STATUSES as readonly string[]).includes(status)) {
+      throw new TasklaneError(
+        'INVALID_INPUT',
+        `Invalid request: body.status: unknown status ${JSON.stringify(status)}; use one of ${TASK_STATUSES.join(', ')}`,
+        { fields: ['body.status'] },
+      );
+    }
+  }
+  const tasks = await ctx.repos.tasks.list({
+    ids: body.id,
+    namePattern: body.name,
+    projects,
+    statuses,
+    types: toListFilter(body.type),
+    tags: toListFilter(body.tags),
+    systemTags: toListFilter(body.system_tags),
+    parent: body.parent,
+    users: body.user,
+    searchText: body.search_text,
+    includeHidden: body.search_hidden === true || body.id !== undefined,
+    orderBy: orderBy(body.order_by),
+    ...paging(body),
+  });
+  return { tasks: tasks.map((t) => project(t, body.only_fields)) };
+}
+
+/** Which part of a task each editable field belongs to (see `canWriteTask`). */
+const EDIT_FIELD_KIND: Record<string, TaskWriteKind> = {
+  name: 'metadata',
+  comment: 'metadata',
+  tags: 'metadata',
+  system_tags: 'metadata',
+  project: 'metadata',
+  project_name: 'metadata',
+  type: 'configuration',
+  parent: 'configuration',
+  output_dest: 'configuration',
+  script: 'configuration',
+  execution: 'configuration',
+  hyperparams: 'configuration',
+  configuration: 'configuration',
+  models: 'configuration',
+  container: 'configuration',
+  runtime: 'runtime',
+};
+
+/** Bumps the update times of a task being written. */
+function touched(task: Task, now: string): Task {
+  return { ...task, last_update: now, last_change: now };
+}
+
+export async function editTask(ctx: ServiceContext, body: ParsedRequestOf<'tasks.edit'>): Promise<ResponseOf<'tasks.edit'>> {
+  const task = await getTaskOrThrow(ctx, body.task);
+  const given = Object.keys(EDIT_FIELD_KIND).filter((key) => (body as Record<string, unknown>)[key] !== undefined);
+  for (const kind of new Set(given.map((key) => EDIT_FIELD_KIND[key]!))) {
+    assertTaskWritable(task.id, task.status, kind, body.force);
+  }
+  const next: Task = { ...task };
+  const fields: Record<string, unknown> = {};
+  const set = <TKey extends keyof Task>(key: TKey, value: Task[TKey]) => {
+    next[key] = value;
+    fields[key] = value;
+  };
+  if (body.name !== undefined) set('name', body.name);
+  if (body.comment !== undefined) set('comment', body.comment);
+  if (body.tags !== undefined) set('tags', [...new Set(body.tags)].sort());
+  if (body.system_tags !== undefined) set('system_tags', [...new Set(body.system_tags)].sort());
+  if (body.project !== undefined || body.project_name !== undefined) {
+    set('project', (await resolveProject(ctx, body.project, body.project_name)) ?? null);
+  }
+  if (body.type !== undefined) set('type', body.type);
+  if (body.parent !== undefined) {
+    if (body.parent) await getTaskOrThrow(ctx, body.parent);
+    set('parent', body.parent);
+  }
+  if (body.output_dest !== undefined) set('output', { ...task.output, destination: body.output_dest });
+  // Embedded documents merge key by key; maps are replaced whole (ClearML's tasks.edit semantics).
+  if (body.script !== undefined) set('script', { ...task.script, ...body.script });
+  if (body.execution !== undefined) {
+    const execution = { ...task.execution, ...body.execution };
+    if (body.execution.artifacts) execution.artifacts = sortArtifacts(body.execution.artifacts);
+    set('execution', execution);
+  }
+  if (body.hyperparams !== undefined) set('hyperparams', normalizeHyperParams(body.hyperparams));
+  if (body.configuration !== undefined) set('configuration', normalizeConfiguration(body.configuration));
+  if (body.models !== undefined) set('models', { ...task.models, ...body.models });
+  if (body.container !== undefined) set('container', body.container);
+  if (body.runtime !== undefined) set('runtime', body.runtime);
+  await saveTask(ctx, touched(next, ctx.now()), task.status);
+  return { updated: 1, fields };
+}
+
+export async function updateTask(ctx: ServiceContext, body: ParsedRequestOf<'tasks.update'>): Promise<ResponseOf<'tasks.update'>> {
+  const { task, ...rest } = body;
+  return editTask(ctx, { task, force: false, ...rest });
+}
+
+function hyperParamList(task: Task): HyperParamItem[] {
+  return Object.values(task.hyperparams).flatMap((items) => Object.values(items));
+}
+
+export async function getHyperParams(
+  ctx: ServiceContext,
+  body: ParsedRequestOf<'tasks.get_hyper_params'>,
+): Promise<ResponseOf<'tasks.get_hyper_params'>> {
+  const params = [];
+  for (const id of body.tasks) params.push({ task: id, hyperparams: hyperParamList(await getTaskOrThrow(ctx, id)) });
+  return { params };
+}
+
+export async function editHyperParams(
+  ctx: ServiceContext,
+  body: ParsedRequestOf<'tasks.edit_hyper_params'>,
+): Promise<ResponseOf<'tasks.edit_hyper_params'>> {
+  const task = await getTaskOrThrow(ctx, body.task);
+  assertTaskWritable(task.id, task.status, 'configuration', body.force);
+  const params: HyperParams =
+    body.replace_hyperparams === 'all' ? {} : structuredClone(task.hyperparams);
+  if (body.replace_hyperparams === 'section') {
+    for (const item of body.hyperparams) params[item.section] = {};
+  }
+  for (const item of body.hyperparams) {
+    (params[item.section] ??= {})[item.name] = item;
+  }
+  await saveTask(ctx, touched({ ...task, hyperparams: params }, ctx.now()), task.status);
+  return { updated: 1 };
+}
+
+export async function deleteHyperParams(
+  ctx: ServiceContext,
+  body: ParsedRequestOf<'tasks.delete_hyper_params'>,
+): Promise<ResponseOf<'tasks.delete_hyper_params'>> {
+  const task = await getTaskOrThrow(ctx, body.task);
+  assertTaskWritable(task.id, task.status, 'configuration', body.force);
+  const params = structuredClone(task.hyperparams);
+  let deleted = 0;
+  for (const { section, name } of body.hyperparams) {
+    const items = params[section];
+    if (!items) continue;
+    if (name === undefined) {
+      deleted += Object.keys(items).length;
+      delete params[section];
+    } else if (Object.hasOwn(items, name)) {
+      delete items[name];
+      deleted += 1;
+      if (Object.keys(items).length === 0) delete params[section];
+    }
+  }
+  if (deleted > 0) await saveTask(ctx, touched({ ...task, hyperparams: params }, ctx.now()), task.status);
+  return { deleted };
+}
+
+export async function getConfigurations(
+  ctx: ServiceContext,
+  body: ParsedRequestOf<'tasks.get_configurations'>,
+): Promise<ResponseOf<'tasks.get_configurations'>> {
+  const configurations = [];
+  for (const id of body.tasks) {
+    const task = await getTaskOrThrow(ctx, id);
+    const items = Object.values(task.configuration).filter((c) => !body.names || body.names.includes(c.name ?? ''));
+    configurations.push({ task: id, configuration: items });
+  }
+  return { configurations };
+}
+
+export async function getConfigurationNames(
+  ctx: ServiceContext,
+  body: ParsedRequestOf<'tasks.get_configuration_names'>,
+): Promise<ResponseOf<'tasks.get_configuration_names'>> {
+  const configurations = [];
+  for (const id of body.tasks) {
+    configurations.push({ task: id, names: Object.keys((await getTaskOrThrow(ctx, id)).configuration).sort() });
+  }
+  return { configurations };
+}
+
+export async function editConfiguration(
+  ctx: ServiceContext,
+  body: ParsedRequestOf<'tasks.edit_configuration'>,
+): Promise<ResponseOf<'tasks.edit_configuration'>> {
+  const task = await getTaskOrThrow(ctx, body.task);
+  assertTaskWritable(task.id, task.status, 'configuration', body.force);
+  const configuration = body.replace_configuration ? {} : { ...task.configuration };
+  for (const item of body.configuration) configuration[item.name] = item;
+  await saveTask(ctx, touched({ ...task, configuration }, ctx.now()), task.status);
+  return { updated: 1 };
+}
+
+export async function deleteConfiguration(
+  ctx: ServiceContext,
+  body: ParsedRequestOf<'tasks.delete_configuration'>,
+): Promise<ResponseOf<'tasks.delete_configuration'>> {
+  const task = await getTaskOrThrow(ctx, body.task);
+  assertTaskWritable(task.id, task.status, 'configuration', body.force);
+  const configuration = { ...task.configuration };
+  let deleted = 0;
+  for (const name of body.configuration) {
+    if (Object.hasOwn(configuration, name)) {
+      delete configuration[name];
+      deleted += 1;
+    }
+  }
+  if (deleted > 0) await saveTask(ctx, touched({ ...task, configuration }, ctx.now()), task.status);
+  return { deleted };
+}
+
+export async function addOrUpdateArtifacts(
+  ctx: ServiceContext,
+  body: ParsedRequestOf<'tasks.add_or_update_artifacts'>,
+): Promise<ResponseOf<'tasks.add_or_update_artifacts'>> {
+  const task = await getTaskOrThrow(ctx, body.task);
+  assertTaskWritable(task.id, task.status, 'outputs', body.force);
+  const byKey = new Map((task.execution.artifacts ?? []).map((a) => [`${a.key}\u0000${a.mode}`, a]));
+  for (const artifact of body.artifacts) byKey.set(`${artifact.key}\u0000${artifact.mode}`, artifact);
+  const execution = { ...task.execution, artifacts: sortArtifacts([...byKey.values()]) };
+  await saveTask(ctx, touched({ ...task, execution }, ctx.now()), task.status);
+  return { updated: body.artifacts.length };
+}
+
+export async function deleteArtifacts(
+  ctx: ServiceContext,
+  body: ParsedRequestOf<'tasks.delete_artifacts'>,
+): Promise<ResponseOf<'tasks.delete_artifacts'>> {
+  const task = await getTaskOrThrow(ctx, body.task);
+  assertTaskWritable(task.id, task.status, 'outputs', body.force);
+  const before = task.execution.artifacts ?? [];
+  const artifacts = before.filter(
+    (a) => !body.artifacts.some((d) => d.key === a.key && (d.mode === undefined || d.mode === a.mode)),
+  );
+  const deleted = before.length - artifacts.length;
+  if (deleted > 0) await saveTask(ctx, touched({ ...task, execution: { ...task.execution, artifacts } }, ctx.now()), task.status);
+  return { deleted };
+}
+
+export async function addOrUpdateModel(
+  ctx: ServiceContext,
+  body: ParsedRequestOf<'tasks.add_or_update_model'>,
+): Promise<ResponseOf<'tasks.add_or_update_model'>> {
+  const task = await getTaskOrThrow(ctx, body.task);
+  assertTaskWritable(task.id, task.status, body.type === 'input' ? 'configuration' : 'outputs', body.force);
+  const now = ctx.now();
+  const list = task.models[body.type].filter((m) => m.name !== body.name);
+  list.push({ name: body.name, model: body.model, updated: now });
+  const next: Task = { ...task, models: { ...task.models, [body.type]: list } };
+  if (body.iteration !== undefined && body.iteration > next.last_iteration) next.last_iteration = body.iteration;
+  await saveTask(ctx, touched(next, now), task.status);
+  return { updated: 1 };
+}
+
+export async function setRequirements(
+  ctx: ServiceContext,
+  body: ParsedRequestOf<'tasks.set_requirements'>,
+): Promise<ResponseOf<'tasks.set_requirements'>> {
+  const task = await getTaskOrThrow(ctx, body.task);
+  assertTaskWritable(task.id, task.status, 'configuration', body.force);
+  const script = { ...task.script, requirements: body.requirements };
+  await saveTask(ctx, touched({ ...task, script }, ctx.now()), task.status);
+  return { updated: 1, fields: { 'script.requirements': body.requirements } };
+}
+
+export async function setProgress(
+  ctx: ServiceContext,
+  body: ParsedRequestOf<'tasks.set_progress'>,
+): Promise<ResponseOf<'tasks.set_progress'>> {
+  const task = await getTaskOrThrow(ctx, body.task);
+  assertTaskWritable(task.id, task.status, 'runtime');
+  const next = { ...task };
+  const fields: Record<string, unknown> = {};
+  if (body.progress !== undefined) {
+    // ClearML's SDK keeps progress as text in runtime; keep the same so its clients read it back.
+    const progress = String(Math.round(body.progress));
+    next.runtime = { ...task.runtime, [PROGRESS_RUNTIME_KEY]: progress };
+    fields[`runtime.${PROGRESS_RUNTIME_KEY}`] = progress;
+  }
+  if (body.status_message !== undefined) {
+    next.status_message = body.status_message;
+    fields.status_message = body.status_message;
+  }
+  await saveTask(ctx, touched(next, ctx.now()), task.status);
+  return { updated: 1, fields };
+}
+
+export async function pingTask(ctx: ServiceContext, body: ParsedRequestOf<'tasks.ping'>): Promise<ResponseOf<'tasks.ping'>> {
+  const task = await getTaskOrThrow(ctx, body.task);
+  await saveTask(ctx, { ...task, last_update: ctx.now() }, task.status);
+  return {};
+}
+
+/** Tells whether a task carries the archived system tag. */
+export function isArchived(task: Task): boolean {
+  return task.system_tags.includes(SYSTEM_TAG.archived);
+}
+
+export async function cloneTask(ctx: ServiceContext, body: ParsedRequestOf<'tasks.clone'>): Promise<ResponseOf<'tasks.clone'>> {
+  const source = await getTaskOrThrow(ctx, body.task);
+  let newProject: { id: string; name: string } | undefined;
+  let projectId = source.project ?? null;
+  if (body.new_project_name !== undefined) {
+    const ensured = await ensureProject(ctx, body.new_project_name, {}, 'new_project_name');
+    projectId = ensured.id;
+    if (ensured.created) newProject = { id: ensured.id, name: body.new_project_name };
+  } else if (body.new_task_project !== undefined) {
+    if (body.new_task_project) await getProjectOrThrow(ctx, body.new_task_project);
+    projectId = body.new_task_project;
+  }
+  const now = ctx.now();
+  const clone: Task = {
+    ...structuredClone(source),
+    id: newId(),
+    name: body.new_task_name ?? `Clone Of ${source.name}`,
+    project: projectId,
+    parent: body.new_task_parent ?? source.id,
+    status: 'created',
+    status_reason: '',
+    status_message: '',
+    status_changed: now,
+    comment: body.new_task_comment ?? source.comment ?? '',
+    tags: body.new_task_tags ? [...new Set(body.new_task_tags)].sort() : [...source.tags],
+    system_tags: body.new_task_system_tags
+      ? [...new Set(body.new_task_system_tags)].sort()
+      : source.system_tags.filter((t) => t !== SYSTEM_TAG.development && t !== SYSTEM_TAG.archived),
+    created: now,
+    started: null,
+    completed: null,
+    published: null,
+    last_update: now,
+    last_change: now,
+    active_duration: null,
+    execution: {
+      ...structuredClone(source.execution),
+      ...body.execution_overrides,
+      queue: null,
+      artifacts: (source.execution.artifacts ?? []).filter((a) => a.mode === 'input'),
+    },
+    hyperparams: body.new_task_hyperparams ? normalizeHyperParams(body.new_task_hyperparams) : structuredClone(source.hyperparams),
+    configuration: body.new_task_configuration
+      ? normalizeConfiguration(body.new_task_configuration)
+      : structuredClone(source.configuration),
+    container: body.new_task_container ?? { ...source.container },
+    runtime: {},
+    models: { input: structuredClone(source.models.input), output: [] },
+    output: { destination: source.output.destination ?? null },
+    last_iteration: 0,
+    last_metrics: {},
+    last_worker: null,
+    last_worker_report: null,
+    enqueue_status: null,
+  };
+  await ctx.repos.tasks.insert(clone);
+  return newProject ? { id: clone.id, new_project: newProject } : { id: clone.id };
+}

@@ -1,0 +1,45 @@
+import type { Store } from './storage/store.js';
+import { changeStatus } from './services/task-status.js';
+import type { ServiceContext } from './services/context.js';
+import { TasklaneError } from '@tasklane/protocol';
+
+export const WATCHDOG_STATUS_MESSAGE = 'Forced stop (non-responsive)';
+
+function describeSeconds(seconds: number): string {
+  if (seconds >= 3600 && seconds % 3600 === 0) return `${seconds / 3600} h`;
+  if (seconds >= 60 && seconds % 60 === 0) return `${seconds / 60} min`;
+  return `${seconds} s`;
+}
+
+/**
+ * One watchdog round: every running task whose last sign of life (ping, progress, event, edit) is older than the
+ * timeout is aborted, with a status_reason that says why. Answers the ids it aborted.
+ */
+export async function abortNonResponsiveTasks(
+  store: Store,
+  base: Omit<ServiceContext, 'repos'>,
+  timeoutSec: number,
+): Promise<string[]> {
+  return store.transaction(async (repos) => {
+    const ctx: ServiceContext = { ...base, repos };
+    const cutoff = new Date(Date.parse(ctx.now()) - timeoutSec * 1000).toISOString();
+    const stale = await repos.tasks.list({ statuses: { include: ['in_progress'], exclude: [] }, lastUpdateBefore: cutoff, includeHidden: true });
+    const aborted: string[] = [];
+    for (const task of stale) {
+      try {
+        await changeStatus(ctx, task, {
+          action: 'abort',
+          to: 'stopped',
+          force: true,
+          reason: `${WATCHDOG_STATUS_MESSAGE}: no ping, progress or event since ${task.last_update}, longer than the watchdog timeout of ${describeSeconds(timeoutSec)}`,
+          message: WATCHDOG_STATUS_MESSAGE,
+          patch: (_t, now) => ({ completed: now }),
+        });
+        aborted.push(task.id);
+      } catch (error) {
+        if (!(error instanceof TasklaneError && error.code === 'STATUS_CONFLICT')) throw error;
+      }
+    }
+    return aborted;
+  });
+}
