@@ -1,0 +1,2 @@
+export { ApiClient, type ApiClientOptions } from './api-client.js';
+export { TasklaneError, type ErrorCode } from '@tasklane/protocol';
