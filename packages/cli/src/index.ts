@@ -1,1 +1,1 @@
-export {};
+export { buildProgram, runCli, CLI_VERSION } from './program.js';

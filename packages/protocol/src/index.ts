@@ -10,3 +10,4 @@ export * from './worker.js';
 export * from './endpoints.js';
 export * from './envelope.js';
 export * from './validation.js';
+export * from './api-docs.js';

@@ -1,3 +1,4 @@
+import { mkdirSync } from 'node:fs';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { ServerConfig } from './config.js';
 import { LANDING_PAGE } from './landing-page.js';
@@ -9,9 +10,10 @@ import { openSqliteStore } from './storage/sqlite.js';
 import type { Store } from './storage/store.js';
 import { abortNonResponsiveTasks } from './watchdog.js';
 
-/** Seams for tests: the clock. */
+/** Seams: the clock (tests), and where log lines go (default: standard error, one JSON object per line). */
 export interface AppDependencies {
   now?: () => Date;
+  logStream?: { write(line: string): unknown };
 }
 
 export interface TasklaneApp {
@@ -25,6 +27,7 @@ export interface TasklaneApp {
 /** Builds the server (store, API, watchdog) without listening. `app.close()` stops the watchdog and closes the store. */
 export async function buildApp(config: ServerConfig, deps: AppDependencies = {}): Promise<TasklaneApp> {
   const clock = deps.now ?? (() => new Date());
+  mkdirSync(config.filesDir, { recursive: true });
   const store = openSqliteStore(config.dbFile);
   const context: Omit<ServiceContext, 'repos'> = {
     now: () => clock().toISOString(),
@@ -33,7 +36,7 @@ export async function buildApp(config: ServerConfig, deps: AppDependencies = {})
   await store.transaction((repos) => ensureDefaultQueue({ ...context, repos }));
 
   const app = Fastify({
-    logger: { level: config.logLevel },
+    logger: { level: config.logLevel, stream: deps.logStream ?? process.stderr },
     bodyLimit: config.maxRequestBytes,
     // Per-request lines only when debugging; lifecycle and errors are logged either way.
     logController: new LogController({ disableRequestLogging: config.logLevel !== 'debug' && config.logLevel !== 'trace' }),

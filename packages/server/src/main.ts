@@ -1,5 +1,5 @@
 import type { ServerConfig } from './config.js';
-import { buildApp, type TasklaneApp } from './app.js';
+import { buildApp, type AppDependencies, type TasklaneApp } from './app.js';
 
 export interface RunningServer extends TasklaneApp {
   /** The base URL, e.g. `http://127.0.0.1:8008`. */
@@ -8,8 +8,8 @@ export interface RunningServer extends TasklaneApp {
 }
 
 /** Builds the server and listens on the configured host and port (0 picks a free port). */
-export async function startServer(config: ServerConfig): Promise<RunningServer> {
-  const built = await buildApp(config);
+export async function startServer(config: ServerConfig, deps: AppDependencies = {}): Promise<RunningServer> {
+  const built = await buildApp(config, deps);
   try {
     await built.app.listen({ host: config.host, port: config.port });
   } catch (error) {

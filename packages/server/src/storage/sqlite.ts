@@ -54,10 +54,13 @@ function migrate(db: Db, migrations: readonly Migration[]): void {
   const applied = new Set(
     (db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version),
   );
+  const isApplied = db.prepare('SELECT 1 FROM schema_migrations WHERE version = ?').pluck();
   const record = db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)');
   for (const migration of migrations) {
     if (applied.has(migration.version)) continue;
     db.transaction(() => {
+      // Asked again under the write lock: another process opening the same new file may have applied it meanwhile.
+      if (isApplied.get(migration.version) !== undefined) return;
       db.exec(migration.sql);
       record.run(migration.version, migration.name, new Date().toISOString());
     }).immediate();

@@ -1,0 +1,19 @@
+import { ApiClient } from '@tasklane/sdk/client';
+
+/** Options every command that talks to a server takes. */
+export interface ApiOptions {
+  server?: string;
+  json?: boolean;
+}
+
+export const DEFAULT_API_URL = 'http://127.0.0.1:8008';
+
+/** The client for `--server`, else TASKLANE_API_URL, else the local default. */
+export function clientFor(options: ApiOptions, env: NodeJS.ProcessEnv = process.env): ApiClient {
+  return new ApiClient({ baseUrl: options.server ?? env.TASKLANE_API_URL ?? DEFAULT_API_URL });
+}
+
+/** Prints a value as JSON (for --json). */
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}

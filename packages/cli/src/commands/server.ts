@@ -1,0 +1,84 @@
+import type { Command } from 'commander';
+import { prettyLogStream } from '../pretty-log-stream.js';
+import { SERVER_ENV_VARS, loadServerConfig, startServer, type ServerConfigInput } from '@tasklane/server';
+
+interface ServerOptions {
+  host?: string;
+  port?: string;
+  dataDir?: string;
+  dbUrl?: string;
+  config?: string;
+  watchdogTimeout?: string;
+  watchdogInterval?: string;
+  workerTimeout?: string;
+  logLevel?: string;
+}
+
+export function registerServerCommand(program: Command): void {
+  program
+    .command('server')
+    .description('Start the Tasklane server (API, status watchdog, web page) with embedded SQLite storage')
+    .option('--host <host>', 'address to listen on; use 0.0.0.0 to accept other machines (default: 127.0.0.1)')
+    .option('--port <port>', 'port to listen on; 0 picks a free one (default: 8008)')
+    .option('--data-dir <dir>', 'where the SQLite database and stored files live (default: ./.tasklane)')
+    .option('--db-url <url>', 'database URL, sqlite://<file> (default: sqlite://<data-dir>/tasklane.sqlite)')
+    .option('--config <file>', 'JSON file with any of these settings (camelCase keys, e.g. {"port": 9000})')
+    .option(
+      '--watchdog-timeout <seconds>',
+      'abort a running task after this long without a ping, progress or event (default: 7200, two hours)',
+    )
+    .option('--watchdog-interval <seconds>', 'how often the watchdog checks running tasks (default: 900)')
+    .option('--worker-timeout <seconds>', 'a worker that has not reported for this long is gone (default: 600)')
+    .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (default: info)')
+    .addHelpText(
+      'after',
+      `
+Settings are read from, lowest to highest: defaults, the --config file, environment variables
+(${SERVER_ENV_VARS.join(', ')}), then these options.
+
+Examples:
+  tasklane server                          # http://127.0.0.1:8008, data in ./.tasklane
+  tasklane server --port 9000 --data-dir /srv/tasklane
+  TASKLANE_WATCHDOG_TIMEOUT_SEC=600 tasklane server`,
+    )
+    .action(async (options: ServerOptions) => {
+      const overrides: ServerConfigInput = {
+        host: options.host,
+        port: options.port as unknown as number | undefined,
+        dataDir: options.dataDir,
+        dbUrl: options.dbUrl,
+        watchdogTimeoutSec: options.watchdogTimeout as unknown as number | undefined,
+        watchdogIntervalSec: options.watchdogInterval as unknown as number | undefined,
+        workerTimeoutSec: options.workerTimeout as unknown as number | undefined,
+        logLevel: options.logLevel as ServerConfigInput['logLevel'],
+      };
+      const config = loadServerConfig(process.env, overrides, options.config ?? process.env.TASKLANE_CONFIG);
+      let server;
+      try {
+        server = await startServer(config, { logStream: process.stderr.isTTY ? prettyLogStream(process.stderr) : process.stderr });
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === 'EADDRINUSE') {
+          throw new Error(`Port ${config.port} on ${config.host} is already in use: another server runs there. Pick another with --port.`);
+        }
+        if (code === 'EADDRNOTAVAIL') throw new Error(`Cannot listen on ${config.host}: this machine has no such address.`);
+        throw error;
+      }
+      process.stdout.write(`Tasklane server listening on ${server.url}\n`);
+      process.stdout.write(`  data: ${config.dbFile} (files in ${config.filesDir})\n`);
+      process.stdout.write(`  watchdog: aborts running tasks silent for ${config.watchdogTimeoutSec} s\n`);
+      process.stdout.write('Press Ctrl+C to stop.\n');
+      let stopping = false;
+      const stop = (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        process.stderr.write(`\n${signal}: stopping the server...\n`);
+        server.close().then(
+          () => process.exit(0),
+          () => process.exit(1),
+        );
+      };
+      process.once('SIGINT', () => stop('SIGINT'));
+      process.once('SIGTERM', () => stop('SIGTERM'));
+    });
+}
