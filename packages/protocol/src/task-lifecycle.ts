@@ -88,15 +88,18 @@ export function assertTransition({ taskId, from, to, action, force = false }: Tr
   throw new TasklaneError(
     'INVALID_TRANSITION',
     `Cannot ${action} task ${shortId(taskId)}: its status is "${from}" (${TASK_STATUS_LABEL[from]}); ` +
-      `moving to "${to}" is allowed only from ${allowedFrom}.${transitionHint(from, to)}`,
+      `moving to "${to}" is allowed only from ${allowedFrom}.${transitionHint(taskId, from, to)}`,
     { task: taskId, current_status: from, new_status: to, action },
   );
 }
 
-function transitionHint(from: TaskStatus, to: TaskStatus): string {
+function transitionHint(taskId: string, from: TaskStatus, to: TaskStatus): string {
+  const id = shortId(taskId);
   if (from === 'published') return ' A published task is read-only: clone it to run it again.';
-  if (to === 'queued' || to === 'in_progress') return ' Reset it or clone it first.';
-  if (to === 'published') return ' Only a finished task (completed, stopped or failed) can be published.';
+  if (to === 'queued' || to === 'in_progress') {
+    return ` Reset it (tasklane task reset ${id}) or clone it (tasklane task clone ${id}) first.`;
+  }
+  if (to === 'published') return ' Only a finished task (completed, stopped, failed or closed) can be published.';
   return '';
 }
 

@@ -16,9 +16,40 @@ export function parseInput<TSchema extends z.ZodType>(schema: TSchema, input: un
 
 function describeIssue(issue: z.core.$ZodIssue, where: string): string {
   const path = [where, ...issue.path.map(String)].join('.');
-  if (issue.code === 'invalid_type' && issue.input === undefined) return `${path}: required field is missing`;
-  const got = 'input' in issue && issue.input !== undefined ? `, got ${preview(issue.input)}` : '';
-  return `${path}: ${lowerFirst(issue.message)}${got}`;
+  const input = 'input' in issue ? issue.input : undefined;
+  if (issue.code === 'invalid_type' && input === undefined) return `${path}: required field is missing`;
+  const got = input !== undefined ? `, got ${preview(input)}` : '';
+  return `${path}: ${expectation(issue)}${got}`;
+}
+
+/** What the field should have been, in plain words; a schema's own message is kept as written. */
+function expectation(issue: z.core.$ZodIssue): string {
+  const isDefault = /^(Invalid input|Too big|Too small|Invalid option)/.test(issue.message);
+  if (!isDefault) return lowerFirst(issue.message);
+  switch (issue.code) {
+    case 'invalid_type':
+      return `expected ${article(issue.expected)}`;
+    case 'invalid_value':
+      return `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+    case 'too_big':
+    case 'too_small': {
+      const bound = issue.code === 'too_big' ? issue.maximum : issue.minimum;
+      const sign = issue.code === 'too_big' ? (issue.inclusive ? '≤' : '<') : issue.inclusive ? '≥' : '>';
+      if (issue.origin === 'string' && issue.code === 'too_small' && Number(bound) === 1) return 'cannot be empty';
+      if (issue.origin === 'string') return `expected a text of ${issue.code === 'too_big' ? 'at most' : 'at least'} ${String(bound)} characters`;
+      if (issue.origin === 'array') return `expected a list of ${issue.code === 'too_big' ? 'at most' : 'at least'} ${String(bound)} items`;
+      return `expected ${issue.origin === 'int' ? 'an integer' : 'a number'} ${sign} ${String(bound)}`;
+    }
+    default:
+      return lowerFirst(issue.message);
+  }
+}
+
+function article(type: string): string {
+  if (type === 'int') return 'an integer';
+  if (type === 'array') return 'a list';
+  if (type === 'object') return 'an object';
+  return /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;
 }
 
 function lowerFirst(text: string): string {

@@ -64,21 +64,23 @@ Examples:
         if (code === 'EADDRNOTAVAIL') throw new Error(`Cannot listen on ${config.host}: this machine has no such address.`);
         throw error;
       }
-      process.stdout.write(`Tasklane server listening on ${server.url}\n`);
-      process.stdout.write(`  data: ${config.dbFile} (files in ${config.filesDir})\n`);
-      process.stdout.write(`  watchdog: aborts running tasks silent for ${config.watchdogTimeoutSec} s\n`);
-      process.stdout.write('Press Ctrl+C to stop.\n');
+      const running = server;
+      // Handlers first, so a signal that follows the "listening" line at once still stops the server cleanly.
       let stopping = false;
       const stop = (signal: string) => {
         if (stopping) return;
         stopping = true;
         process.stderr.write(`\n${signal}: stopping the server...\n`);
-        server.close().then(
+        running.close().then(
           () => process.exit(0),
           () => process.exit(1),
         );
       };
       process.once('SIGINT', () => stop('SIGINT'));
       process.once('SIGTERM', () => stop('SIGTERM'));
+      process.stdout.write(`Tasklane server listening on ${running.url}\n`);
+      process.stdout.write(`  data: ${config.dbFile} (files in ${config.filesDir})\n`);
+      process.stdout.write(`  watchdog: aborts running tasks silent for ${config.watchdogTimeoutSec} s\n`);
+      process.stdout.write('Press Ctrl+C to stop.\n');
     });
 }

@@ -217,7 +217,8 @@ export async function enqueueTask(ctx: ServiceContext, body: ParsedRequestOf<'ta
     reason: body.status_reason,
     message: body.status_message,
     patch: (t) => ({
-      enqueue_status: t.status,
+      // Re-enqueueing a queued task keeps the status it had before its first enqueue, for dequeue to return to.
+      enqueue_status: t.status === 'queued' ? (t.enqueue_status ?? 'created') : t.status,
       system_tags: t.system_tags.filter((tag) => tag !== SYSTEM_TAG.development),
       execution: { ...t.execution, queue: queue.id },
     }),
