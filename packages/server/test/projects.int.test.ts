@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Project } from '@tasklane/protocol';
 import type { ApiClient } from '@tasklane/sdk/client';
 import { expectError, getTask, makeProject, makeTask, uniqueName } from './support/factories.js';
 import { startTestServer, type TestServer } from './support/test-server.js';
@@ -15,9 +16,10 @@ describe('projects over HTTP', () => {
   });
 
   /** Every project under (and including) a top-level name, ordered by name. */
-  async function projectsUnder(root: string) {
+  async function projectsUnder(root: string): Promise<Project[]> {
     const { projects } = await api.call('projects.get_all', { name: `^${root}(/|$)` });
-    return projects;
+    // Without only_fields, get_all answers whole projects.
+    return projects as Project[];
   }
 
   describe('create', () => {
@@ -27,7 +29,7 @@ describe('projects over HTTP', () => {
 
       const projects = await projectsUnder(root);
       expect(projects.map((p) => p.name)).toEqual([root, `${root}/b`, `${root}/b/c`]);
-      const [a, b, c] = projects as [(typeof projects)[0], (typeof projects)[0], (typeof projects)[0]];
+      const [a, b, c] = projects as [Project, Project, Project];
       expect(a).toMatchObject({ basename: root, parent: null, path: [], description: '' });
       expect(b).toMatchObject({ basename: 'b', parent: a.id, path: [a.id], description: '' });
       expect(c).toMatchObject({ id, basename: 'c', parent: b.id, path: [a.id, b.id], description: 'the leaf', tags: ['t1'] });
@@ -246,6 +248,15 @@ describe('projects over HTTP', () => {
     it('tasks.create with a short project_name is refused, naming the field', async () => {
       const err = await expectError(api.call('tasks.create', { name: 'fine name', project_name: 'ab' }), 'INVALID_INPUT');
       expect(err.message).toContain('body.project_name');
+    });
+
+    it('a refused tasks.create writes nothing: its project chain is not created', async () => {
+      const root = uniqueName('root');
+      await expectError(
+        api.call('tasks.create', { name: 'has a bad parent', project_name: `${root}/sub`, parent: 'a'.repeat(32) }),
+        'TASK_NOT_FOUND',
+      );
+      expect(await projectsUnder(root)).toEqual([]);
     });
 
     it('tasks.create with an unknown project id is refused', async () => {

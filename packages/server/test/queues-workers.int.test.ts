@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ApiClient } from '@tasklane/sdk/client';
-import { expectError, getTask, makeTask, queuedIds, uniqueName } from './support/factories.js';
+import { ApiClient } from '@tasklane/sdk/client';
+import { expectError, getTask, makeTask, queuedIds, tick, uniqueName } from './support/factories.js';
 import { startTestServer, type TestServer } from './support/test-server.js';
 
 describe('queues and workers over HTTP', () => {
@@ -174,6 +174,24 @@ describe('queues and workers over HTTP', () => {
       expect((await getTask(api, id)).status).toBe('created');
     });
 
+    it('dequeue with new_status sets that status', async () => {
+      const queue = await makeQueue();
+      const id = await makeTask(api, { status: 'queued', queue });
+      await api.call('tasks.dequeue', { task: id, new_status: 'stopped' });
+      expect((await getTask(api, id)).status).toBe('stopped');
+      expect(await queuedIds(api, queue)).toEqual([]);
+    });
+
+    it('a refused enqueue writes nothing: the queue named by queue_name is not created', async () => {
+      const id = await makeTask(api);
+      await api.call('tasks.archive', { tasks: [id] });
+      const name = uniqueName('never');
+      const err = await expectError(api.call('tasks.enqueue', { task: id, queue_name: name }), 'INVALID_TRANSITION');
+      expect(err.message).toContain('archived');
+      expect((await api.call('queues.get_all', { name: `^${name}$` })).queues).toEqual([]);
+      expect((await getTask(api, id)).status).toBe('created');
+    });
+
     it('dequeue of a failed task that was re-enqueued returns it to failed', async () => {
       const queue = await makeQueue();
       const id = await makeTask(api, { status: 'failed' });
@@ -215,7 +233,6 @@ describe('queues and workers over HTTP', () => {
     it('hands one queued task to exactly one of two concurrent callers', async () => {
       const queue = await makeQueue();
       // A second client, so the two requests do not share anything on the client side.
-      const { ApiClient } = await import('@tasklane/sdk/client');
       const other = new ApiClient({ baseUrl: server.url, validateResponses: true });
       for (let round = 0; round < 20; round++) {
         const id = await makeTask(api, { status: 'queued', queue });
@@ -265,7 +282,7 @@ describe('queues and workers over HTTP', () => {
       const { id: project } = await api.call('projects.create', { name: uniqueName('wproj') });
       const id = await makeTask(api, { status: 'in_progress', project });
       const before = await getTask(api, id);
-      await new Promise((r) => setTimeout(r, 5));
+      await tick();
       const reply = await api.call('workers.status_report', {
         worker,
         timestamp: Date.now(),

@@ -114,7 +114,8 @@ interface ChildRun {
   lines: string[];
   /** Resolves with the first line (already seen or yet to come) that matches. */
   waitForLine(match: (line: string) => boolean, timeoutMs?: number): Promise<string>;
-  send(line: string): void;
+  /** Tells the child to start at `startAtMs` (epoch ms; now by default) and closes its stdin. */
+  release(startAtMs?: number): void;
   exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   stderr(): string;
   kill(signal?: NodeJS.Signals): void;
@@ -148,10 +149,9 @@ function startChild(args: string[]): ChildRun {
       const seen = lines.find(match);
       if (seen !== undefined) return Promise.resolve(seen);
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(
-          () => reject(new Error(`child ${args.join(' ')}: no expected line within ${timeoutMs} ms; stderr: ${stderr}`)),
-          timeoutMs,
-        );
+        const timer = setTimeout(() => {
+          reject(new Error(`child ${args.join(' ')}: no expected line within ${timeoutMs} ms; stderr: ${stderr}`));
+        }, timeoutMs);
         const settle = (line: string) => {
           clearTimeout(timer);
           resolve(line);
@@ -163,8 +163,8 @@ function startChild(args: string[]): ChildRun {
         });
       });
     },
-    send(line) {
-      proc.stdin.write(`${line}\n`);
+    release(startAtMs = Date.now()) {
+      proc.stdin.end(`go ${startAtMs}\n`);
     },
     exit,
     stderr: () => stderr,
@@ -180,7 +180,8 @@ function startChild(args: string[]): ChildRun {
 async function startTogether(argsList: string[][]): Promise<ChildRun[]> {
   const runs = argsList.map(startChild);
   await Promise.all(runs.map((run) => run.waitForLine((line) => line === 'ready')));
-  for (const run of runs) run.send('go');
+  const startAtMs = Date.now() + 50;
+  for (const run of runs) run.release(startAtMs);
   return runs;
 }
 
@@ -210,12 +211,15 @@ describe('SQLite store: migrations', () => {
   });
 
   it('migrates once when several processes open the same new file at the same moment', async () => {
-    const file = newDbFile();
-    const runs = await startTogether([['open', file], ['open', file], ['open', file]]);
+    // A race, so run it on several new files: each child opens file i at the same planned moment as the others.
+    const files = Array.from({ length: 10 }, newDbFile);
+    const runs = await startTogether([1, 2, 3].map(() => ['open', ...files]));
     await Promise.all(runs.map(expectCleanExit));
-    for (const run of runs) expect(run.lines).toEqual(['ready', `schema ${LATEST_VERSION}`]);
-    const versions = withRawDb(file, (db) => db.prepare('SELECT version FROM schema_migrations').pluck().all());
-    expect(versions).toEqual(SQLITE_MIGRATIONS.map((m) => m.version));
+    for (const run of runs) expect(run.lines).toEqual(['ready', ...files.map(() => `schema ${LATEST_VERSION}`)]);
+    for (const file of files) {
+      const versions = withRawDb(file, (db) => db.prepare('SELECT version FROM schema_migrations').pluck().all());
+      expect(versions).toEqual(SQLITE_MIGRATIONS.map((m) => m.version));
+    }
   });
 });
 
@@ -293,7 +297,7 @@ describe('SQLite store: concurrent writers never lose a write', () => {
     await store.transaction((repos) => repos.tasks.insert(task));
     await closeStore(store);
 
-    const perChild = 150;
+    const perChild = 400;
     const runs = await startTogether([1, 2, 3].map(() => ['increment', file, task.id, String(perChild)]));
     await Promise.all(runs.map(expectCleanExit));
 
@@ -315,7 +319,7 @@ describe('SQLite store: kill -9 never leaves a half-applied transaction', () => 
     for (let round = 1; round <= 4; round += 1) {
       const run = startChild(['crash-loop', file, project.id, String(tasksPerTransaction)]);
       await run.waitForLine((line) => line === 'ready');
-      run.send('go');
+      run.release();
       // Let this round commit a few transactions, then kill at a random point of the next ones.
       await run.waitForLine((line) => line === `committed ${total + 3 * tasksPerTransaction}`);
       await new Promise((resolve) => setTimeout(resolve, Math.random() * 40));

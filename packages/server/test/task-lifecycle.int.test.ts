@@ -86,7 +86,7 @@ describe('task lifecycle over HTTP', () => {
       const err = await expectError(api.call('tasks.publish', { task: id }), 'INVALID_TRANSITION');
       expect(err.status).toBe(409);
       expect(withoutId(err.message, id)).toMatchInlineSnapshot(
-        `"Cannot publish task <id>: its status is "created" (Draft); moving to "published" is allowed only from "stopped", "publishing", "closed", "failed", "completed". Only a finished task (completed, stopped or failed) can be published."`,
+        `"Cannot publish task <id>: its status is "created" (Draft); moving to "published" is allowed only from "stopped", "publishing", "closed", "failed", "completed". Only a finished task (completed, stopped, failed or closed) can be published."`,
       );
       expect(err.details).toMatchObject({ current_status: 'created', new_status: 'published' });
       expect((await getTask(api, id)).status).toBe('created');
@@ -384,6 +384,13 @@ describe('task lifecycle over HTTP', () => {
       expect(await getTask(api, id)).toMatchObject({ status: 'in_progress', status_message: 'stopping' });
       // The agent then reports the abort itself.
       await api.call('tasks.stopped', { task: id });
+      expect((await getTask(api, id)).status).toBe('stopped');
+    });
+
+    it('with force aborts at once even a task a live worker runs', async () => {
+      const id = await makeTask(api, { status: 'in_progress' });
+      await api.call('workers.status_report', { worker: uniqueName('agent'), timestamp: Date.now(), task: id });
+      await api.call('tasks.stop', { task: id, force: true });
       expect((await getTask(api, id)).status).toBe('stopped');
     });
 

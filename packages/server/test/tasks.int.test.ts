@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RequestOf } from '@tasklane/protocol';
 import type { ApiClient } from '@tasklane/sdk/client';
 import { expectError, getTask, makeProject, makeTask, tick, uniqueName } from './support/factories.js';
 import { startTestServer, type TestServer } from './support/test-server.js';
@@ -142,8 +143,8 @@ describe('tasks over HTTP', () => {
       return { project: project.id, alphaOne, alphaTwo, beta, gamma };
     }
 
-    async function ids(body: Parameters<ApiClient['call']>[1] & object): Promise<string[]> {
-      const { tasks } = await api.call('tasks.get_all', body as never);
+    async function ids(body: RequestOf<'tasks.get_all'>): Promise<string[]> {
+      const { tasks } = await api.call('tasks.get_all', body);
       return tasks.map((t) => t.id!);
     }
 

@@ -25,13 +25,31 @@ type Params = Record<string, unknown>;
 export function openSqliteStore(file: string): Store {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
   const db = new Database(file);
-  db.pragma('journal_mode = WAL');
+  enableWal(db);
   db.pragma('synchronous = NORMAL');
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 10000');
   registerRegexp(db);
   migrate(db, SQLITE_MIGRATIONS);
   return new SqliteStore(db);
+}
+
+/**
+ * Switches the file to WAL. On a new file that needs an exclusive lock, and when several processes open the same
+ * new file at once SQLite answers SQLITE_BUSY straight away instead of waiting (its busy handler is skipped where
+ * waiting could deadlock), so wait a little and try again.
+ */
+function enableWal(db: Db): void {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      db.pragma('journal_mode = WAL');
+      return;
+    } catch (error) {
+      const isBusy = error instanceof Database.SqliteError && error.code.startsWith('SQLITE_BUSY');
+      if (!isBusy || attempt === 50) throw error;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Math.min(5 * attempt, 100));
+    }
+  }
 }
 
 function registerRegexp(db: Db): void {
