@@ -42,57 +42,36 @@ export async function changeStatus(ctx: ServiceContext, task: Task, change: Stat
 }
 
 const finishedAt = (_task: Task, now: string): Partial<Task> => ({ completed: now });
+const publishedAt = (_task: Task, now: string): Partial<Task> => ({ published: now });
+
+const startedAt = (task: Task, now: string): Partial<Task> => ({ started: task.started ?? now });
+const startEndpoint = statusEndpoint('start', 'in_progress', startedAt);
 
 export async function markStarted(ctx: ServiceContext, body: ParsedRequestOf<'tasks.started'>): Promise<ResponseOf<'tasks.started'>> {
-  const task = await getTaskOrThrow(ctx, body.task);
-  const { fields } = await changeStatus(ctx, task, {
-    action: 'start',
-    to: 'in_progress',
-    force: body.force,
-    reason: body.status_reason,
-    message: body.status_message,
-    patch: (t, now) => ({ started: t.started ?? now }),
-  });
-  return { updated: 1, fields, started: 1 };
+  return { ...(await startEndpoint(ctx, body)), started: 1 };
 }
 
-export async function markStopped(ctx: ServiceContext, body: ParsedRequestOf<'tasks.stopped'>): Promise<ResponseOf<'tasks.stopped'>> {
-  const task = await getTaskOrThrow(ctx, body.task);
-  const { fields } = await changeStatus(ctx, task, {
-    action: 'mark as aborted',
-    to: 'stopped',
-    force: body.force,
-    reason: body.status_reason,
-    message: body.status_message,
-    patch: finishedAt,
-  });
-  return { updated: 1, fields };
+type StatusRequest = ParsedRequestOf<'tasks.stopped'>;
+
+/** An endpoint that only moves a task to one status (with the fields that go with it). */
+function statusEndpoint(action: string, to: TaskStatus, patch?: StatusChange['patch']) {
+  return async (ctx: ServiceContext, body: StatusRequest): Promise<ResponseOf<'tasks.stopped'>> => {
+    const task = await getTaskOrThrow(ctx, body.task);
+    const { fields } = await changeStatus(ctx, task, {
+      action,
+      to,
+      force: body.force,
+      reason: body.status_reason,
+      message: body.status_message,
+      patch,
+    });
+    return { updated: 1, fields };
+  };
 }
 
-export async function markFailed(ctx: ServiceContext, body: ParsedRequestOf<'tasks.failed'>): Promise<ResponseOf<'tasks.failed'>> {
-  const task = await getTaskOrThrow(ctx, body.task);
-  const { fields } = await changeStatus(ctx, task, {
-    action: 'mark as failed',
-    to: 'failed',
-    force: body.force,
-    reason: body.status_reason,
-    message: body.status_message,
-    patch: finishedAt,
-  });
-  return { updated: 1, fields };
-}
-
-export async function markClosed(ctx: ServiceContext, body: ParsedRequestOf<'tasks.close'>): Promise<ResponseOf<'tasks.close'>> {
-  const task = await getTaskOrThrow(ctx, body.task);
-  const { fields } = await changeStatus(ctx, task, {
-    action: 'close',
-    to: 'closed',
-    force: body.force,
-    reason: body.status_reason,
-    message: body.status_message,
-  });
-  return { updated: 1, fields };
-}
+export const markStopped = statusEndpoint('mark as aborted', 'stopped', finishedAt);
+export const markFailed = statusEndpoint('mark as failed', 'failed', finishedAt);
+export const markClosed = statusEndpoint('close', 'closed');
 
 export async function markCompleted(ctx: ServiceContext, body: ParsedRequestOf<'tasks.completed'>): Promise<ResponseOf<'tasks.completed'>> {
   const task = await getTaskOrThrow(ctx, body.task);
@@ -109,20 +88,7 @@ export async function markCompleted(ctx: ServiceContext, body: ParsedRequestOf<'
   return { updated: 1, fields: { ...fields, ...published.fields }, published: 1 };
 }
 
-const publishedAt = (_task: Task, now: string): Partial<Task> => ({ published: now });
-
-export async function publishTask(ctx: ServiceContext, body: ParsedRequestOf<'tasks.publish'>): Promise<ResponseOf<'tasks.publish'>> {
-  const task = await getTaskOrThrow(ctx, body.task);
-  const { fields } = await changeStatus(ctx, task, {
-    action: 'publish',
-    to: 'published',
-    force: body.force,
-    reason: body.status_reason,
-    message: body.status_message,
-    patch: publishedAt,
-  });
-  return { updated: 1, fields };
-}
+export const publishTask = statusEndpoint('publish', 'published', publishedAt);
 
 /** Is a live agent running this task? (It reported within the worker timeout.) */
 function hasLiveWorker(ctx: ServiceContext, task: Task): boolean {

@@ -46,6 +46,13 @@ export async function saveTask(ctx: ServiceContext, next: Task, readStatus: Task
   }
 }
 
+/** Loads a task and checks that this part of it may be written in its status. */
+async function getWritableTask(ctx: ServiceContext, id: string, kind: TaskWriteKind, force?: boolean): Promise<Task> {
+  const task = await getTaskOrThrow(ctx, id);
+  assertTaskWritable(task.id, task.status, kind, force);
+  return task;
+}
+
 /** Fills `section`/`name` of each item from the map keys, so stored items are whole. */
 function normalizeHyperParams(params: HyperParams): HyperParams {
   const out: HyperParams = {};
@@ -258,8 +265,7 @@ export async function editHyperParams(
   ctx: ServiceContext,
   body: ParsedRequestOf<'tasks.edit_hyper_params'>,
 ): Promise<ResponseOf<'tasks.edit_hyper_params'>> {
-  const task = await getTaskOrThrow(ctx, body.task);
-  assertTaskWritable(task.id, task.status, 'configuration', body.force);
+  const task = await getWritableTask(ctx, body.task, 'configuration', body.force);
   const params: HyperParams =
     body.replace_hyperparams === 'all' ? {} : structuredClone(task.hyperparams);
   if (body.replace_hyperparams === 'section') {
@@ -276,8 +282,7 @@ export async function deleteHyperParams(
   ctx: ServiceContext,
   body: ParsedRequestOf<'tasks.delete_hyper_params'>,
 ): Promise<ResponseOf<'tasks.delete_hyper_params'>> {
-  const task = await getTaskOrThrow(ctx, body.task);
-  assertTaskWritable(task.id, task.status, 'configuration', body.force);
+  const task = await getWritableTask(ctx, body.task, 'configuration', body.force);
   const params = structuredClone(task.hyperparams);
   let deleted = 0;
   for (const { section, name } of body.hyperparams) {
@@ -324,8 +329,7 @@ export async function editConfiguration(
   ctx: ServiceContext,
   body: ParsedRequestOf<'tasks.edit_configuration'>,
 ): Promise<ResponseOf<'tasks.edit_configuration'>> {
-  const task = await getTaskOrThrow(ctx, body.task);
-  assertTaskWritable(task.id, task.status, 'configuration', body.force);
+  const task = await getWritableTask(ctx, body.task, 'configuration', body.force);
   const configuration = body.replace_configuration ? {} : { ...task.configuration };
   for (const item of body.configuration) configuration[item.name] = item;
   await saveTask(ctx, touched({ ...task, configuration }, ctx.now()), task.status);
@@ -336,8 +340,7 @@ export async function deleteConfiguration(
   ctx: ServiceContext,
   body: ParsedRequestOf<'tasks.delete_configuration'>,
 ): Promise<ResponseOf<'tasks.delete_configuration'>> {
-  const task = await getTaskOrThrow(ctx, body.task);
-  assertTaskWritable(task.id, task.status, 'configuration', body.force);
+  const task = await getWritableTask(ctx, body.task, 'configuration', body.force);
   const configuration = { ...task.configuration };
   let deleted = 0;
   for (const name of body.configuration) {
@@ -354,8 +357,7 @@ export async function addOrUpdateArtifacts(
   ctx: ServiceContext,
   body: ParsedRequestOf<'tasks.add_or_update_artifacts'>,
 ): Promise<ResponseOf<'tasks.add_or_update_artifacts'>> {
-  const task = await getTaskOrThrow(ctx, body.task);
-  assertTaskWritable(task.id, task.status, 'outputs', body.force);
+  const task = await getWritableTask(ctx, body.task, 'outputs', body.force);
   const byKey = new Map((task.execution.artifacts ?? []).map((a) => [`${a.key}\u0000${a.mode}`, a]));
   for (const artifact of body.artifacts) byKey.set(`${artifact.key}\u0000${artifact.mode}`, artifact);
   const execution = { ...task.execution, artifacts: sortArtifacts([...byKey.values()]) };
@@ -367,8 +369,7 @@ export async function deleteArtifacts(
   ctx: ServiceContext,
   body: ParsedRequestOf<'tasks.delete_artifacts'>,
 ): Promise<ResponseOf<'tasks.delete_artifacts'>> {
-  const task = await getTaskOrThrow(ctx, body.task);
-  assertTaskWritable(task.id, task.status, 'outputs', body.force);
+  const task = await getWritableTask(ctx, body.task, 'outputs', body.force);
   const before = task.execution.artifacts ?? [];
   const artifacts = before.filter(
     (a) => !body.artifacts.some((d) => d.key === a.key && (d.mode === undefined || d.mode === a.mode)),
@@ -382,8 +383,7 @@ export async function addOrUpdateModel(
   ctx: ServiceContext,
   body: ParsedRequestOf<'tasks.add_or_update_model'>,
 ): Promise<ResponseOf<'tasks.add_or_update_model'>> {
-  const task = await getTaskOrThrow(ctx, body.task);
-  assertTaskWritable(task.id, task.status, body.type === 'input' ? 'configuration' : 'outputs', body.force);
+  const task = await getWritableTask(ctx, body.task, body.type === 'input' ? 'configuration' : 'outputs', body.force);
   const now = ctx.now();
   const list = task.models[body.type].filter((m) => m.name !== body.name);
   list.push({ name: body.name, model: body.model, updated: now });
@@ -397,8 +397,7 @@ export async function setRequirements(
   ctx: ServiceContext,
   body: ParsedRequestOf<'tasks.set_requirements'>,
 ): Promise<ResponseOf<'tasks.set_requirements'>> {
-  const task = await getTaskOrThrow(ctx, body.task);
-  assertTaskWritable(task.id, task.status, 'configuration', body.force);
+  const task = await getWritableTask(ctx, body.task, 'configuration', body.force);
   const script = { ...task.script, requirements: body.requirements };
   await saveTask(ctx, touched({ ...task, script }, ctx.now()), task.status);
   return { updated: 1, fields: { 'script.requirements': body.requirements } };
@@ -408,8 +407,7 @@ export async function setProgress(
   ctx: ServiceContext,
   body: ParsedRequestOf<'tasks.set_progress'>,
 ): Promise<ResponseOf<'tasks.set_progress'>> {
-  const task = await getTaskOrThrow(ctx, body.task);
-  assertTaskWritable(task.id, task.status, 'runtime');
+  const task = await getWritableTask(ctx, body.task, 'runtime');
   const next = { ...task };
   const fields: Record<string, unknown> = {};
   if (body.progress !== undefined) {
