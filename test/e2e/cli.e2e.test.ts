@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiClient } from '@tasklane/sdk/client';
+import { ApiClient } from 'tasklane/client';
 import { assertCliBuilt, runCli, startCliServer, type CliServer } from '../support/cli.js';
 
 describe('tasklane CLI against a server it started', () => {

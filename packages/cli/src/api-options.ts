@@ -1,4 +1,4 @@
-import { ApiClient } from '@tasklane/sdk/client';
+import { ApiClient } from 'tasklane/client';
 
 /** Options every command that talks to a server takes. */
 export interface ApiOptions {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Project } from '@tasklane/protocol';
-import type { ApiClient } from '@tasklane/sdk/client';
+import type { ApiClient } from 'tasklane/client';
 import { expectError, getTask, makeProject, makeTask, uniqueName } from './support/factories.js';
 import { startTestServer, type TestServer } from './support/test-server.js';
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiClient } from '@tasklane/sdk/client';
+import { ApiClient } from 'tasklane/client';
 import { expectError, getTask, makeTask, queuedIds, tick, uniqueName } from './support/factories.js';
 import { startTestServer, type TestServer } from './support/test-server.js';
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ApiClient } from '@tasklane/sdk/client';
+import type { ApiClient } from 'tasklane/client';
 import { expectError, getTask, makeProject, makeTask, queuedIds, tick, uniqueName, withoutId } from './support/factories.js';
 import { rawCall, startTestServer, type TestServer } from './support/test-server.js';
 

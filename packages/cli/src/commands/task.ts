@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { TASK_STATUSES, TASK_STATUS_LABEL, TasklaneError, isId, shortId, type Task } from '@tasklane/protocol';
-import type { ApiClient } from '@tasklane/sdk/client';
+import type { ApiClient } from 'tasklane/client';
 import { clientFor, printJson, type ApiOptions } from '../api-options.js';
 import { formatTable, truncate } from '../format-table.js';
 import { timeAgo } from '../format-time.js';

@@ -1,6 +1,6 @@
 import { expect } from 'vitest';
 import { ERROR_STATUS, TasklaneError, shortId, type ErrorCode, type RequestOf, type Task, type TaskStatus } from '@tasklane/protocol';
-import type { ApiClient } from '@tasklane/sdk/client';
+import type { ApiClient } from 'tasklane/client';
 
 let counter = 0;
 

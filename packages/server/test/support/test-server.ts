@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ApiClient } from '@tasklane/sdk/client';
+import { ApiClient } from 'tasklane/client';
 import { loadServerConfig, startServer, type RunningServer, type ServerConfigInput } from '@tasklane/server';
 
 export interface TestServer {
