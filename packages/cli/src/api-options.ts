@@ -8,9 +8,9 @@ export interface ApiOptions {
 
 export const DEFAULT_API_URL = 'http://127.0.0.1:8008';
 
-/** The client for `--server`, else TASKLANE_API_URL, else the local default. */
+/** The client for `--server`, else TASKLANE_API_HOST (or TASKLANE_API_URL), else the local default. */
 export function clientFor(options: ApiOptions, env: NodeJS.ProcessEnv = process.env): ApiClient {
-  return new ApiClient({ baseUrl: options.server ?? env.TASKLANE_API_URL ?? DEFAULT_API_URL });
+  return new ApiClient({ baseUrl: options.server ?? env.TASKLANE_API_HOST ?? env.TASKLANE_API_URL ?? DEFAULT_API_URL });
 }
 
 /** Prints a value as JSON (for --json). */

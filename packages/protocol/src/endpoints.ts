@@ -1,6 +1,19 @@
 import { z } from 'zod';
 import { UpdatedSchema } from './common.js';
 import {
+  EventsAddBatchRequestSchema,
+  EventsAddBatchResponseSchema,
+  EventsDeleteForTaskRequestSchema,
+  EventsGetScalarMetricsAndVariantsResponseSchema,
+  EventsGetTaskEventsRequestSchema,
+  EventsGetTaskEventsResponseSchema,
+  EventsGetTaskLogRequestSchema,
+  EventsGetTaskLogResponseSchema,
+  EventsLatestScalarValuesResponseSchema,
+  EventsScalarHistogramRequestSchema,
+  ScalarHistogramSchema,
+} from './events.js';
+import {
   ProjectSchema,
   ProjectsCreateRequestSchema,
   ProjectsDeleteRequestSchema,
@@ -225,6 +238,49 @@ export const ENDPOINTS = {
     'Deletes a task with its outputs; a running or published one only when forced.',
     TasksDeleteRequestSchema,
     z.object({ deleted: z.number().int(), updated_children: z.number().int(), events: z.number().int() }),
+  ),
+
+  'events.add_batch': endpoint(
+    'Stores a batch of events — JSON lines (Content-Type: application/json-lines) or a JSON array, one event each: ' +
+      '{type, task, timestamp (epoch ms), iter, metric, variant} plus value (training_stats_scalar), values ' +
+      '(training_stats_vector), key and url (training_debug_image), plot_str (plot), or level, msg and an optional ' +
+      'client-made id (log). A non-log event with the same task, iter, metric, variant (and key) overwrites the ' +
+      'stored one; a log line with the same id is stored once. All or nothing: one bad event refuses the batch, naming ' +
+      'its line. Keeps last_iteration, last_update and last_metrics of the tasks current.',
+    EventsAddBatchRequestSchema,
+    EventsAddBatchResponseSchema,
+  ),
+  'events.get_task_log': endpoint(
+    'Returns a page of console lines: the newest first by default, or from the oldest with navigate_earlier false; ' +
+      'pass the last timestamp of a page as from_timestamp for the next one.',
+    EventsGetTaskLogRequestSchema,
+    EventsGetTaskLogResponseSchema,
+  ),
+  'events.get_task_events': endpoint(
+    'Returns events of a task of any type, by timestamp, filtered by type and metrics, a page at a time (scroll_id).',
+    EventsGetTaskEventsRequestSchema,
+    EventsGetTaskEventsResponseSchema,
+  ),
+  'events.get_scalar_metrics_and_variants': endpoint(
+    'Returns the scalar metrics of a task with their variants.',
+    TaskIdRequestSchema,
+    EventsGetScalarMetricsAndVariantsResponseSchema,
+  ),
+  'events.scalar_metrics_iter_histogram': endpoint(
+    'Returns the scalar series of a task for charts: data is {metric: {variant: {name, x, y}}}. A series longer ' +
+      'than samples is cut into iteration buckets, keeping the min and max point of each, so spikes stay visible.',
+    EventsScalarHistogramRequestSchema,
+    ScalarHistogramSchema,
+  ),
+  'events.get_task_latest_scalar_values': endpoint(
+    'Returns the last value of every scalar series of a task, and the mean of its last 10 values.',
+    TaskIdRequestSchema,
+    EventsLatestScalarValuesResponseSchema,
+  ),
+  'events.delete_for_task': endpoint(
+    'Deletes all events of a task and clears its last_metrics and last_iteration; a published task only with allow_locked.',
+    EventsDeleteForTaskRequestSchema,
+    z.object({ deleted: z.number().int() }),
   ),
 
   'queues.create': endpoint('Creates a queue.', QueuesCreateRequestSchema, z.object({ id: z.string() })),

@@ -7,6 +7,7 @@ export * from './task-api.js';
 export * from './project.js';
 export * from './queue.js';
 export * from './worker.js';
+export * from './events.js';
 export * from './endpoints.js';
 export * from './envelope.js';
 export * from './validation.js';

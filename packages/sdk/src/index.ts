@@ -1,1 +1,3 @@
+export { Task, type TaskInitOptions, type TaskQuery, type TaskCreateOptions } from './task.js';
+export { loadSdkConfig, SDK_ENV_VARS, type SdkConfig } from './config.js';
 export * from './client/index.js';

@@ -41,7 +41,7 @@ export function registerTaskCommands(program: Command): void {
   const task = program.command('task').description('List, inspect and act on tasks of a running server');
   const common = (command: Command) =>
     command
-      .option('--server <url>', 'server URL (default: $TASKLANE_API_URL or http://127.0.0.1:8008)')
+      .option('--server <url>', 'server URL (default: $TASKLANE_API_HOST or http://127.0.0.1:8008)')
       .option('--json', 'print the raw API reply as JSON');
 
   common(task.command('list'))

@@ -48,20 +48,41 @@ export class ApiClient {
 
   /** Calls `service.action` with a body; answers its `data`, or throws a {@link TasklaneError} with the server's code. */
   async call<TName extends EndpointName>(endpoint: TName, body: RequestOf<TName>): Promise<ResponseOf<TName>> {
+    const data = await this.send(endpoint, JSON.stringify(body), 'application/json');
+    if (this.validateResponses) {
+      const parsed = ENDPOINTS[endpoint].response.safeParse(data);
+      if (!parsed.success) {
+        throw new TasklaneError('INTERNAL', `Reply of ${endpoint} does not match its schema: ${parsed.error.message}`);
+      }
+    }
+    return data as ResponseOf<TName>;
+  }
+
+  /** Sends items as JSON lines (one object per line), as `events.add_batch` takes them; answers the reply's `data`. */
+  async callJsonLines(endpoint: string, items: readonly object[]): Promise<unknown> {
+    return this.send(endpoint, items.map((item) => JSON.stringify(item)).join('\n'), 'application/json-lines');
+  }
+
+  /** The headers every request carries (for requests sent by other means, e.g. at process exit). */
+  get requestHeaders(): Record<string, string> {
+    return { ...this.headers };
+  }
+
+  private async send(endpoint: string, body: string, contentType: string): Promise<unknown> {
     const url = `${this.baseUrl}/${endpoint}`;
     let response: Response;
     try {
       response = await this.fetchImpl(url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', ...this.headers },
-        body: JSON.stringify(body),
+        headers: { 'content-type': contentType, ...this.headers },
+        body,
         signal: AbortSignal.timeout(this.timeoutMs),
       });
     } catch (cause) {
       throw new TasklaneError(
         'SERVER_UNREACHABLE',
         `Cannot reach the Tasklane server at ${this.baseUrl} (${describeNetworkError(cause)}). ` +
-          'Is it running? Start one with: tasklane server (or point TASKLANE_API_URL / --server at yours).',
+          'Is it running? Start one with: tasklane server (or point TASKLANE_API_HOST / --server at yours).',
         { url },
         { cause },
       );
@@ -73,13 +94,7 @@ export class ApiClient {
       const { code: _code, ...details } = meta.error_data ?? {};
       throw new TasklaneError(code, meta.result_msg, { ...details, result_subcode: meta.result_subcode });
     }
-    if (this.validateResponses) {
-      const parsed = ENDPOINTS[endpoint].response.safeParse(envelope.data);
-      if (!parsed.success) {
-        throw new TasklaneError('INTERNAL', `Reply of ${endpoint} does not match its schema: ${parsed.error.message}`);
-      }
-    }
-    return envelope.data as ResponseOf<TName>;
+    return envelope.data;
   }
 }
 

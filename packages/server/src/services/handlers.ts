@@ -2,6 +2,15 @@ import type { EndpointName, ParsedRequestOf, ResponseOf } from '@tasklane/protoc
 import { login } from './auth.js';
 import type { ServiceContext } from './context.js';
 import {
+  addBatch,
+  deleteForTask,
+  getScalarMetricsAndVariants,
+  getTaskEvents,
+  getTaskLatestScalarValues,
+  getTaskLog,
+  scalarMetricsIterHistogram,
+} from './events.js';
+import {
   createProject,
   deleteProject,
   getProject,
@@ -106,6 +115,13 @@ export const HANDLERS: { [TName in EndpointName]: Handler<TName> } = {
   'tasks.archive_many': archiveMany,
   'tasks.unarchive_many': unarchiveMany,
   'tasks.delete': deleteTask,
+  'events.add_batch': addBatch,
+  'events.get_task_log': getTaskLog,
+  'events.get_task_events': getTaskEvents,
+  'events.get_scalar_metrics_and_variants': getScalarMetricsAndVariants,
+  'events.scalar_metrics_iter_histogram': scalarMetricsIterHistogram,
+  'events.get_task_latest_scalar_values': getTaskLatestScalarValues,
+  'events.delete_for_task': deleteForTask,
   'queues.create': createQueue,
   'queues.get_by_id': getQueue,
   'queues.get_all': listQueues,

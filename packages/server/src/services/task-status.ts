@@ -9,6 +9,7 @@ import {
   type TaskStatus,
 } from '@tasklane/protocol';
 import type { ServiceContext } from './context.js';
+import { deleteTaskEvents } from './events.js';
 import { ensureQueueByName, getDefaultQueue, getQueueOrThrow } from './queues.js';
 import { getTaskOrThrow, isArchived, saveTask } from './tasks.js';
 
@@ -123,9 +124,9 @@ export async function stopTask(ctx: ServiceContext, body: ParsedRequestOf<'tasks
   return { updated: 1, fields };
 }
 
-/** Deletes what a task produced. Events and stored files join here when their issues land. */
-async function deleteOutputs(_ctx: ServiceContext, _task: Task): Promise<{ events: number }> {
-  return { events: 0 };
+/** Deletes what a task produced: its events (stored files join here when their issue lands). */
+async function deleteOutputs(ctx: ServiceContext, task: Task): Promise<{ events: number }> {
+  return { events: await deleteTaskEvents(ctx, task.id) };
 }
 
 export async function resetTask(ctx: ServiceContext, body: ParsedRequestOf<'tasks.reset'>): Promise<ResponseOf<'tasks.reset'>> {

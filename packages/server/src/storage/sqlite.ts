@@ -5,12 +5,21 @@ import type { QueueEntry, Task, TaskStatus } from '@tasklane/protocol';
 import { SQLITE_MIGRATIONS, type Migration } from './migrations.js';
 import { SerialLock } from './serial-lock.js';
 import type {
+  BucketExtremes,
+  EventListQuery,
+  EventRecord,
+  EventRepository,
   ListFilter,
+  LogEventRecord,
+  LogPageQuery,
+  OtherEventRecord,
   ProjectRecord,
   ProjectRepository,
   QueueRecord,
   QueueRepository,
   Repositories,
+  ScalarPoint,
+  SeriesStats,
   Store,
   TaskQuery,
   TaskRepository,
@@ -96,6 +105,7 @@ class SqliteStore implements Store {
       tasks: new SqliteTasks(db),
       queues: new SqliteQueues(db),
       workers: new SqliteWorkers(db),
+      events: new SqliteEvents(db),
     };
   }
 
@@ -438,4 +448,313 @@ class SqliteWorkers implements WorkerRepository {
   async delete(id: string) {
     return this.db.prepare('DELETE FROM workers WHERE id = ?').run(id).changes;
   }
+}
+
+/** A row of the union that listEvents reads from the three event tables. */
+interface EventRow {
+  type: EventRecord['type'];
+  id: string | null;
+  timestamp: number;
+  iter: number | null;
+  metric: string;
+  variant: string;
+  value: number | null;
+  level: string | null;
+  worker: string | null;
+  msg: string | null;
+  data: string | null;
+}
+
+const LOG_COLUMNS = `'log' AS type, event_id AS id, timestamp, level, worker, msg`;
+
+class SqliteEvents implements EventRepository {
+  private readonly seriesIdStmt;
+  private readonly insertSeriesStmt;
+  private readonly seriesOfTaskStmt;
+  private readonly lastIterStmt;
+  private readonly upsertScalarStmt;
+  private readonly countSumStmt;
+  private readonly firstPointStmt;
+  private readonly lastPointStmt;
+  private readonly minPointStmt;
+  private readonly maxPointStmt;
+  private readonly rangeStmt;
+  private readonly pointsStmt;
+  private readonly latestStmt;
+  private readonly bucketMinStmt;
+  private readonly bucketMaxStmt;
+  private readonly insertLogStmt;
+  private readonly upsertOtherStmt;
+  private readonly logPageStmts;
+  private readonly logTailStmts;
+  private readonly countLogsStmt;
+  private readonly deleteStmts;
+  private readonly deleteSeriesStmt;
+
+  constructor(private readonly db: Db) {
+    this.seriesIdStmt = db.prepare('SELECT id FROM event_series WHERE task = ? AND metric = ? AND variant = ?').pluck();
+    this.insertSeriesStmt = db.prepare('INSERT INTO event_series (task, metric, variant) VALUES (?, ?, ?)');
+    this.seriesOfTaskStmt = db.prepare('SELECT id, metric, variant FROM event_series WHERE task = ? ORDER BY metric, variant');
+    this.lastIterStmt = db.prepare('SELECT iter FROM scalar_events WHERE series = ? ORDER BY iter DESC LIMIT 1').pluck();
+    this.upsertScalarStmt = db.prepare(
+      `INSERT INTO scalar_events (series, iter, value, timestamp) VALUES (?, ?, ?, ?)
+       ON CONFLICT (series, iter) DO UPDATE SET value = excluded.value, timestamp = excluded.timestamp`,
+    );
+    this.countSumStmt = db.prepare('SELECT COUNT(*) AS count, TOTAL(value) AS sum FROM scalar_events WHERE series = ?');
+    const point = 'SELECT iter, value FROM scalar_events WHERE series = ?';
+    this.firstPointStmt = db.prepare(`${point} ORDER BY iter ASC LIMIT 1`);
+    this.lastPointStmt = db.prepare(`${point} ORDER BY iter DESC LIMIT 1`);
+    // Ties go to the earliest iteration, as when the points arrive in order.
+    this.minPointStmt = db.prepare(`${point} ORDER BY value ASC, iter ASC LIMIT 1`);
+    this.maxPointStmt = db.prepare(`${point} ORDER BY value DESC, iter ASC LIMIT 1`);
+    this.rangeStmt = db.prepare(
+      'SELECT COUNT(*) AS count, MIN(iter) AS minIter, MAX(iter) AS maxIter FROM scalar_events WHERE series = ?',
+    );
+    this.pointsStmt = db.prepare('SELECT iter, value, timestamp FROM scalar_events WHERE series = ? ORDER BY iter');
+    this.latestStmt = db.prepare('SELECT iter, value, timestamp FROM scalar_events WHERE series = ? ORDER BY iter DESC LIMIT ?');
+    // With exactly one MIN() or MAX() aggregate, SQLite takes the bare columns (iter, timestamp) from the row that
+    // holds the extreme, so each query finds the extreme points of every bucket in one pass. better-sqlite3 binds
+    // JS numbers as REAL: the casts keep the division an integer one.
+    const bucket = (aggregate: 'MIN' | 'MAX') =>
+      db.prepare(
+        `SELECT (iter - CAST(@origin AS INTEGER)) / CAST(@width AS INTEGER) AS bucket, iter, ${aggregate}(value) AS value, timestamp
+         FROM scalar_events WHERE series = @series GROUP BY bucket ORDER BY bucket`,
+      );
+    this.bucketMinStmt = bucket('MIN');
+    this.bucketMaxStmt = bucket('MAX');
+    this.insertLogStmt = db.prepare(
+      `INSERT INTO log_events (task, event_id, timestamp, level, worker, msg)
+       VALUES (@task, @id, @timestamp, @level, @worker, @msg) ON CONFLICT (task, event_id) DO NOTHING`,
+    );
+    this.upsertOtherStmt = db.prepare(
+      `INSERT INTO other_events (task, event_id, type, iter, metric, variant, timestamp, data)
+       VALUES (@task, @id, @type, @iter, @metric, @variant, @timestamp, @data)
+       ON CONFLICT (task, event_id) DO UPDATE SET type = excluded.type, iter = excluded.iter, metric = excluded.metric,
+         variant = excluded.variant, timestamp = excluded.timestamp, data = excluded.data`,
+    );
+    const page = (descending: boolean, from: boolean) =>
+      db.prepare(
+        `SELECT ${LOG_COLUMNS}, seq FROM log_events WHERE task = @task${from ? ` AND timestamp ${descending ? '<' : '>'} @from` : ''}
+         ORDER BY timestamp ${descending ? 'DESC' : 'ASC'}, seq ${descending ? 'DESC' : 'ASC'} LIMIT @limit`,
+      );
+    this.logPageStmts = { asc: page(false, false), ascFrom: page(false, true), desc: page(true, false), descFrom: page(true, true) };
+    const tail = (descending: boolean) =>
+      db.prepare(
+        `SELECT ${LOG_COLUMNS} FROM log_events WHERE task = @task AND timestamp = @timestamp AND seq ${descending ? '<' : '>'} @seq
+         ORDER BY seq ${descending ? 'DESC' : 'ASC'}`,
+      );
+    this.logTailStmts = { asc: tail(false), desc: tail(true) };
+    this.countLogsStmt = db.prepare('SELECT COUNT(*) FROM log_events WHERE task = ?').pluck();
+    this.deleteStmts = [
+      db.prepare('DELETE FROM scalar_events WHERE series IN (SELECT id FROM event_series WHERE task = ?)'),
+      db.prepare('DELETE FROM log_events WHERE task = ?'),
+      db.prepare('DELETE FROM other_events WHERE task = ?'),
+    ];
+    this.deleteSeriesStmt = db.prepare('DELETE FROM event_series WHERE task = ?');
+  }
+
+  async ensureSeries(task: string, metric: string, variant: string) {
+    const id = this.seriesIdStmt.get(task, metric, variant) as number | undefined;
+    if (id !== undefined) return id;
+    return Number(this.insertSeriesStmt.run(task, metric, variant).lastInsertRowid);
+  }
+
+  async listSeries(task: string) {
+    return this.seriesOfTaskStmt.all(task) as { id: number; metric: string; variant: string }[];
+  }
+
+  async lastIteration(series: number) {
+    return this.lastIterStmt.get(series) as number | undefined;
+  }
+
+  async upsertScalars(series: number, points: readonly ScalarPoint[]) {
+    for (const p of points) this.upsertScalarStmt.run(series, p.iter, p.value, p.timestamp);
+  }
+
+  async seriesStats(series: number): Promise<SeriesStats | undefined> {
+    const { count, sum } = this.countSumStmt.get(series) as { count: number; sum: number };
+    if (count === 0) return undefined;
+    type Point = { iter: number; value: number };
+    return {
+      count,
+      sum,
+      first: this.firstPointStmt.get(series) as Point,
+      last: this.lastPointStmt.get(series) as Point,
+      min: this.minPointStmt.get(series) as Point,
+      max: this.maxPointStmt.get(series) as Point,
+    };
+  }
+
+  async seriesRange(series: number) {
+    const row = this.rangeStmt.get(series) as { count: number; minIter: number | null; maxIter: number | null };
+    if (row.count === 0 || row.minIter === null || row.maxIter === null) return undefined;
+    return { count: row.count, minIter: row.minIter, maxIter: row.maxIter };
+  }
+
+  async seriesPoints(series: number) {
+    return this.pointsStmt.all(series) as ScalarPoint[];
+  }
+
+  async latestPoints(series: number, count: number) {
+    return this.latestStmt.all(series, count) as ScalarPoint[];
+  }
+
+  async bucketExtremes(series: number, origin: number, width: number): Promise<BucketExtremes[]> {
+    type Row = ScalarPoint & { bucket: number };
+    const params = { series, origin, width };
+    const lows = this.bucketMinStmt.all(params) as Row[];
+    const highs = this.bucketMaxStmt.all(params) as Row[];
+    // Both list the same non-empty buckets in the same order.
+    return lows.map((low, i) => {
+      const high = highs[i]!;
+      return {
+        min: { iter: low.iter, value: low.value, timestamp: low.timestamp },
+        max: { iter: high.iter, value: high.value, timestamp: high.timestamp },
+      };
+    });
+  }
+
+  async insertLogs(events: readonly LogEventRecord[]) {
+    let added = 0;
+    for (const e of events) {
+      added += this.insertLogStmt.run({ task: e.task, id: e.id, timestamp: e.timestamp, level: e.level, worker: e.worker, msg: e.msg })
+        .changes;
+    }
+    return added;
+  }
+
+  async upsertOthers(events: readonly OtherEventRecord[]) {
+    for (const e of events) {
+      this.upsertOtherStmt.run({
+        task: e.task,
+        id: e.id,
+        type: e.type,
+        iter: e.iter,
+        metric: e.metric,
+        variant: e.variant,
+        timestamp: e.timestamp,
+        data: JSON.stringify(e.data),
+      });
+    }
+  }
+
+  async logPage(query: LogPageQuery) {
+    const direction = query.descending ? 'desc' : 'asc';
+    const hasFrom = query.fromTimestamp !== undefined;
+    const stmt = this.logPageStmts[hasFrom ? (`${direction}From` as const) : direction];
+    const params = { task: query.task, limit: query.limit, ...(hasFrom ? { from: query.fromTimestamp } : {}) };
+    const rows = stmt.all(params) as (LogEventRecord & { seq: number })[];
+    const last = rows.at(-1);
+    if (!last || rows.length < query.limit) return rows.map((row) => toLogRecord(query.task, row));
+    const tail = this.logTailStmts[direction].all({ task: query.task, timestamp: last.timestamp, seq: last.seq }) as LogEventRecord[];
+    return [...rows, ...tail].map((row) => toLogRecord(query.task, row));
+  }
+
+  async countLogs(task: string) {
+    return this.countLogsStmt.get(task) as number;
+  }
+
+  async listEvents(query: EventListQuery): Promise<EventRecord[]> {
+    const params: Params = { task: query.task, limit: query.limit, offset: query.offset };
+    const union = eventUnion(query, params);
+    if (union === undefined) return [];
+    const direction = query.descending ? 'DESC' : 'ASC';
+    const sql = `SELECT type, id, timestamp, iter, metric, variant, value, level, worker, msg, data FROM (${union})
+      ORDER BY timestamp ${direction}, type ${direction}, metric ${direction}, variant ${direction}, iter ${direction},
+        ord ${direction} LIMIT @limit OFFSET @offset`;
+    return (this.db.prepare(sql).all(params) as EventRow[]).map((row) => toEventRecord(query.task, row));
+  }
+
+  async countEvents(query: Omit<EventListQuery, 'descending' | 'limit' | 'offset'>) {
+    const params: Params = { task: query.task };
+    const union = eventUnion(query, params);
+    if (union === undefined) return 0;
+    return this.db.prepare(`SELECT COUNT(*) FROM (${union})`).pluck().get(params) as number;
+  }
+
+  async deleteForTask(task: string) {
+    let deleted = 0;
+    for (const stmt of this.deleteStmts) deleted += stmt.run(task).changes;
+    this.deleteSeriesStmt.run(task);
+    return deleted;
+  }
+}
+
+function toLogRecord(task: string, row: LogEventRecord): LogEventRecord {
+  return { type: 'log', task, id: row.id, timestamp: row.timestamp, level: row.level, worker: row.worker, msg: row.msg };
+}
+
+function toEventRecord(task: string, row: EventRow): EventRecord {
+  if (row.type === 'log') {
+    return { type: 'log', task, id: row.id!, timestamp: row.timestamp, level: row.level!, worker: row.worker, msg: row.msg! };
+  }
+  if (row.type === 'training_stats_scalar') {
+    return {
+      type: row.type,
+      task,
+      iter: row.iter!,
+      metric: row.metric,
+      variant: row.variant,
+      value: row.value!,
+      timestamp: row.timestamp,
+    };
+  }
+  return {
+    type: row.type,
+    task,
+    id: row.id!,
+    iter: row.iter,
+    metric: row.metric,
+    variant: row.variant,
+    timestamp: row.timestamp,
+    data: JSON.parse(row.data!) as Record<string, unknown>,
+  };
+}
+
+/** `(metric = ? AND variant IN (...)) OR ...` over the given columns; undefined when there is no filter. */
+function metricCondition(
+  metrics: EventListQuery['metrics'],
+  params: Params,
+  columns: { metric: string; variant: string },
+): string | undefined {
+  if (metrics === undefined) return undefined;
+  if (metrics.length === 0) return '0';
+  return metrics
+    .map(({ metric, variants }, i) => {
+      params[`m${i}`] = metric;
+      const variantPart =
+        variants && variants.length > 0 ? ` AND ${columns.variant} IN (${placeholders(variants, params, `m${i}v`)})` : '';
+      return `(${columns.metric} = @m${i}${variantPart})`;
+    })
+    .join(' OR ');
+}
+
+/** The SELECTs over the three event tables that a query needs, as one UNION ALL; undefined when none is. */
+function eventUnion(query: Omit<EventListQuery, 'descending' | 'limit' | 'offset'>, params: Params): string | undefined {
+  const wants = (type: EventRecord['type']) => query.types === undefined || query.types.includes(type);
+  const parts: string[] = [];
+  if (wants('log') && query.metrics === undefined) {
+    parts.push(
+      `SELECT ${LOG_COLUMNS}, NULL AS iter, '' AS metric, '' AS variant, NULL AS value, NULL AS data, seq AS ord
+       FROM log_events WHERE task = @task`,
+    );
+  }
+  if (wants('training_stats_scalar')) {
+    const metric = metricCondition(query.metrics, params, { metric: 'e.metric', variant: 'e.variant' });
+    parts.push(
+      `SELECT 'training_stats_scalar' AS type, NULL AS id, s.timestamp, NULL AS level, NULL AS worker, NULL AS msg, s.iter,
+         e.metric, e.variant, s.value, NULL AS data, 0 AS ord
+       FROM scalar_events s JOIN event_series e ON e.id = s.series WHERE e.task = @task${metric ? ` AND (${metric})` : ''}`,
+    );
+  }
+  const others = (['training_stats_vector', 'training_debug_image', 'plot'] as const).filter(wants);
+  if (others.length > 0) {
+    const metric = metricCondition(query.metrics, params, { metric: 'metric', variant: 'variant' });
+    parts.push(
+      `SELECT type, event_id AS id, timestamp, NULL AS level, NULL AS worker, NULL AS msg, iter, metric, variant,
+         NULL AS value, data, rowid AS ord
+       FROM other_events WHERE task = @task AND type IN (${placeholders(others, params, 'ot')})${metric ? ` AND (${metric})` : ''}`,
+    );
+  }
+  return parts.length > 0 ? parts.join('\nUNION ALL\n') : undefined;
 }

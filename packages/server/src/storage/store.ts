@@ -1,4 +1,4 @@
-import type { Project, Queue, QueueEntry, Task, TaskStatus, Worker } from '@tasklane/protocol';
+import type { EventType, MetricVariants, Project, Queue, QueueEntry, Task, TaskStatus, Worker } from '@tasklane/protocol';
 
 /** A list filter as ClearML's: values are ORed; a leading "-" in the request excludes a value instead. */
 export interface ListFilter {
@@ -96,12 +96,136 @@ export interface WorkerRepository {
   delete(id: string): Promise<number>;
 }
 
+/** One point of a scalar series. Times are epoch milliseconds. */
+export interface ScalarPoint {
+  iter: number;
+  value: number;
+  timestamp: number;
+}
+
+/** A scalar series of a task: metric/variant, known by a small integer id. */
+export interface SeriesRecord {
+  id: number;
+  metric: string;
+  variant: string;
+}
+
+/** Summary of a whole scalar series. */
+export interface SeriesStats {
+  count: number;
+  sum: number;
+  first: { iter: number; value: number };
+  last: { iter: number; value: number };
+  min: { iter: number; value: number };
+  max: { iter: number; value: number };
+}
+
+/** The lowest and highest point of one iteration bucket of a series. */
+export interface BucketExtremes {
+  min: ScalarPoint;
+  max: ScalarPoint;
+}
+
+export interface LogEventRecord {
+  type: 'log';
+  task: string;
+  id: string;
+  timestamp: number;
+  level: string;
+  worker: string | null;
+  msg: string;
+}
+
+export interface ScalarEventRecord {
+  type: 'training_stats_scalar';
+  task: string;
+  iter: number;
+  metric: string;
+  variant: string;
+  value: number;
+  timestamp: number;
+}
+
+/** Vectors, debug samples and plots: their own fields are kept as JSON in `data`. */
+export interface OtherEventRecord {
+  type: Exclude<EventType, 'log' | 'training_stats_scalar'>;
+  task: string;
+  id: string;
+  iter: number | null;
+  metric: string;
+  variant: string;
+  timestamp: number;
+  data: Record<string, unknown>;
+}
+
+export type EventRecord = LogEventRecord | ScalarEventRecord | OtherEventRecord;
+
+/** A page of console lines, from `fromTimestamp` (exclusive) in one direction. */
+export interface LogPageQuery {
+  task: string;
+  limit: number;
+  /** Newest first (and `fromTimestamp` means "before"), or oldest first ("after"). */
+  descending: boolean;
+  fromTimestamp?: number;
+}
+
+/** Events of any type of one task, by timestamp. */
+export interface EventListQuery {
+  task: string;
+  /** Only these types; all when undefined. */
+  types?: EventType[];
+  /** Only these metrics (and variants); console lines have no metric, so they are left out. */
+  metrics?: MetricVariants[];
+  descending: boolean;
+  limit: number;
+  offset: number;
+}
+
+export interface EventRepository {
+  /** The id of the scalar series task/metric/variant, created when missing. */
+  ensureSeries(task: string, metric: string, variant: string): Promise<number>;
+  /** The scalar series of a task, by metric and variant. */
+  listSeries(task: string): Promise<SeriesRecord[]>;
+  /** The highest iteration stored in a series; undefined when it is empty. */
+  lastIteration(series: number): Promise<number | undefined>;
+  /** Writes points; a point at an iteration the series has replaces it. */
+  upsertScalars(series: number, points: readonly ScalarPoint[]): Promise<void>;
+  /** Summarizes a whole series (reads all of it); undefined when it is empty. */
+  seriesStats(series: number): Promise<SeriesStats | undefined>;
+  /** Number of points and the iteration range of a series; undefined when it is empty. */
+  seriesRange(series: number): Promise<{ count: number; minIter: number; maxIter: number } | undefined>;
+  /** All points of a series, by iteration. */
+  seriesPoints(series: number): Promise<ScalarPoint[]>;
+  /** The last `count` points of a series, newest iteration first. */
+  latestPoints(series: number, count: number): Promise<ScalarPoint[]>;
+  /**
+   * Cuts a series into buckets of `width` iterations from `origin` and answers the lowest and highest point of each
+   * non-empty bucket, by bucket.
+   */
+  bucketExtremes(series: number, origin: number, width: number): Promise<BucketExtremes[]>;
+  /** Stores console lines; one whose task and id are stored already is skipped. Answers how many were new. */
+  insertLogs(events: readonly LogEventRecord[]): Promise<number>;
+  /** Stores vectors, samples and plots; one whose task and id are stored already is replaced. */
+  upsertOthers(events: readonly OtherEventRecord[]): Promise<void>;
+  /**
+   * A page of console lines. Lines that share the timestamp of the last one are all included (the page may be
+   * longer than `limit`), so that paging on timestamps loses none.
+   */
+  logPage(query: LogPageQuery): Promise<LogEventRecord[]>;
+  countLogs(task: string): Promise<number>;
+  listEvents(query: EventListQuery): Promise<EventRecord[]>;
+  countEvents(query: Omit<EventListQuery, 'descending' | 'limit' | 'offset'>): Promise<number>;
+  /** Deletes every event of a task; answers how many. */
+  deleteForTask(task: string): Promise<number>;
+}
+
 /** Everything a unit of work can touch. */
 export interface Repositories {
   projects: ProjectRepository;
   tasks: TaskRepository;
   queues: QueueRepository;
   workers: WorkerRepository;
+  events: EventRepository;
 }
 
 /**

@@ -1,0 +1,318 @@
+import { z } from 'zod';
+import { IdSchema } from './common.js';
+import { TasklaneError } from './errors.js';
+import { LastMetricsEventSchema, TaskStatusSchema } from './task.js';
+import { parseInput } from './validation.js';
+
+/** The five kinds of event a task reports, as ClearML names them. */
+export const EVENT_TYPES = ['training_stats_scalar', 'training_stats_vector', 'training_debug_image', 'plot', 'log'] as const;
+export const EventTypeSchema = z.enum(EVENT_TYPES);
+export type EventType = z.infer<typeof EventTypeSchema>;
+
+/** Console levels, lower-case as ClearML's clients send them. */
+export const LOG_LEVELS = ['notset', 'debug', 'verbose', 'info', 'warn', 'warning', 'error', 'fatal', 'critical'] as const;
+export const LogLevelSchema = z.preprocess((v) => (typeof v === 'string' ? v.toLowerCase() : v), z.enum(LOG_LEVELS));
+export type LogLevel = z.infer<typeof LogLevelSchema>;
+
+/**
+ * Metrics whose iterations do not move a task's `last_iteration` (ClearML's `services.events.ignore_iteration`):
+ * the resource monitor reports seconds since start as the iteration.
+ */
+export const ITERATION_IGNORED_METRICS: readonly string[] = [':monitor:machine', ':monitor:gpu'];
+
+/** The `last_metrics` entry of one metric variant. */
+export type LastMetricsEvent = z.infer<typeof LastMetricsEventSchema>;
+
+// ---------------------------------------------------------------------------------------------------------------
+// events.add_batch input: one object per JSON line. Unknown keys (e.g. the `method` key ClearML's SDK adds) are
+// dropped.
+
+const EventFieldsShape = {
+  task: z.string().min(1).describe('task id'),
+  timestamp: z.number().optional().describe('epoch milliseconds; the server fills it in when missing'),
+  ts: z.number().optional().describe('alias of timestamp'),
+  worker: z.string().optional().describe('who reported it; defaults to the X-ClearML-Worker header'),
+  model_event: z
+    .boolean()
+    .optional()
+    .refine((v) => v !== true, 'model events are not supported yet; report events of a task (model_event: false)'),
+  allow_locked: z.boolean().optional().describe('write even if the task is published'),
+};
+
+const MetricFieldsShape = {
+  ...EventFieldsShape,
+  iter: z.number().int().optional().describe('iteration'),
+  metric: z.string().nullable().optional().describe('title; missing means ""'),
+  variant: z.string().nullable().optional().describe('series; missing means ""'),
+};
+
+/** A scalar: one point of the series metric/variant at an iteration. */
+export const ScalarEventInputSchema = z.object({
+  type: z.literal('training_stats_scalar'),
+  ...MetricFieldsShape,
+  value: z.number(),
+  x_axis_label: z.string().optional(),
+});
+
+/** A vector of numbers at an iteration (ClearML's `values`). */
+export const VectorEventInputSchema = z.object({
+  type: z.literal('training_stats_vector'),
+  ...MetricFieldsShape,
+  values: z.array(z.number()),
+});
+
+/** A debug sample (image, audio, video...) already uploaded: its storage key and URL. */
+export const DebugImageEventInputSchema = z.object({
+  type: z.literal('training_debug_image'),
+  ...MetricFieldsShape,
+  key: z.string().optional(),
+  url: z.string().optional(),
+});
+
+/** A whole Plotly figure, as a JSON string. */
+export const PlotEventInputSchema = z.object({
+  type: z.literal('plot'),
+  ...MetricFieldsShape,
+  plot_str: z.string().optional(),
+  skip_validation: z.boolean().optional(),
+});
+
+/**
+ * A console line. `id` is a Tasklane extension: a client-made id, so that a batch sent again (after a retry) is not
+ * stored twice. Without it the server makes a fresh id, as ClearML does.
+ */
+export const LogEventInputSchema = z.object({
+  type: z.literal('log'),
+  ...EventFieldsShape,
+  id: z.string().min(1).max(200).optional(),
+  level: LogLevelSchema.optional().default('info'),
+  msg: z.string(),
+});
+
+const EVENT_INPUT_SCHEMAS = {
+  training_stats_scalar: ScalarEventInputSchema,
+  training_stats_vector: VectorEventInputSchema,
+  training_debug_image: DebugImageEventInputSchema,
+  plot: PlotEventInputSchema,
+  log: LogEventInputSchema,
+} as const satisfies Record<EventType, z.ZodType>;
+
+export type ScalarEventInput = z.output<typeof ScalarEventInputSchema>;
+export type VectorEventInput = z.output<typeof VectorEventInputSchema>;
+export type DebugImageEventInput = z.output<typeof DebugImageEventInputSchema>;
+export type PlotEventInput = z.output<typeof PlotEventInputSchema>;
+export type LogEventInput = z.output<typeof LogEventInputSchema>;
+/** One event of `events.add_batch`, after validation. */
+export type EventInput = ScalarEventInput | VectorEventInput | DebugImageEventInput | PlotEventInput | LogEventInput;
+/** One event of `events.add_batch`, as a client writes it. */
+export type EventInputBody = z.input<(typeof EVENT_INPUT_SCHEMAS)[EventType]>;
+
+// A string first, so that a missing type reads "required field is missing".
+const EventTypeOnlySchema = z.object({ type: z.string().pipe(EventTypeSchema) });
+
+/** How many problems an add_batch error lists before "and N more". */
+const MAX_LISTED_PROBLEMS = 10;
+
+/**
+ * Validates every event of a batch. Answers them in order (event i came from line i + 1), or throws one
+ * INVALID_INPUT naming each bad line and what was wrong, e.g. `line 3: value: expected a number, got "abc"`.
+ */
+export function parseEventBatch(lines: readonly unknown[]): EventInput[] {
+  if (lines.length === 0) {
+    throw new TasklaneError(
+      'INVALID_INPUT',
+      'The batch has no events: send one JSON event per line (Content-Type: application/json-lines).',
+    );
+  }
+  const events: EventInput[] = [];
+  const problems: string[] = [];
+  const badLines: number[] = [];
+  lines.forEach((line, i) => {
+    const result = parseEventLine(line, i + 1);
+    if (typeof result === 'string') {
+      problems.push(result);
+      badLines.push(i + 1);
+    } else {
+      events.push(result);
+    }
+  });
+  if (problems.length > 0) {
+    const listed = problems.slice(0, MAX_LISTED_PROBLEMS).join('; ');
+    const more = problems.length > MAX_LISTED_PROBLEMS ? `; and ${problems.length - MAX_LISTED_PROBLEMS} more` : '';
+    throw new TasklaneError(
+      'INVALID_INPUT',
+      `Invalid events, nothing of this batch was stored: ${listed}${more}. Fix these lines and send the batch again.`,
+      { lines: badLines },
+    );
+  }
+  return events;
+}
+
+/** Parses one line; answers the event, or the problem as text starting with `line N: `. */
+function parseEventLine(line: unknown, lineNumber: number): EventInput | string {
+  // The common case first, cheaply: a known type and a valid event. Only a bad line pays for the messages.
+  const type = typeof line === 'object' && line !== null ? (line as { type?: unknown }).type : undefined;
+  if (typeof type === 'string' && Object.hasOwn(EVENT_INPUT_SCHEMAS, type)) {
+    const result = EVENT_INPUT_SCHEMAS[type as EventType].safeParse(line);
+    if (result.success) return result.data as EventInput;
+  }
+  const where = `line ${lineNumber}`;
+  try {
+    const { type } = parseInput(EventTypeOnlySchema, line, where);
+    return parseInput(EVENT_INPUT_SCHEMAS[type], line, where) as EventInput;
+  } catch (error) {
+    if (!(error instanceof TasklaneError)) throw error;
+    // parseInput names fields as `line 3.value`; say `line 3: value`.
+    return error.message.replace(/^Invalid request: /, '').replaceAll(`${where}.`, `${where}: `);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Events as the read endpoints answer them (ClearML's shapes: timestamps in epoch milliseconds).
+
+/** A console line as `events.get_task_log` answers it. */
+export const LogEventSchema = z.object({
+  type: z.literal('log'),
+  task: z.string(),
+  id: z.string(),
+  timestamp: z.number().int().describe('epoch milliseconds'),
+  level: z.string(),
+  worker: z.string().nullable(),
+  msg: z.string(),
+});
+export type LogEvent = z.infer<typeof LogEventSchema>;
+
+/** Any event as `events.get_task_events` answers it: the common fields, then those of its type. */
+export const TaskEventSchema = z
+  .object({
+    type: EventTypeSchema,
+    task: z.string(),
+    id: z.string(),
+    timestamp: z.number().int().describe('epoch milliseconds'),
+    iter: z.number().int().optional(),
+    metric: z.string().optional(),
+    variant: z.string().optional(),
+    worker: z.string().nullable().optional(),
+    value: z.union([z.number(), z.array(z.number())]).optional().describe('a number (scalar) or numbers (vector)'),
+    x_axis_label: z.string().optional(),
+    key: z.string().optional(),
+    url: z.string().optional(),
+    plot_str: z.string().optional(),
+    level: z.string().optional(),
+    msg: z.string().optional(),
+  })
+  .loose();
+export type TaskEvent = z.infer<typeof TaskEventSchema>;
+
+/** A metric and, optionally, some of its variants (all when none are listed). */
+export const MetricVariantsSchema = z.object({
+  metric: z.string(),
+  variants: z.array(z.string()).optional(),
+});
+export type MetricVariants = z.infer<typeof MetricVariantsSchema>;
+
+const SortOrderSchema = z.enum(['asc', 'desc']);
+
+/** The x axis of scalar charts: iteration, epoch milliseconds, or ISO time. */
+export const SCALAR_KEYS = ['iter', 'timestamp', 'iso_time'] as const;
+export const ScalarKeySchema = z.enum(SCALAR_KEYS);
+export type ScalarKey = z.infer<typeof ScalarKeySchema>;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Requests and replies of the events service.
+
+/**
+ * `events.add_batch`: the body is the list of events (JSON lines, or a JSON array). Each event is validated by the
+ * service, so that an error names its line.
+ */
+export const EventsAddBatchRequestSchema = z.array(z.custom<EventInputBody>());
+
+export const EventsAddBatchResponseSchema = z.object({
+  added: z.number().int(),
+  errors: z.number().int(),
+  errors_info: z.record(z.string(), z.number().int()),
+});
+
+export const EventsGetTaskLogRequestSchema = z.object({
+  task: IdSchema,
+  batch_size: z.number().int().min(1).max(10_000).optional().default(500).describe('how many lines to answer'),
+  navigate_earlier: z
+    .boolean()
+    .optional()
+    .default(true)
+    .describe('page from the newest lines back (true) or from the oldest forward (false)'),
+  from_timestamp: z
+    .number()
+    .optional()
+    .describe('epoch ms to page from (exclusive): earlier lines when navigating earlier, later ones otherwise'),
+  order: SortOrderSchema.optional().describe('order of the answered lines; default: the navigation direction'),
+});
+
+export const EventsGetTaskLogResponseSchema = z.object({
+  events: z.array(LogEventSchema),
+  returned: z.number().int(),
+  total: z.number().int().describe('all console lines of the task'),
+});
+
+export const EventsGetTaskEventsRequestSchema = z.object({
+  task: IdSchema,
+  event_type: EventTypeSchema.optional().describe('only events of this type'),
+  metrics: z.array(MetricVariantsSchema).optional().describe('only these metrics (and variants)'),
+  order: SortOrderSchema.optional().default('asc').describe('by timestamp'),
+  batch_size: z.number().int().min(1).max(10_000).optional().default(500),
+  scroll_id: z.string().optional().describe('the scroll_id of the previous page (send the same filters)'),
+});
+
+export const EventsGetTaskEventsResponseSchema = z.object({
+  events: z.array(TaskEventSchema),
+  returned: z.number().int(),
+  total: z.number().int(),
+  scroll_id: z.string(),
+});
+
+export const EventsGetScalarMetricsAndVariantsResponseSchema = z.object({
+  metrics: z.record(z.string(), z.array(z.string())).describe('metric → its variants'),
+});
+
+export const EventsScalarHistogramRequestSchema = z.object({
+  task: IdSchema,
+  samples: z
+    .number()
+    .int()
+    .min(0)
+    .optional()
+    .default(5000)
+    .describe('most points per series (0: all); longer series keep the min and max of each iteration bucket'),
+  key: ScalarKeySchema.optional().default('iter').describe('x axis: iter, timestamp (epoch ms) or iso_time'),
+  metrics: z.array(MetricVariantsSchema).optional().describe('only these metrics (and variants)'),
+});
+
+/** One chart series: x (iterations, epoch ms or ISO times) and y, in iteration order. */
+export const ScalarSeriesSchema = z.object({
+  name: z.string(),
+  x: z.array(z.union([z.number(), z.string()])),
+  y: z.array(z.number()),
+});
+export type ScalarSeries = z.infer<typeof ScalarSeriesSchema>;
+
+/** metric → variant → series: the reply `data` itself, as ClearML's. */
+export const ScalarHistogramSchema = z.record(z.string(), z.record(z.string(), ScalarSeriesSchema));
+export type ScalarHistogram = z.infer<typeof ScalarHistogramSchema>;
+
+export const EventsLatestScalarValuesResponseSchema = z.object({
+  metrics: z.array(
+    z.object({
+      name: z.string(),
+      variants: z.array(z.object({ name: z.string(), last_value: z.number(), last_10_value: z.number() })),
+    }),
+  ),
+  last_iter: z.number().int(),
+  name: z.string(),
+  status: TaskStatusSchema,
+  last_timestamp: z.number().int().describe('epoch ms of the newest latest point; 0 without scalars'),
+});
+
+export const EventsDeleteForTaskRequestSchema = z.object({
+  task: IdSchema,
+  allow_locked: z.boolean().optional().default(false).describe('delete even if the task is published'),
+});

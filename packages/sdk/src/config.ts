@@ -1,0 +1,103 @@
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { TasklaneError } from '@tasklane/protocol';
+
+/** Settings of the SDK, with their defaults. */
+export const SdkConfigSchema = z.object({
+  /** The API server. @default http://127.0.0.1:8008 */
+  apiHost: z.string().url().default('http://127.0.0.1:8008'),
+  /** The web UI, for links to tasks. @default the API host */
+  webHost: z.string().url().optional(),
+  /** The file server for artifacts and debug samples. @default the API host */
+  filesHost: z.string().url().optional(),
+  /** Credentials (sent as HTTP Basic); the local server does not require them. */
+  accessKey: z.string().optional(),
+  secretKey: z.string().optional(),
+  /** Record to a local folder instead of a server. */
+  offlineMode: z.coerce.boolean().default(false),
+  /** Reuse the last task of the same project and name when it is younger than this. @default 72 */
+  taskReuseWindowHours: z.coerce.number().nonnegative().default(72),
+  /** Never reuse tasks. */
+  noReuse: z.coerce.boolean().default(false),
+  /** How often a running task pings the server. @default 30000 */
+  pingIntervalMs: z.coerce.number().int().positive().default(30_000),
+  /** How often resources (CPU, memory, GPU) are sampled. @default 30000 */
+  monitorIntervalMs: z.coerce.number().int().positive().default(30_000),
+  /** How often reported events are sent. @default 2000 */
+  flushIntervalMs: z.coerce.number().int().positive().default(2_000),
+  /** Where the SDK keeps its state (last tasks for reuse). @default ~/.config/tasklane */
+  stateDir: z.string().min(1).optional(),
+});
+export type SdkConfig = z.output<typeof SdkConfigSchema> & { webHost: string; filesHost: string; stateDir: string; configFile: string };
+
+const ENV_KEYS: Record<string, keyof z.input<typeof SdkConfigSchema>> = {
+  TASKLANE_API_HOST: 'apiHost',
+  TASKLANE_WEB_HOST: 'webHost',
+  TASKLANE_FILES_HOST: 'filesHost',
+  TASKLANE_API_ACCESS_KEY: 'accessKey',
+  TASKLANE_API_SECRET_KEY: 'secretKey',
+  TASKLANE_OFFLINE_MODE: 'offlineMode',
+  TASKLANE_TASK_REUSE_HOURS: 'taskReuseWindowHours',
+  TASKLANE_TASK_NO_REUSE: 'noReuse',
+  TASKLANE_PING_INTERVAL_MS: 'pingIntervalMs',
+  TASKLANE_MONITOR_INTERVAL_MS: 'monitorIntervalMs',
+  TASKLANE_FLUSH_INTERVAL_MS: 'flushIntervalMs',
+  TASKLANE_STATE_DIR: 'stateDir',
+};
+
+/** Environment variables the SDK reads (besides TASKLANE_TASK_ID and TASKLANE_CONFIG_FILE). */
+export const SDK_ENV_VARS = Object.keys(ENV_KEYS);
+
+function defaultConfigDir(env: NodeJS.ProcessEnv): string {
+  return join(env.XDG_CONFIG_HOME || join(homedir(), '.config'), 'tasklane');
+}
+
+function parseBooleanText(value: string): boolean | string {
+  if (/^(1|true|yes|on)$/i.test(value)) return true;
+  if (/^(0|false|no|off|)$/i.test(value)) return false;
+  return value;
+}
+
+/**
+ * Loads the SDK settings: defaults < config file (`TASKLANE_CONFIG_FILE`, else `~/.config/tasklane/config.json`,
+ * JSON with the camelCase keys above) < `TASKLANE_*` environment variables.
+ */
+export function loadSdkConfig(env: NodeJS.ProcessEnv = process.env): SdkConfig {
+  const configFile = env.TASKLANE_CONFIG_FILE || join(defaultConfigDir(env), 'config.json');
+  let fromFile: Record<string, unknown> = {};
+  try {
+    fromFile = JSON.parse(readFileSync(configFile, 'utf8')) as Record<string, unknown>;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT' || env.TASKLANE_CONFIG_FILE) {
+      throw new TasklaneError('INVALID_INPUT', `Cannot read the Tasklane config file ${configFile}: ${(error as Error).message}`);
+    }
+  }
+  const fromEnv: Record<string, unknown> = {};
+  for (const [name, key] of Object.entries(ENV_KEYS)) {
+    const value = env[name];
+    if (value === undefined) continue;
+    fromEnv[key] = key === 'offlineMode' || key === 'noReuse' ? parseBooleanText(value) : value;
+  }
+  const parsed = SdkConfigSchema.safeParse({ ...fromFile, ...fromEnv });
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => {
+      const key = String(issue.path[0]);
+      const source = key in fromEnv ? Object.keys(ENV_KEYS).find((n) => ENV_KEYS[n] === key) : `${configFile} (${key})`;
+      return `${source}: ${issue.message}`;
+    });
+    throw new TasklaneError('INVALID_INPUT', `Invalid Tasklane SDK settings: ${problems.join('; ')}`);
+  }
+  const config = parsed.data;
+  const apiHost = config.apiHost.replace(/\/+$/, '');
+  return {
+    ...config,
+    apiHost,
+    webHost: (config.webHost ?? apiHost).replace(/\/+$/, ''),
+    filesHost: (config.filesHost ?? apiHost).replace(/\/+$/, ''),
+    stateDir: config.stateDir ?? defaultConfigDir(env),
+    configFile,
+  };
+}

@@ -1,0 +1,931 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
+import { extname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  TASK_TYPES,
+  TasklaneError,
+  newId,
+  shortId,
+  type HyperParams,
+  type Task as TaskData,
+  type TaskStatus,
+  type TaskType,
+} from '@tasklane/protocol';
+import {
+  captureCode,
+  captureEnvironment,
+  hookArgParsers,
+  parseArgv,
+  type ArgParam,
+  type CodeInfo,
+  type EnvironmentInfo,
+} from './capture/index.js';
+import { ApiClient } from './client/api-client.js';
+import { loadSdkConfig, type SdkConfig } from './config.js';
+import { captureConsole } from './console-capture.js';
+import { EventReporter, type ReportEvent } from './event-reporter.js';
+import { flattenObject, fromParamText, setAtPath, toParamText } from './params.js';
+import { readLastTask, writeLastTask } from './reuse-cache.js';
+import { startResourceMonitor } from './resource-monitor.js';
+
+/** Options of {@link Task.init}. */
+export interface TaskInitOptions {
+  /** Project of the task; `a/b/c` nests, and missing projects are created. At least 3 characters. */
+  projectName: string;
+  /** Name of the task. At least 3 characters. */
+  taskName: string;
+  /** @default 'training' */
+  taskType?: TaskType;
+  tags?: string[];
+  /**
+   * Reuse the last task of this project and name run from this machine, when it is recent (72 h by default), never
+   * enqueued, and has no artifacts or models: it is reset and reused. `false` always creates a new task; a task id
+   * reuses that task. @default true
+   */
+  reuseLastTaskId?: boolean | string;
+  /** Continue the last task, keeping its outputs; iterations continue after its last one (or from the number given). */
+  continueLastTask?: boolean | number;
+  /** Where artifacts and models go; `true` uses the file server. */
+  outputUri?: string | boolean;
+  /** Record the arguments parsed by commander or yargs (else `process.argv`) as the `Args` section. @default true */
+  autoConnectArgParser?: boolean;
+  /** Send stdout and stderr lines as the task's console. @default true */
+  autoConnectStreams?: boolean;
+  /** Report CPU, memory and GPU use as `:monitor:` scalars. @default true */
+  autoResourceMonitoring?: boolean;
+}
+
+/** Filters of {@link Task.getTasks}. */
+export interface TaskQuery {
+  projectName?: string;
+  /** A regular expression on the name. */
+  taskName?: string;
+  tags?: string[];
+  status?: TaskStatus[];
+  taskType?: TaskType[];
+  includeArchived?: boolean;
+  /** @default 500 */
+  limit?: number;
+}
+
+/** Options of {@link Task.create}: a draft, ready to be enqueued, built without running anything. */
+export interface TaskCreateOptions {
+  projectName: string;
+  taskName: string;
+  taskType?: TaskType;
+  repo?: string;
+  branch?: string;
+  commit?: string;
+  /** Entry point, relative to the repository root (or the script's path when there is no repository). */
+  script?: string;
+  workingDir?: string;
+  /** The script's arguments, recorded as the `Args` section. */
+  args?: Record<string, unknown> | string[];
+  /** npm packages, e.g. `['lodash@4.17.21']`, or requirements as text. */
+  requirements?: string[] | string;
+  /** Uncommitted changes (a diff), or the script itself when there is no repository. */
+  diff?: string;
+  binary?: string;
+  tags?: string[];
+  comment?: string;
+  container?: { image?: string; arguments?: string; setupShellScript?: string };
+}
+
+type Outcome = { status: 'completed' | 'failed' | 'stopped'; reason: string };
+
+const EXIT_FLUSHER = fileURLToPath(new URL('./exit-flusher.js', import.meta.url));
+const GENERAL_SECTION = 'General';
+const ARGS_SECTION = 'Args';
+
+let current: Task | undefined;
+
+function requireName(value: unknown, what: string): string {
+  if (typeof value !== 'string' || value.trim().length < 3) {
+    throw new TasklaneError('INVALID_INPUT', `Task.init: ${what} needs at least 3 characters, got ${JSON.stringify(value)}`);
+  }
+  return value.trim();
+}
+
+function escapeRegex(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+function normalizeProject(name: string): string {
+  return name
+    .split('/')
+    .map((p) => p.trim())
+    .filter(Boolean)
+    .join('/');
+}
+
+function makeClient(config: SdkConfig): ApiClient {
+  const headers: Record<string, string> = { 'X-ClearML-Worker': hostname(), 'X-ClearML-Client': 'tasklane-0.1.0' };
+  if (config.accessKey && config.secretKey) {
+    headers.Authorization = `Basic ${Buffer.from(`${config.accessKey}:${config.secretKey}`).toString('base64')}`;
+  }
+  return new ApiClient({ baseUrl: config.apiHost, headers, timeoutMs: 30_000 });
+}
+
+function unreachable(error: unknown, config: SdkConfig): unknown {
+  if (!(error instanceof TasklaneError) || error.code !== 'SERVER_UNREACHABLE') return error;
+  return new TasklaneError(
+    'SERVER_UNREACHABLE',
+    `Task.init: cannot reach the Tasklane server at ${config.apiHost}. Start one with \`npx tasklane server\`, ` +
+      `or point TASKLANE_API_HOST (or ${config.configFile}) at yours.`,
+    error.details,
+    { cause: error },
+  );
+}
+
+/**
+ * A task: one run of code, with its configuration and outputs, on a Tasklane (or ClearML) server.
+ *
+ * @example
+ * import { Task } from 'tasklane';
+ * const task = await Task.init({ projectName: 'examples/mnist', taskName: 'baseline' });
+ * const params = task.connect({ lr: 0.01, epochs: 10 });
+ * // ... train; the run is completed when the script ends, failed if it throws.
+ */
+export class Task {
+  /** The task id (32 hex characters). */
+  readonly id: string;
+  /** True when this process runs a task for an agent (`TASKLANE_TASK_ID` set): stored values win. */
+  readonly isRemote: boolean;
+  /** Added to reported iterations when continuing a task. */
+  iterationOffset = 0;
+
+  private data: TaskData;
+  private writes: Promise<void> = Promise.resolve();
+  private pendingWrites = 0;
+  private warnedWrite = false;
+  private reporter: EventReporter | undefined;
+  /** @internal undo functions, run in reverse when the run ends. */
+  readonly cleanups: (() => void)[] = [];
+  private closing: Promise<void> | undefined;
+  private isClosed = false;
+  private isRunning = false;
+  private fatal: { error: unknown; origin: string } | undefined;
+  private signal: NodeJS.Signals | undefined;
+  private readonly worker = hostname();
+
+  private constructor(
+    private readonly api: ApiClient,
+    private readonly config: SdkConfig,
+    data: TaskData,
+    isRemote = false,
+  ) {
+    this.id = data.id;
+    this.data = data;
+    this.isRemote = isRemote;
+  }
+
+  /**
+   * Starts recording this run: creates (or reuses) a task and marks it running; records the code (git repository,
+   * commit, uncommitted diff, entry point), environment, arguments, console and resource use; marks it completed
+   * when the process ends normally, failed on an uncaught error or non-zero exit code, aborted on SIGINT/SIGTERM.
+   * Under an agent (`TASKLANE_TASK_ID` set) it attaches to that task instead.
+   */
+  static async init(options: TaskInitOptions): Promise<Task> {
+    if (current && !current.isClosed) {
+      throw new TasklaneError(
+        'INVALID_INPUT',
+        `Task.init: task ${shortId(current.id)} ("${current.name}") is still open in this process; await task.close() before starting another.`,
+      );
+    }
+    const projectName = normalizeProject(requireName(options.projectName, 'projectName'));
+    const taskName = requireName(options.taskName, 'taskName');
+    const taskType = options.taskType ?? 'training';
+    if (!(TASK_TYPES as readonly string[]).includes(taskType)) {
+      throw new TasklaneError('INVALID_INPUT', `Task.init: taskType must be one of ${TASK_TYPES.join(', ')}, got ${JSON.stringify(taskType)}`);
+    }
+    const config = loadSdkConfig();
+    const api = makeClient(config);
+    const remoteId = process.env.TASKLANE_TASK_ID;
+    const entryFile = process.argv[1] ? resolve(process.argv[1]) : undefined;
+    // The argument-parser hook loads commander/yargs (tens of ms): do it while the server calls are on the wire,
+    // and be done before Task.init returns, so the script's own parse() is seen.
+    let started: Task | undefined;
+    const hook =
+      options.autoConnectArgParser !== false && entryFile
+        ? hookArgParsers({
+            entryFile,
+            onParsed: (params) => started?.onArgsParsed(params),
+            overrides: () => started?.argOverrides(),
+            onError: (error, parser) => warn(`could not record the ${parser} arguments: ${(error as Error).message}`),
+          }).catch((error: unknown) => {
+            warn(`could not watch the argument parsers: ${(error as Error).message}`);
+            return undefined;
+          })
+        : undefined;
+    // Code and environment capture (git, package.json) also runs while the server calls are on the wire.
+    const capture =
+      !remoteId && entryFile
+        ? Promise.all([captureCode({ entryFile, cwd: process.cwd() }), captureEnvironment(entryFile)]).catch((error: unknown) => {
+            warn(`could not record the code and environment: ${(error as Error).message}`);
+            return undefined;
+          })
+        : undefined;
+    let task: Task;
+    try {
+      task = remoteId
+        ? await Task.attach(api, config, remoteId)
+        : await Task.createOrReuse(api, config, { ...options, projectName, taskName, taskType });
+    } catch (error) {
+      (await hook)?.unhook();
+      throw unreachable(error, config);
+    }
+    current = task;
+    started = task;
+    const captured = await capture;
+    if (captured) task.recordCode(...captured);
+    task.startRun(options);
+    const hooked = await hook;
+    if (hooked) task.cleanups.push(() => hooked.unhook());
+    return task;
+  }
+
+  private static async attach(api: ApiClient, config: SdkConfig, id: string): Promise<Task> {
+    await api.call('tasks.started', { task: id, status_message: 'running under an agent', force: false });
+    const { task } = await api.call('tasks.get_by_id', { task: id });
+    const attached = new Task(api, config, task, true);
+    attached.iterationOffset = task.last_iteration > 0 ? task.last_iteration + 1 : 0;
+    return attached;
+  }
+
+  private static async createOrReuse(
+    api: ApiClient,
+    config: SdkConfig,
+    options: TaskInitOptions & { taskType: TaskType },
+  ): Promise<Task> {
+    const key = { apiHost: config.apiHost, projectName: options.projectName, taskName: options.taskName, taskType: options.taskType };
+    const wantsReuse = options.reuseLastTaskId !== false && !config.noReuse;
+    let reused: Task | undefined;
+    if (wantsReuse || options.continueLastTask) {
+      const explicitId = typeof options.reuseLastTaskId === 'string' ? options.reuseLastTaskId : undefined;
+      const candidate = explicitId ?? (await readLastTask(config.stateDir, key))?.id;
+      if (candidate) reused = await Task.tryReuse(api, config, candidate, options, explicitId !== undefined);
+    }
+    const task = reused ?? (await Task.createNew(api, config, options));
+    await writeLastTask(config.stateDir, { ...key, id: task.id, savedAt: new Date().toISOString() }).catch(() => undefined);
+    return task;
+  }
+
+  private static async tryReuse(
+    api: ApiClient,
+    config: SdkConfig,
+    id: string,
+    options: TaskInitOptions & { taskType: TaskType },
+    isExplicit: boolean,
+  ): Promise<Task | undefined> {
+    const { tasks } = await api.call('tasks.get_all', { id: [id], search_hidden: true });
+    const found = tasks[0] as TaskData | undefined;
+    if (!found) return undefined;
+    const projectName = found.project ? (await api.call('projects.get_by_id', { project: found.project }).catch(() => undefined))?.project.name : undefined;
+    const matches = isExplicit || (found.name === options.taskName && found.type === options.taskType && projectName === options.projectName);
+    if (!matches) return undefined;
+    if (options.continueLastTask) {
+      if (found.status === 'published') return undefined;
+      await api.call('tasks.started', { task: id, force: true, status_reason: 'continued' });
+      const task = new Task(api, config, (await api.call('tasks.get_by_id', { task: id })).task);
+      task.iterationOffset =
+        typeof options.continueLastTask === 'number' ? options.continueLastTask : found.last_iteration > 0 ? found.last_iteration + 1 : 0;
+      process.stdout.write(`Tasklane: continuing task ${id} (${task.getOutputLogWebPage()})\n`);
+      return task;
+    }
+    const windowMs = config.taskReuseWindowHours * 3600 * 1000;
+    const isRecent = isExplicit || Date.now() - Date.parse(found.created) < windowMs;
+    const isReusable =
+      isRecent &&
+      !['published', 'closed', 'queued'].includes(found.status) &&
+      found.system_tags.includes('development') &&
+      !found.system_tags.includes('archived') &&
+      (found.execution.artifacts ?? []).length === 0 &&
+      found.models.output.length === 0;
+    if (!isReusable) return undefined;
+    await api.call('tasks.reset', { task: id, force: false, status_reason: 'reused by Task.init' });
+    await api.call('tasks.edit', {
+      task: id,
+      force: true,
+      tags: options.tags ?? found.tags,
+      comment: '',
+      script: {},
+      hyperparams: {},
+      configuration: {},
+      runtime: {},
+      container: {},
+      models: { input: [], output: [] },
+      output_dest: typeof options.outputUri === 'string' ? options.outputUri : options.outputUri ? config.filesHost : '',
+    });
+    await api.call('tasks.started', { task: id, status_reason: 'started by Task.init' });
+    const task = new Task(api, config, (await api.call('tasks.get_by_id', { task: id })).task);
+    process.stdout.write(`Tasklane: reusing task ${id} (its previous run had no outputs to keep): ${task.getOutputLogWebPage()}\n`);
+    return task;
+  }
+
+  private static async createNew(api: ApiClient, config: SdkConfig, options: TaskInitOptions & { taskType: TaskType }): Promise<Task> {
+    const { id } = await api.call('tasks.create', {
+      name: options.taskName,
+      project_name: options.projectName,
+      type: options.taskType,
+      tags: options.tags,
+      system_tags: ['development'],
+      output_dest: typeof options.outputUri === 'string' ? options.outputUri : options.outputUri ? config.filesHost : undefined,
+    });
+    await api.call('tasks.started', { task: id, status_reason: 'started by Task.init' });
+    const task = new Task(api, config, (await api.call('tasks.get_by_id', { task: id })).task);
+    process.stdout.write(`Tasklane: task ${id} created in project "${options.projectName}": ${task.getOutputLogWebPage()}\n`);
+    return task;
+  }
+
+  /** Wires the running process to the task: console, arguments, code capture, liveness, resources, exit. */
+  private startRun(options: TaskInitOptions): void {
+    this.isRunning = true;
+    const reporter = new EventReporter({
+      send: async (events) => void (await this.api.callJsonLines('events.add_batch', events)),
+      flushIntervalMs: this.config.flushIntervalMs,
+      onError: (error) => warn(`could not send reports yet (will retry): ${(error as Error).message}`),
+      isPermanent: (error) => error instanceof TasklaneError && error.status >= 400 && error.status < 500,
+      onDropped: (events, error) => warn(`the server refused ${events.length} reports: ${(error as Error).message}`),
+    });
+    this.reporter = reporter;
+    reporter.start();
+    this.cleanups.push(() => reporter.stop());
+
+    if (options.autoConnectStreams !== false && !this.isRemote) {
+      const restore = captureConsole(({ stream, text }) => {
+        reporter.push(this.logEvent(text, stream === 'stderr' ? 'error' : 'info'));
+      });
+      this.cleanups.push(restore);
+    }
+
+    if (options.autoConnectArgParser !== false && !this.isRemote) this.replaceArgs(parseArgv(process.argv.slice(2)));
+
+    const ping = setInterval(() => void this.pingAndWatch(), this.config.pingIntervalMs);
+    ping.unref();
+    this.cleanups.push(() => clearInterval(ping));
+
+    if (options.autoResourceMonitoring !== false) {
+      this.cleanups.push(
+        startResourceMonitor(this.config.monitorIntervalMs, (sample, elapsedSec) => {
+          for (const [metric, variants] of Object.entries(sample)) {
+            for (const [variant, value] of Object.entries(variants)) {
+              if (!Number.isFinite(value)) continue;
+              reporter.push({ type: 'training_stats_scalar', task: this.id, timestamp: Date.now(), iter: elapsedSec, metric, variant, value });
+            }
+          }
+        }),
+      );
+    }
+    this.installExitHooks();
+  }
+
+  /** Parsed arguments from commander/yargs replace the raw argv in the `Args` section (not under an agent). */
+  private onArgsParsed(params: ArgParam[]): void {
+    if (!this.isRemote && !this.isClosed) this.replaceArgs(params);
+  }
+
+  /** Under an agent: the `Args` values stored on the server, which the script's parser is given. */
+  private argOverrides(): Record<string, string> | undefined {
+    if (!this.isRemote) return undefined;
+    const stored = this.data.hyperparams[ARGS_SECTION] ?? {};
+    return Object.fromEntries(Object.entries(stored).map(([name, item]) => [name, item.value ?? '']));
+  }
+
+  private replaceArgs(params: ArgParam[]): void {
+    const section: HyperParams[string] = {};
+    for (const p of params) {
+      section[p.name] = { section: ARGS_SECTION, name: p.name, value: p.value, type: p.type, description: p.description };
+    }
+    this.data.hyperparams = { ...this.data.hyperparams, [ARGS_SECTION]: section };
+    this.saveHyperParams();
+  }
+
+  private recordCode(code: CodeInfo, environment: EnvironmentInfo): void {
+    for (const note of code.notes) if (/cut|not shown|too large|skipped/i.test(note)) warn(note);
+    this.data.runtime = { ...this.data.runtime, ...environment.runtime };
+    this.data.script = {
+      repository: code.repository,
+      branch: code.branch,
+      version_num: code.version_num,
+      diff: code.diff,
+      entry_point: code.entry_point,
+      working_dir: code.working_dir,
+      binary: code.binary,
+      requirements: environment.requirements,
+    };
+    const { script, runtime } = this.data;
+    this.queueWrite('code and environment', () => this.api.call('tasks.edit', { task: this.id, force: true, script, runtime }));
+  }
+
+  private async pingAndWatch(): Promise<void> {
+    try {
+      await this.api.call('tasks.ping', { task: this.id });
+      if (this.isRemote) return;
+      const { tasks } = await this.api.call('tasks.get_all', { id: [this.id], only_fields: ['status', 'status_message'] });
+      const now = tasks[0];
+      if (now && (now.status === 'stopped' || now.status_message === 'stopping') && !this.closing) {
+        warn(`task ${shortId(this.id)} was aborted on the server; stopping this process`);
+        process.kill(process.pid, 'SIGTERM');
+      }
+    } catch {
+      // The reporter warns about an unreachable server; pings just try again next time.
+    }
+  }
+
+  private installExitHooks(): void {
+    const onFatal = (error: unknown, origin: string) => {
+      this.fatal ??= { error, origin };
+    };
+    const onBeforeExit = () => {
+      if (this.closing) return;
+      const code = typeof process.exitCode === 'number' ? process.exitCode : Number(process.exitCode ?? 0);
+      void this.finish(code === 0 ? { status: 'completed', reason: 'completed' } : { status: 'failed', reason: `exit code ${code}` }).catch(
+        (error: unknown) => warn(`could not close task ${shortId(this.id)}: ${(error as Error).message}`),
+      );
+    };
+    const onExit = (code: number) => this.finishAtExit(code);
+    const onSignal = (signal: NodeJS.Signals) => {
+      this.signal ??= signal;
+      // When the script handles the signal itself, it decides whether the process ends; 'exit' records the outcome.
+      if (process.listenerCount(signal) > 1 || this.closing) return;
+      const deadline = setTimeout(() => resignal(), 5000);
+      const resignal = () => {
+        clearTimeout(deadline);
+        process.removeListener(signal, onSignal);
+        process.kill(process.pid, signal);
+      };
+      void this.finish({ status: 'stopped', reason: `aborted by ${signal}` }).finally(resignal);
+    };
+    process.on('uncaughtExceptionMonitor', onFatal);
+    process.on('beforeExit', onBeforeExit);
+    process.on('exit', onExit);
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    this.cleanups.push(() => {
+      process.removeListener('uncaughtExceptionMonitor', onFatal);
+      process.removeListener('beforeExit', onBeforeExit);
+      process.removeListener('exit', onExit);
+      process.removeListener('SIGINT', onSignal);
+      process.removeListener('SIGTERM', onSignal);
+    });
+  }
+
+  /** The outcome of a process that is exiting now. */
+  private outcomeAtExit(code: number): Outcome {
+    if (this.fatal) {
+      const error = this.fatal.error;
+      // A top-level throw in an ES module reaches Node as a rejected promise, so the origin says little: give the error.
+      const what = error instanceof Error ? `${error.name}: ${error.message}` : `uncaught value: ${String(error)}`;
+      return { status: 'failed', reason: what.slice(0, 1000) };
+    }
+    if (this.signal) return { status: 'stopped', reason: `aborted by ${this.signal}` };
+    if (code !== 0) return { status: 'failed', reason: `exit code ${code}` };
+    return { status: 'completed', reason: 'completed' };
+  }
+
+  /**
+   * Last chance, inside the 'exit' event where no async work can run: stops capturing and sends the undelivered
+   * reports and the final status synchronously, through a short-lived helper process.
+   */
+  private finishAtExit(code: number): void {
+    if (this.isClosed) return;
+    const outcome = this.outcomeAtExit(code);
+    this.stopCapturing();
+    const events = this.reporter?.drain() ?? [];
+    if (this.fatal) {
+      const error = this.fatal.error;
+      events.push(this.logEvent(error instanceof Error ? (error.stack ?? String(error)) : String(error), 'error'));
+    }
+    const calls: { endpoint: string; body: string; contentType: string }[] = [];
+    if (this.pendingWrites > 0) {
+      // Saves still on their way would be lost with the process: send the whole local state in one edit instead.
+      const { script, hyperparams, configuration, runtime } = this.data;
+      const body = { task: this.id, force: true, ...(this.isRemote ? { hyperparams, configuration } : { script, hyperparams, configuration, runtime }) };
+      calls.push({ endpoint: 'tasks.edit', body: JSON.stringify(body), contentType: 'application/json' });
+    }
+    if (events.length > 0) {
+      calls.push({ endpoint: 'events.add_batch', body: events.map((e) => JSON.stringify(e)).join('\n'), contentType: 'application/json-lines' });
+    }
+    calls.push({ endpoint: `tasks.${outcome.status}`, body: JSON.stringify(this.statusBody(outcome)), contentType: 'application/json' });
+    spawnSync(process.execPath, [EXIT_FLUSHER], {
+      input: JSON.stringify({ baseUrl: this.config.apiHost, headers: this.api.requestHeaders, calls }),
+      stdio: ['pipe', 'ignore', 'inherit'],
+      timeout: 15_000,
+    });
+    this.markClosed();
+  }
+
+  private statusBody(outcome: Outcome) {
+    return { task: this.id, status_reason: outcome.reason, force: this.isRemote && outcome.status !== 'completed' };
+  }
+
+  private logEvent(msg: string, level: string): ReportEvent {
+    // The id lets the server recognise a line it already has when a batch is sent again.
+    return { type: 'log', task: this.id, id: newId(), timestamp: Date.now(), level, worker: this.worker, msg };
+  }
+
+  private stopCapturing(): void {
+    for (const cleanup of this.cleanups.splice(0).reverse()) {
+      try {
+        cleanup();
+      } catch {
+        // Cleaning up must not hide the run's own outcome.
+      }
+    }
+  }
+
+  private markClosed(): void {
+    this.isClosed = true;
+    this.isRunning = false;
+    if (current === this) current = undefined;
+  }
+
+  /** Sends everything reported and saved so far. */
+  async flush(): Promise<void> {
+    await this.writes;
+    await this.reporter?.flush();
+  }
+
+  /**
+   * Ends the run: delivers every pending report and marks the task completed (the SDK does this by itself when the
+   * process ends). Afterwards the task can still be read and changed, but no longer reports.
+   */
+  async close(): Promise<void> {
+    if (!this.isRunning) return;
+    await this.finish({ status: 'completed', reason: 'completed' });
+  }
+
+  private finish(outcome: Outcome): Promise<void> {
+    this.closing ??= (async () => {
+      this.stopCapturing();
+      await this.writes;
+      try {
+        await this.reporter?.flush(Date.now() + 15_000);
+      } catch (error) {
+        warn(`${this.reporter?.pending().length ?? 0} reports could not be delivered: ${(error as Error).message}`);
+      }
+      try {
+        await this.api.call(`tasks.${outcome.status}`, this.statusBody(outcome));
+      } catch (error) {
+        warn(`could not mark task ${shortId(this.id)} ${outcome.status}: ${(error as Error).message}`);
+      }
+      this.markClosed();
+    })();
+    return this.closing;
+  }
+
+  /** Runs server writes one after another, in the order they were asked for; a failure is reported once, not thrown. */
+  private queueWrite(what: string, write: () => Promise<unknown>): void {
+    this.pendingWrites += 1;
+    this.writes = this.writes.then(write).then(
+      () => {
+        this.pendingWrites -= 1;
+      },
+      (error: unknown) => {
+        this.pendingWrites -= 1;
+        if (!this.warnedWrite) warn(`could not save the ${what} of task ${shortId(this.id)}: ${(error as Error).message}`);
+        this.warnedWrite = true;
+      },
+    );
+  }
+
+  private saveHyperParams(): void {
+    this.queueWrite('hyperparameters', () =>
+      this.api.call('tasks.edit', { task: this.id, force: true, hyperparams: this.data.hyperparams }),
+    );
+  }
+
+  // ---- reading -------------------------------------------------------------------------------------------------
+
+  /** The task's name. */
+  get name(): string {
+    return this.data.name;
+  }
+
+  /** The task as last read from (or written to) the server. */
+  get info(): Readonly<TaskData> {
+    return this.data;
+  }
+
+  /** Reads the task again from the server. */
+  async reload(): Promise<Readonly<TaskData>> {
+    await this.writes;
+    this.data = (await this.api.call('tasks.get_by_id', { task: this.id })).task;
+    return this.data;
+  }
+
+  /** The task's status on the server now. */
+  async getStatus(): Promise<TaskStatus> {
+    return (await this.reload()).status;
+  }
+
+  /** A link to the task's page in the web UI. */
+  getOutputLogWebPage(): string {
+    return `${this.config.webHost}/tasks/${this.id}`;
+  }
+
+  // ---- configuration -------------------------------------------------------------------------------------------
+
+  /**
+   * Records a plain object's fields (nested objects flattened as `a/b`) as the hyperparameter section `name` and
+   * answers the same object. Under an agent, the object is first given the values stored on the server (typed like
+   * the local values), so edits made to a cloned task take effect.
+   */
+  connect<T extends object>(obj: T, name = GENERAL_SECTION): T {
+    const section = { ...(this.data.hyperparams[name] ?? {}) };
+    const target = obj as Record<string, unknown>;
+    const local = flattenObject(target);
+    if (this.isRemote) {
+      for (const [key, item] of Object.entries(section)) {
+        const localValue = local.get(key);
+        const type = item.type || (localValue === undefined ? undefined : toParamText(localValue).type);
+        setAtPath(target, key, fromParamText(item.value ?? '', type));
+      }
+    }
+    for (const [key, value] of flattenObject(target)) {
+      if (this.isRemote && section[key]) continue;
+      section[key] = { section: name, name: key, ...toParamText(value) };
+    }
+    this.data.hyperparams = { ...this.data.hyperparams, [name]: section };
+    this.saveHyperParams();
+    return obj;
+  }
+
+  /**
+   * Records a configuration object: a plain object (kept as JSON) or a file (JSON, YAML, text...). Answers the
+   * object, or the file's path. Under an agent the stored value wins: the object is given its contents, or the
+   * answered path is a local copy of the stored text.
+   */
+  async connectConfiguration<T extends object | string>(objOrPath: T, name = GENERAL_SECTION, description?: string): Promise<T> {
+    const stored = this.data.configuration[name];
+    if (typeof objOrPath === 'string') {
+      const path = resolve(objOrPath);
+      if (!existsSync(path)) {
+        throw new TasklaneError('INVALID_INPUT', `connectConfiguration: file ${path} does not exist; pass an object or an existing file.`);
+      }
+      const type = extname(path).slice(1).toLowerCase() || 'text';
+      if (this.isRemote && stored) {
+        const copy = join(tmpdir(), `tasklane-${this.id}-${name.replace(/[^\w.-]/g, '_')}${extname(path)}`);
+        await writeFile(copy, stored.value ?? '');
+        return copy as T;
+      }
+      this.setConfiguration(name, await readFile(path, 'utf8'), type, description);
+      return objOrPath;
+    }
+    if (this.isRemote && stored) {
+      try {
+        const parsed = JSON.parse(stored.value ?? '') as Record<string, unknown>;
+        const target = objOrPath as Record<string, unknown>;
+        for (const key of Object.keys(target)) delete target[key];
+        Object.assign(target, parsed);
+        return objOrPath;
+      } catch {
+        warn(`configuration "${name}" stored on the server is not JSON; using the local object`);
+      }
+    }
+    this.setConfiguration(name, JSON.stringify(objOrPath, null, 2), 'dictionary', description);
+    return objOrPath;
+  }
+
+  private setConfiguration(name: string, value: string, type: string, description?: string): void {
+    this.data.configuration = { ...this.data.configuration, [name]: { name, value, type, description } };
+    const configuration = this.data.configuration;
+    this.queueWrite('configuration', () => this.api.call('tasks.edit', { task: this.id, force: true, configuration }));
+  }
+
+  /** Sets hyperparameters by `Section/name` (a name without a section goes to `General`), keeping their types. */
+  setParameters(params: Record<string, unknown>): void {
+    const hyperparams = structuredClone(this.data.hyperparams);
+    for (const [path, value] of Object.entries(params)) {
+      const slash = path.indexOf('/');
+      const section = slash > 0 ? path.slice(0, slash) : GENERAL_SECTION;
+      const name = slash > 0 ? path.slice(slash + 1) : path;
+      (hyperparams[section] ??= {})[name] = { section, name, ...toParamText(value) };
+    }
+    this.data.hyperparams = hyperparams;
+    this.saveHyperParams();
+  }
+
+  /** Every hyperparameter as `Section/name` → typed value. */
+  getParameters(): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (const [section, items] of Object.entries(this.data.hyperparams)) {
+      for (const [name, item] of Object.entries(items)) out[`${section}/${name}`] = fromParamText(item.value ?? '', item.type);
+    }
+    return out;
+  }
+
+  /** One hyperparameter by `Section/name` (or a `General` name), typed; `fallback` when it is not set. */
+  getParameter<T = unknown>(path: string, fallback?: T): T | undefined {
+    const params = this.getParameters();
+    const key = path.includes('/') ? path : `${GENERAL_SECTION}/${path}`;
+    return key in params ? (params[key] as T) : fallback;
+  }
+
+  // ---- changes -------------------------------------------------------------------------------------------------
+
+  /** Sets progress, 0–100. */
+  setProgress(percent: number): void {
+    if (typeof percent !== 'number' || !Number.isFinite(percent) || percent < 0 || percent > 100) {
+      throw new TasklaneError('INVALID_INPUT', `setProgress: expected a number from 0 to 100, got ${JSON.stringify(percent)}`);
+    }
+    const progress = Math.round(percent);
+    this.data.runtime = { ...this.data.runtime, progress: String(progress) };
+    this.queueWrite('progress', () => this.api.call('tasks.set_progress', { task: this.id, progress }));
+  }
+
+  /** Progress, 0–100 (0 when never set). */
+  getProgress(): number {
+    const value = Number(this.data.runtime.progress ?? 0);
+    return Number.isFinite(value) ? value : 0;
+  }
+
+  private async update(fields: { name?: string; comment?: string; tags?: string[] }): Promise<void> {
+    await this.writes;
+    await this.api.call('tasks.update', { task: this.id, ...fields });
+    Object.assign(this.data, fields);
+  }
+
+  async setName(name: string): Promise<void> {
+    await this.update({ name: requireName(name, 'name') });
+  }
+
+  async setComment(comment: string): Promise<void> {
+    await this.update({ comment });
+  }
+
+  async addTags(tags: string[]): Promise<void> {
+    await this.update({ tags: [...new Set([...this.data.tags, ...tags])].sort() });
+  }
+
+  async setTaskType(type: TaskType): Promise<void> {
+    await this.writes;
+    await this.api.call('tasks.edit', { task: this.id, type, force: true });
+    this.data.type = type;
+  }
+
+  /** Marks the task completed (and stops recording, when this process runs it). */
+  async markCompleted(reason = 'completed'): Promise<void> {
+    await this.endWith({ status: 'completed', reason });
+  }
+
+  async markFailed(reason = 'marked failed'): Promise<void> {
+    await this.endWith({ status: 'failed', reason });
+  }
+
+  async markStopped(reason = 'marked aborted'): Promise<void> {
+    await this.endWith({ status: 'stopped', reason });
+  }
+
+  private async endWith(outcome: Outcome): Promise<void> {
+    if (this.isRunning) return this.finish(outcome);
+    await this.api.call(`tasks.${outcome.status}`, { task: this.id, status_reason: outcome.reason, force: true });
+    await this.reload();
+  }
+
+  /** Makes the task a draft again, deleting its outputs. */
+  async reset(force = false): Promise<void> {
+    await this.api.call('tasks.reset', { task: this.id, force });
+    await this.reload();
+  }
+
+  /** Publishes the (finished) task: read-only from then on. */
+  async publish(): Promise<void> {
+    await this.api.call('tasks.publish', { task: this.id });
+    await this.reload();
+  }
+
+  async archive(): Promise<void> {
+    await this.api.call('tasks.archive', { tasks: [this.id] });
+    await this.reload();
+  }
+
+  /** Deletes the task and its outputs. */
+  async delete(force = false): Promise<void> {
+    if (this.isRunning) await this.close();
+    await this.api.call('tasks.delete', { task: this.id, force });
+  }
+
+  // ---- static helpers ------------------------------------------------------------------------------------------
+
+  /** The task this process is running (from Task.init), if any. */
+  static currentTask(): Task | undefined {
+    return current && !current.isClosed ? current : undefined;
+  }
+
+  private static connectTo(): { api: ApiClient; config: SdkConfig } {
+    const config = loadSdkConfig();
+    return { api: makeClient(config), config };
+  }
+
+  private static async projectId(api: ApiClient, projectName: string): Promise<string | undefined> {
+    const { projects } = await api.call('projects.get_all', { name: `^${escapeRegex(normalizeProject(projectName))}$`, only_fields: ['id'] });
+    return projects[0]?.id;
+  }
+
+  /** A task by id, or the most recently updated one with this name in this project. */
+  static async getTask(query: { id: string } | { projectName: string; taskName: string }): Promise<Task> {
+    const { api, config } = Task.connectTo();
+    if ('id' in query) return new Task(api, config, (await api.call('tasks.get_by_id', { task: query.id })).task);
+    const project = await Task.projectId(api, query.projectName);
+    const { tasks } = project
+      ? await api.call('tasks.get_all', { project: [project], name: `^${escapeRegex(query.taskName)}$`, order_by: ['-last_update'], page: 0, page_size: 1 })
+      : { tasks: [] };
+    const found = tasks[0];
+    if (!found?.id) {
+      throw new TasklaneError('TASK_NOT_FOUND', `No task named "${query.taskName}" in project "${query.projectName}".`);
+    }
+    return new Task(api, config, (await api.call('tasks.get_by_id', { task: found.id })).task);
+  }
+
+  /** Tasks matching the filters, most recently updated first. */
+  static async getTasks(query: TaskQuery = {}): Promise<Task[]> {
+    const { api, config } = Task.connectTo();
+    let project: string[] | undefined;
+    if (query.projectName) {
+      const id = await Task.projectId(api, query.projectName);
+      if (!id) return [];
+      project = [id];
+    }
+    const { tasks } = await api.call('tasks.get_all', {
+      project,
+      include_subprojects: true,
+      name: query.taskName,
+      tags: query.tags,
+      status: query.status,
+      type: query.taskType,
+      system_tags: query.includeArchived ? undefined : ['-archived'],
+      order_by: ['-last_update'],
+      page: 0,
+      page_size: query.limit ?? 500,
+    });
+    return tasks.map((t) => new Task(api, config, t as TaskData));
+  }
+
+  /** Creates a draft from a description of the code, without running anything. */
+  static async create(options: TaskCreateOptions): Promise<Task> {
+    const { api, config } = Task.connectTo();
+    const args = options.args === undefined ? [] : Array.isArray(options.args) ? parseArgv(options.args) : Object.entries(options.args).map(([name, value]) => ({ name, ...toParamText(value) }));
+    const requirements =
+      options.requirements === undefined ? undefined : { npm: Array.isArray(options.requirements) ? options.requirements.join('\n') : options.requirements };
+    const { id } = await api.call('tasks.create', {
+      name: requireName(options.taskName, 'taskName'),
+      project_name: normalizeProject(requireName(options.projectName, 'projectName')),
+      type: options.taskType ?? 'training',
+      tags: options.tags,
+      comment: options.comment,
+      script: {
+        repository: options.repo ?? '',
+        branch: options.branch ?? '',
+        version_num: options.commit ?? '',
+        entry_point: options.script ?? '',
+        working_dir: options.workingDir ?? '.',
+        binary: options.binary ?? 'node',
+        diff: options.diff ?? '',
+        requirements,
+      },
+      hyperparams: args.length > 0 ? { [ARGS_SECTION]: Object.fromEntries(args.map((a) => [a.name, { ...a, section: ARGS_SECTION }])) } : undefined,
+      container: options.container
+        ? { image: options.container.image ?? '', arguments: options.container.arguments ?? '', setup_shell_script: options.container.setupShellScript ?? '' }
+        : undefined,
+    });
+    return new Task(api, config, (await api.call('tasks.get_by_id', { task: id })).task);
+  }
+
+  /** A new draft with the source's configuration and none of its outputs. */
+  static async clone(source: Task | string, options: { name?: string; project?: string; parent?: string } = {}): Promise<Task> {
+    const { api, config } = Task.connectTo();
+    const { id } = await api.call('tasks.clone', {
+      task: typeof source === 'string' ? source : source.id,
+      new_task_name: options.name,
+      new_project_name: options.project,
+      new_task_parent: options.parent,
+    });
+    return new Task(api, config, (await api.call('tasks.get_by_id', { task: id })).task);
+  }
+
+  /** Puts a draft in a queue (by name, created if missing; or by id; default: the default queue). */
+  static async enqueue(task: Task | string, options: { queueName?: string; queueId?: string } = {}): Promise<void> {
+    const { api } = Task.connectTo();
+    await api.call('tasks.enqueue', { task: typeof task === 'string' ? task : task.id, queue: options.queueId, queue_name: options.queueName });
+  }
+
+  /** Takes a queued task out of its queue. */
+  static async dequeue(task: Task | string): Promise<void> {
+    const { api } = Task.connectTo();
+    await api.call('tasks.dequeue', { task: typeof task === 'string' ? task : task.id });
+  }
+}
+
+const warned = new Set<string>();
+
+/** A Tasklane diagnostic on stderr (so it also lands in the task's console), once per message. */
+function warn(message: string): void {
+  if (warned.has(message)) return;
+  warned.add(message);
+  process.stderr.write(`tasklane: ${message}\n`);
+}
+
