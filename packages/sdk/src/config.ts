@@ -10,7 +10,7 @@ export const SdkConfigSchema = z.object({
   apiHost: z.string().url().default('http://127.0.0.1:8008'),
   /** The web UI, for links to tasks. @default the API host */
   webHost: z.string().url().optional(),
-  /** The file server for artifacts and debug samples. @default the API host */
+  /** The file server for artifacts and debug samples. @default the API host + `/files` */
   filesHost: z.string().url().optional(),
   /** Credentials (sent as HTTP Basic); the local server does not require them. */
   accessKey: z.string().optional(),
@@ -96,7 +96,7 @@ export function loadSdkConfig(env: NodeJS.ProcessEnv = process.env): SdkConfig {
     ...config,
     apiHost,
     webHost: (config.webHost ?? apiHost).replace(/\/+$/, ''),
-    filesHost: (config.filesHost ?? apiHost).replace(/\/+$/, ''),
+    filesHost: (config.filesHost ?? `${apiHost}/files`).replace(/\/+$/, ''),
     stateDir: config.stateDir ?? defaultConfigDir(env),
     configFile,
   };

@@ -27,6 +27,7 @@ import { ApiClient } from './client/api-client.js';
 import { loadSdkConfig, type SdkConfig } from './config.js';
 import { captureConsole } from './console-capture.js';
 import { EventReporter, type ReportEvent } from './event-reporter.js';
+import { Logger } from './logger.js';
 import { flattenObject, fromParamText, setAtPath, toParamText } from './params.js';
 import { readLastTask, writeLastTask } from './reuse-cache.js';
 import { startResourceMonitor } from './resource-monitor.js';
@@ -162,6 +163,9 @@ export class Task {
   private pendingWrites = 0;
   private warnedWrite = false;
   private reporter: EventReporter | undefined;
+  private logger: Logger | undefined;
+  private uploads: Promise<void> = Promise.resolve();
+  private projectName: string | undefined;
   /** @internal undo functions, run in reverse when the run ends. */
   readonly cleanups: (() => void)[] = [];
   private closing: Promise<void> | undefined;
@@ -239,6 +243,7 @@ export class Task {
     }
     current = task;
     started = task;
+    task.projectName = remoteId ? await task.lookUpProjectName() : projectName;
     const captured = await capture;
     if (captured) task.recordCode(...captured);
     task.startRun(options);
@@ -343,16 +348,7 @@ export class Task {
   /** Wires the running process to the task: console, arguments, code capture, liveness, resources, exit. */
   private startRun(options: TaskInitOptions): void {
     this.isRunning = true;
-    const reporter = new EventReporter({
-      send: async (events) => void (await this.api.callJsonLines('events.add_batch', events)),
-      flushIntervalMs: this.config.flushIntervalMs,
-      onError: (error) => warn(`could not send reports yet (will retry): ${(error as Error).message}`),
-      isPermanent: (error) => error instanceof TasklaneError && error.status >= 400 && error.status < 500,
-      onDropped: (events, error) => warn(`the server refused ${events.length} reports: ${(error as Error).message}`),
-    });
-    this.reporter = reporter;
-    reporter.start();
-    this.cleanups.push(() => reporter.stop());
+    const reporter = this.ensureReporter();
 
     if (options.autoConnectStreams !== false && !this.isRemote) {
       const restore = captureConsole(({ stream, text }) => {
@@ -433,6 +429,56 @@ export class Task {
     } catch {
       // The reporter warns about an unreachable server; pings just try again next time.
     }
+  }
+
+  /** The event queue and its background sender, made on first use (a task handle reports only when asked). */
+  private ensureReporter(): EventReporter {
+    if (this.reporter) return this.reporter;
+    const reporter = new EventReporter({
+      send: async (events) => void (await this.api.callJsonLines('events.add_batch', events)),
+      flushIntervalMs: this.config.flushIntervalMs,
+      onError: (error) => warn(`could not send reports yet (will retry): ${(error as Error).message}`),
+      isPermanent: (error) => error instanceof TasklaneError && error.status >= 400 && error.status < 500,
+      onDropped: (events, error) => warn(`the server refused ${events.length} reports: ${(error as Error).message}`),
+    });
+    this.reporter = reporter;
+    reporter.start();
+    this.cleanups.push(() => reporter.stop());
+    return reporter;
+  }
+
+  /**
+   * The task's logger: scalars, single values, text, plots, tables and debug samples.
+   *
+   * @example
+   * task.getLogger().reportScalar('loss', 'train', 0.25, iteration);
+   */
+  getLogger(): Logger {
+    this.logger ??= new Logger({
+      taskId: this.id,
+      iterationOffset: () => this.iterationOffset,
+      push: (event) => this.ensureReporter().push(event),
+      uploadSample: (key, data, fileName, makeEvent) => this.uploadSample(key, data, fileName, makeEvent),
+      filePrefix: () => `${this.projectName ?? 'tasks'}/${this.data.name}.${this.id}`,
+      warn,
+      flush: () => this.flush(),
+    });
+    return this.logger;
+  }
+
+  private uploadSample(key: string, data: Buffer, fileName: string, makeEvent: (url: string) => ReportEvent): void {
+    const url = `${this.config.filesHost}/${key.split('/').map(encodeURIComponent).join('/')}`;
+    this.uploads = this.uploads.then(async () => {
+      try {
+        const form = new FormData();
+        form.append(key, new Blob([data]), fileName);
+        const response = await fetch(this.config.filesHost, { method: 'POST', body: form, headers: this.api.requestHeaders, signal: AbortSignal.timeout(120_000) });
+        if (!response.ok) throw new Error(`HTTP ${response.status}: ${(await response.text()).slice(0, 200)}`);
+        this.ensureReporter().push(makeEvent(url));
+      } catch (error) {
+        warn(`could not upload ${key} to ${this.config.filesHost}: ${(error as Error).message}`);
+      }
+    });
   }
 
   private installExitHooks(): void {
@@ -546,6 +592,7 @@ export class Task {
   /** Sends everything reported and saved so far. */
   async flush(): Promise<void> {
     await this.writes;
+    await this.uploads;
     await this.reporter?.flush();
   }
 
@@ -562,6 +609,7 @@ export class Task {
     this.closing ??= (async () => {
       this.stopCapturing();
       await this.writes;
+      await this.uploads;
       try {
         await this.reporter?.flush(Date.now() + 15_000);
       } catch (error) {
@@ -596,6 +644,15 @@ export class Task {
     this.queueWrite('hyperparameters', () =>
       this.api.call('tasks.edit', { task: this.id, force: true, hyperparams: this.data.hyperparams }),
     );
+  }
+
+  private async lookUpProjectName(): Promise<string | undefined> {
+    if (!this.data.project) return undefined;
+    try {
+      return (await this.api.call('projects.get_by_id', { project: this.data.project })).project.name;
+    } catch {
+      return undefined;
+    }
   }
 
   // ---- reading -------------------------------------------------------------------------------------------------

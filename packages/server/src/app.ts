@@ -3,6 +3,7 @@ import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { ServerConfig } from './config.js';
 import { LANDING_PAGE } from './landing-page.js';
 import { registerApiRoute } from './routes/api-route.js';
+import { registerFilesRoutes } from './routes/files-route.js';
 import { newTokenSecret } from './services/auth.js';
 import type { ServiceContext } from './services/context.js';
 import { ensureDefaultQueue } from './services/queues.js';
@@ -42,6 +43,7 @@ export async function buildApp(config: ServerConfig, deps: AppDependencies = {})
     logController: new LogController({ disableRequestLogging: config.logLevel !== 'debug' && config.logLevel !== 'trace' }),
     genReqId: () => Math.random().toString(16).slice(2, 10),
   });
+  await registerFilesRoutes(app, { filesDir: config.filesDir, maxFileBytes: config.maxFileBytes });
   registerApiRoute(app, {
     store,
     context,

@@ -23,6 +23,8 @@ export const ServerConfigSchema = z.object({
   workerTimeoutSec: z.coerce.number().int().positive().default(600),
   /** Largest request body accepted. */
   maxRequestBytes: z.coerce.number().int().positive().default(64 * 1024 * 1024),
+  /** Largest file the built-in file server accepts. @default 10 GiB */
+  maxFileBytes: z.coerce.number().int().positive().default(10 * 1024 ** 3),
   logLevel: z.enum(LOG_LEVELS).default('info'),
 });
 export type ServerConfigInput = z.input<typeof ServerConfigSchema>;
@@ -41,6 +43,7 @@ const ENV_KEYS: Record<string, keyof ServerConfigInput> = {
   TASKLANE_WATCHDOG_INTERVAL_SEC: 'watchdogIntervalSec',
   TASKLANE_WORKER_TIMEOUT_SEC: 'workerTimeoutSec',
   TASKLANE_MAX_REQUEST_BYTES: 'maxRequestBytes',
+  TASKLANE_MAX_FILE_BYTES: 'maxFileBytes',
   TASKLANE_LOG_LEVEL: 'logLevel',
 };
 
