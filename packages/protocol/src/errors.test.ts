@@ -63,6 +63,7 @@ describe('error codes', () => {
       PROJECT_NOT_FOUND: 404,
       QUEUE_NOT_FOUND: 404,
       WORKER_NOT_FOUND: 404,
+      FILE_NOT_FOUND: 404,
       INVALID_TRANSITION: 409,
       STATUS_CONFLICT: 409,
       TASK_READ_ONLY: 409,
