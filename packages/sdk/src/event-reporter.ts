@@ -1,3 +1,7 @@
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+
 /** One event in ClearML's `events.add_batch` format (`type`, `task`, `timestamp` in ms, then the type's fields). */
 export interface ReportEvent {
   type: 'log' | 'training_stats_scalar' | 'training_stats_vector' | 'training_debug_image' | 'plot';
@@ -12,6 +16,13 @@ export interface EventReporterOptions {
   flushIntervalMs: number;
   /** Largest batch per request. @default 2000 */
   maxBatch?: number;
+  /**
+   * Most events kept in memory; past it the queued events are written to a file in `spillDir` (when the server is
+   * away for long) and read back in order when it returns. @default 200000
+   */
+  maxInMemory?: number;
+  /** Folder for spilled events; without it, memory is the only buffer. */
+  spillDir?: string;
   /** Called once per failure streak, with the error. */
   onError?: (error: unknown) => void;
   /**
@@ -34,9 +45,15 @@ export class EventReporter {
   private failures = 0;
   private nextTryAt = 0;
   private readonly maxBatch: number;
+  private readonly maxInMemory: number;
+  /** Spill files, oldest first; the first one may be partly sent already (`spillSent` events). */
+  private spills: { file: string; count: number }[] = [];
+  private spillSent = 0;
+  private spillSeq = 0;
 
   constructor(private readonly options: EventReporterOptions) {
     this.maxBatch = options.maxBatch ?? 2000;
+    this.maxInMemory = options.maxInMemory ?? 200_000;
   }
 
   /** Starts the background flusher (its timer does not keep the process alive). */
@@ -55,16 +72,35 @@ export class EventReporter {
 
   push(event: ReportEvent): void {
     this.queue.push(event);
+    if (this.queue.length >= this.maxInMemory && this.options.spillDir && !this.sending) this.spill();
   }
 
-  /** Events not yet delivered, oldest first. */
-  pending(): readonly ReportEvent[] {
-    return this.queue;
+  /** How many events are not delivered yet. */
+  pendingCount(): number {
+    return this.spills.reduce((n, s) => n + s.count, -this.spillSent) + this.queue.length;
   }
 
-  /** Takes every undelivered event out of the queue (for a last synchronous delivery at exit). */
+  /** Writes the in-memory queue to a new spill file, keeping memory bounded while the server is away. */
+  private spill(): void {
+    const dir = this.options.spillDir!;
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, `events-${process.pid}-${String(this.spillSeq++).padStart(6, '0')}.jsonl`);
+    writeFileSync(file, this.queue.map((e) => JSON.stringify(e)).join('\n'));
+    this.spills.push({ file, count: this.queue.length });
+    this.queue = [];
+  }
+
+  /** Takes every undelivered event, spilled ones included, oldest first (for a last synchronous delivery at exit). */
   drain(): ReportEvent[] {
-    const all = this.queue;
+    const all: ReportEvent[] = [];
+    for (const [i, spill] of this.spills.entries()) {
+      const lines = readFileSync(spill.file, 'utf8').split('\n').slice(i === 0 ? this.spillSent : 0);
+      for (const line of lines) if (line) all.push(JSON.parse(line) as ReportEvent);
+      rmSync(spill.file, { force: true });
+    }
+    this.spills = [];
+    this.spillSent = 0;
+    all.push(...this.queue);
     this.queue = [];
     return all;
   }
@@ -77,7 +113,7 @@ export class EventReporter {
     for (;;) {
       try {
         await this.sendQueued();
-        if (this.queue.length === 0) return;
+        if (this.pendingCount() === 0) return;
       } catch (error) {
         const wait = Math.min(250 * 2 ** Math.min(this.failures, 5), 4000);
         if (Date.now() + wait > deadline) throw error;
@@ -94,23 +130,39 @@ export class EventReporter {
   }
 
   private async sendAll(): Promise<void> {
+    while (this.spills.length > 0) {
+      const spill = this.spills[0]!;
+      const lines = (await readFile(spill.file, 'utf8')).split('\n');
+      while (this.spillSent < spill.count) {
+        const batch = lines.slice(this.spillSent, this.spillSent + this.maxBatch).map((l) => JSON.parse(l) as ReportEvent);
+        await this.sendBatch(batch);
+        this.spillSent += batch.length;
+      }
+      this.spills.shift();
+      this.spillSent = 0;
+      await rm(spill.file, { force: true });
+    }
     while (this.queue.length > 0) {
       const batch = this.queue.slice(0, this.maxBatch);
-      try {
-        await this.options.send(batch);
-      } catch (error) {
-        if (this.options.isPermanent?.(error)) {
-          this.queue.splice(0, batch.length);
-          this.options.onDropped?.(batch, error);
-          continue;
-        }
-        if (this.failures === 0) this.options.onError?.(error);
-        this.failures += 1;
-        this.nextTryAt = Date.now() + Math.min(1000 * 2 ** Math.min(this.failures, 5), 30_000);
-        throw error;
-      }
-      this.failures = 0;
+      await this.sendBatch(batch);
       this.queue.splice(0, batch.length);
+    }
+  }
+
+  /** Sends one batch; a batch the server refuses for good is dropped (reported), other failures are thrown. */
+  private async sendBatch(batch: ReportEvent[]): Promise<void> {
+    try {
+      await this.options.send(batch);
+      this.failures = 0;
+    } catch (error) {
+      if (this.options.isPermanent?.(error)) {
+        this.options.onDropped?.(batch, error);
+        return;
+      }
+      if (this.failures === 0) this.options.onError?.(error);
+      this.failures += 1;
+      this.nextTryAt = Date.now() + Math.min(1000 * 2 ** Math.min(this.failures, 5), 30_000);
+      throw error;
     }
   }
 }

@@ -440,6 +440,7 @@ export class Task {
       onError: (error) => warn(`could not send reports yet (will retry): ${(error as Error).message}`),
       isPermanent: (error) => error instanceof TasklaneError && error.status >= 400 && error.status < 500,
       onDropped: (events, error) => warn(`the server refused ${events.length} reports: ${(error as Error).message}`),
+      spillDir: join(this.config.stateDir, 'spill', this.id),
     });
     this.reporter = reporter;
     reporter.start();
@@ -552,8 +553,9 @@ export class Task {
       const body = { task: this.id, force: true, ...(this.isRemote ? { hyperparams, configuration } : { script, hyperparams, configuration, runtime }) };
       calls.push({ endpoint: 'tasks.edit', body: JSON.stringify(body), contentType: 'application/json' });
     }
-    if (events.length > 0) {
-      calls.push({ endpoint: 'events.add_batch', body: events.map((e) => JSON.stringify(e)).join('\n'), contentType: 'application/json-lines' });
+    for (let start = 0; start < events.length; start += 5000) {
+      const body = events.slice(start, start + 5000).map((e) => JSON.stringify(e)).join('\n');
+      calls.push({ endpoint: 'events.add_batch', body, contentType: 'application/json-lines' });
     }
     calls.push({ endpoint: `tasks.${outcome.status}`, body: JSON.stringify(this.statusBody(outcome)), contentType: 'application/json' });
     spawnSync(process.execPath, [EXIT_FLUSHER], {
@@ -613,7 +615,7 @@ export class Task {
       try {
         await this.reporter?.flush(Date.now() + 15_000);
       } catch (error) {
-        warn(`${this.reporter?.pending().length ?? 0} reports could not be delivered: ${(error as Error).message}`);
+        warn(`${this.reporter?.pendingCount() ?? 0} reports could not be delivered: ${(error as Error).message}`);
       }
       try {
         await this.api.call(`tasks.${outcome.status}`, this.statusBody(outcome));

@@ -1,0 +1,83 @@
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { TasklaneError } from '@tasklane/protocol';
+import { EventReporter, type ReportEvent } from './event-reporter.js';
+
+const scalar = (iter: number): ReportEvent => ({ type: 'training_stats_scalar', task: 't', timestamp: 0, iter, metric: 'm', variant: 'v', value: iter });
+
+/** A server stand-in that can be switched off, recording what it received. */
+function fakeServer() {
+  const received: number[] = [];
+  const state = { isUp: true, refuse: new Set<number>() };
+  const send = async (events: ReportEvent[]) => {
+    if (!state.isUp) throw new TasklaneError('SERVER_UNREACHABLE', 'down');
+    if (events.some((e) => state.refuse.has(e.iter as number))) throw new TasklaneError('INVALID_INPUT', 'bad event');
+    received.push(...events.map((e) => e.iter as number));
+  };
+  return { received, state, send };
+}
+
+describe('EventReporter', () => {
+  const dirs: string[] = [];
+  afterEach(async () => {
+    for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('delivers everything in order, in batches, after the server comes back', async () => {
+    const server = fakeServer();
+    const reporter = new EventReporter({ send: server.send, flushIntervalMs: 1000, maxBatch: 7 });
+    server.state.isUp = false;
+    for (let i = 0; i < 50; i++) reporter.push(scalar(i));
+    await expect(reporter.flush(Date.now() + 300)).rejects.toThrow('down');
+    expect(reporter.pendingCount()).toBe(50);
+    server.state.isUp = true;
+    for (let i = 50; i < 60; i++) reporter.push(scalar(i));
+    await reporter.flush();
+    expect(server.received).toEqual(Array.from({ length: 60 }, (_v, i) => i));
+    expect(reporter.pendingCount()).toBe(0);
+  });
+
+  it('spills to files past its memory bound and reads them back in order', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tasklane-spill-'));
+    dirs.push(dir);
+    const server = fakeServer();
+    server.state.isUp = false;
+    const reporter = new EventReporter({ send: server.send, flushIntervalMs: 1000, maxBatch: 100, maxInMemory: 250, spillDir: dir });
+    for (let i = 0; i < 1000; i++) reporter.push(scalar(i));
+    expect((await readdir(dir)).length).toBe(4);
+    expect(reporter.pendingCount()).toBe(1000);
+    server.state.isUp = true;
+    await reporter.flush();
+    expect(server.received).toEqual(Array.from({ length: 1000 }, (_v, i) => i));
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  it('hands over spilled and queued events, oldest first, at exit', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tasklane-spill-'));
+    dirs.push(dir);
+    const reporter = new EventReporter({ send: async () => undefined, flushIntervalMs: 1000, maxInMemory: 10, spillDir: dir });
+    for (let i = 0; i < 25; i++) reporter.push(scalar(i));
+    expect(reporter.drain().map((e) => e.iter)).toEqual(Array.from({ length: 25 }, (_v, i) => i));
+    expect(reporter.pendingCount()).toBe(0);
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  it('drops a batch the server refuses for good instead of blocking the ones behind it', async () => {
+    const server = fakeServer();
+    const dropped: number[] = [];
+    const reporter = new EventReporter({
+      send: server.send,
+      flushIntervalMs: 1000,
+      maxBatch: 5,
+      isPermanent: (error) => error instanceof TasklaneError && error.status === 400,
+      onDropped: (events) => dropped.push(...events.map((e) => e.iter as number)),
+    });
+    server.state.refuse.add(7);
+    for (let i = 0; i < 15; i++) reporter.push(scalar(i));
+    await reporter.flush();
+    expect(dropped).toEqual([5, 6, 7, 8, 9]);
+    expect(server.received).toEqual([0, 1, 2, 3, 4, 10, 11, 12, 13, 14]);
+  });
+});
