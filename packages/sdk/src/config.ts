@@ -27,6 +27,8 @@ export const SdkConfigSchema = z.object({
   monitorIntervalMs: z.coerce.number().int().positive().default(30_000),
   /** How often reported events are sent. @default 2000 */
   flushIntervalMs: z.coerce.number().int().positive().default(2_000),
+  /** Debug-sample files kept per title/series; older ones are overwritten (ClearML's history size). @default 100 */
+  debugSampleHistory: z.coerce.number().int().positive().default(100),
   /** Where the SDK keeps its state (last tasks for reuse). @default ~/.config/tasklane */
   stateDir: z.string().min(1).optional(),
 });
@@ -45,6 +47,7 @@ const ENV_KEYS: Record<string, keyof z.input<typeof SdkConfigSchema>> = {
   TASKLANE_MONITOR_INTERVAL_MS: 'monitorIntervalMs',
   TASKLANE_FLUSH_INTERVAL_MS: 'flushIntervalMs',
   TASKLANE_STATE_DIR: 'stateDir',
+  TASKLANE_DEBUG_SAMPLE_HISTORY: 'debugSampleHistory',
 };
 
 /** Environment variables the SDK reads (besides TASKLANE_TASK_ID and TASKLANE_CONFIG_FILE). */

@@ -304,7 +304,7 @@ export class Task {
     const isRecent = isExplicit || Date.now() - Date.parse(found.created) < windowMs;
     const isReusable =
       isRecent &&
-      !['published', 'closed', 'queued'].includes(found.status) &&
+      !['published', 'closed', 'queued', 'in_progress'].includes(found.status) &&
       found.system_tags.includes('development') &&
       !found.system_tags.includes('archived') &&
       (found.execution.artifacts ?? []).length === 0 &&
@@ -463,13 +463,21 @@ export class Task {
       filePrefix: () => `${this.projectName ?? 'tasks'}/${this.data.name}.${this.id}`,
       warn,
       flush: () => this.flush(),
-    });
+    }, this.config.debugSampleHistory);
     return this.logger;
   }
 
-  private uploadSample(key: string, data: Buffer, fileName: string, makeEvent: (url: string) => ReportEvent): void {
+  private uploadSample(key: string, loading: Promise<Buffer>, fileName: string, makeEvent: (url: string) => ReportEvent): void {
     const url = `${this.config.filesHost}/${key.split('/').map(encodeURIComponent).join('/')}`;
+    loading.catch(() => undefined); // handled in the queue below; avoids an unhandled-rejection crash meanwhile
     this.uploads = this.uploads.then(async () => {
+      let data: Buffer;
+      try {
+        data = await loading;
+      } catch (error) {
+        warn((error as Error).message);
+        return;
+      }
       try {
         const form = new FormData();
         form.append(key, new Blob([data]), fileName);
