@@ -103,9 +103,9 @@ const ARGS_SECTION = 'Args';
 
 let current: Task | undefined;
 
-function requireName(value: unknown, what: string): string {
+function requireName(value: unknown, what: string, method = 'Task.init'): string {
   if (typeof value !== 'string' || value.trim().length < 3) {
-    throw new TasklaneError('INVALID_INPUT', `Task.init: ${what} needs at least 3 characters, got ${JSON.stringify(value)}`);
+    throw new TasklaneError('INVALID_INPUT', `${method}: ${what} needs at least 3 characters, got ${JSON.stringify(value)}`);
   }
   return value.trim();
 }
@@ -253,7 +253,20 @@ export class Task {
   }
 
   private static async attach(api: ApiClient, config: SdkConfig, id: string): Promise<Task> {
-    await api.call('tasks.started', { task: id, status_message: 'running under an agent', force: false });
+    try {
+      await api.call('tasks.started', { task: id, status_message: 'running under an agent', force: false });
+    } catch (error) {
+      if (error instanceof TasklaneError && (error.code === 'TASK_NOT_FOUND' || error.code === 'INVALID_INPUT')) {
+        throw new TasklaneError(
+          error.code,
+          `Task.init: TASKLANE_TASK_ID is set to "${id}", but the server at ${config.apiHost} has no such task. ` +
+            'Unset TASKLANE_TASK_ID to record a new run, or point TASKLANE_API_HOST at the server that queued it.',
+          error.details,
+          { cause: error },
+        );
+      }
+      throw error;
+    }
     const { task } = await api.call('tasks.get_by_id', { task: id });
     const attached = new Task(api, config, task, true);
     attached.iterationOffset = task.last_iteration > 0 ? task.last_iteration + 1 : 0;
@@ -393,7 +406,10 @@ export class Task {
   private replaceArgs(params: ArgParam[]): void {
     const section: HyperParams[string] = {};
     for (const p of params) {
-      section[p.name] = { section: ARGS_SECTION, name: p.name, value: p.value, type: p.type, description: p.description };
+      // The Args section has no field for a default: keep it readable in the description.
+      const fallback = p.default !== undefined && p.default !== '' ? `default: ${p.default}` : '';
+      const description = [p.description, fallback].filter(Boolean).join(' — ') || undefined;
+      section[p.name] = { section: ARGS_SECTION, name: p.name, value: p.value, type: p.type, description };
     }
     this.data.hyperparams = { ...this.data.hyperparams, [ARGS_SECTION]: section };
     this.saveHyperParams();
@@ -530,7 +546,7 @@ export class Task {
 
   /** The outcome of a process that is exiting now. */
   private outcomeAtExit(code: number): Outcome {
-    if (this.fatal) {
+    if (this.fatal && code !== 0) {
       const error = this.fatal.error;
       // A top-level throw in an ES module reaches Node as a rejected promise, so the origin says little: give the error.
       const what = error instanceof Error ? `${error.name}: ${error.message}` : `uncaught value: ${String(error)}`;
@@ -817,7 +833,7 @@ export class Task {
   }
 
   async setName(name: string): Promise<void> {
-    await this.update({ name: requireName(name, 'name') });
+    await this.update({ name: requireName(name, 'name', 'setName') });
   }
 
   async setComment(comment: string): Promise<void> {
@@ -939,8 +955,8 @@ export class Task {
     const requirements =
       options.requirements === undefined ? undefined : { npm: Array.isArray(options.requirements) ? options.requirements.join('\n') : options.requirements };
     const { id } = await api.call('tasks.create', {
-      name: requireName(options.taskName, 'taskName'),
-      project_name: normalizeProject(requireName(options.projectName, 'projectName')),
+      name: requireName(options.taskName, 'taskName', 'Task.create'),
+      project_name: normalizeProject(requireName(options.projectName, 'projectName', 'Task.create')),
       type: options.taskType ?? 'training',
       tags: options.tags,
       comment: options.comment,
