@@ -206,6 +206,13 @@ export class Task {
       throw new TasklaneError('INVALID_INPUT', `Task.init: taskType must be one of ${TASK_TYPES.join(', ')}, got ${JSON.stringify(taskType)}`);
     }
     const config = loadSdkConfig();
+    if (config.offlineMode) {
+      // TODO(#8): offline sessions. Until then say so, rather than silently talking to a server.
+      throw new TasklaneError(
+        'INVALID_INPUT',
+        'Task.init: offline mode (TASKLANE_OFFLINE_MODE) is not available in this version yet; unset it and run a server (npx tasklane server).',
+      );
+    }
     const api = makeClient(config);
     const remoteId = process.env.TASKLANE_TASK_ID;
     const entryFile = process.argv[1] ? resolve(process.argv[1]) : undefined;
