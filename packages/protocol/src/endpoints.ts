@@ -1,16 +1,32 @@
 import { z } from 'zod';
 import { UpdatedSchema } from './common.js';
 import {
+  DebugImageSampleSchema,
   EventsAddBatchRequestSchema,
   EventsAddBatchResponseSchema,
+  EventsAddRequestSchema,
+  EventsDebugImagesRequestSchema,
+  EventsDebugImagesResponseSchema,
   EventsDeleteForTaskRequestSchema,
+  EventsDownloadTaskLogRequestSchema,
+  EventsDownloadTaskLogResponseSchema,
+  EventsGetDebugImageSampleRequestSchema,
   EventsGetScalarMetricsAndVariantsResponseSchema,
   EventsGetTaskEventsRequestSchema,
   EventsGetTaskEventsResponseSchema,
   EventsGetTaskLogRequestSchema,
   EventsGetTaskLogResponseSchema,
+  EventsGetTaskMetricsRequestSchema,
+  EventsGetTaskMetricsResponseSchema,
+  EventsGetTaskPlotsRequestSchema,
+  EventsGetTaskPlotsResponseSchema,
   EventsLatestScalarValuesResponseSchema,
+  EventsMultiTaskScalarHistogramRequestSchema,
+  EventsMultiTaskScalarHistogramResponseSchema,
+  EventsNextDebugImageSampleRequestSchema,
   EventsScalarHistogramRequestSchema,
+  EventsSingleValueMetricsRequestSchema,
+  EventsSingleValueMetricsResponseSchema,
   ScalarHistogramSchema,
 } from './events.js';
 import {
@@ -250,11 +266,23 @@ export const ENDPOINTS = {
     EventsAddBatchRequestSchema,
     EventsAddBatchResponseSchema,
   ),
+  'events.add': endpoint(
+    'Stores one event, sent as a flat JSON body, with the rules of events.add_batch.',
+    EventsAddRequestSchema,
+    EventsAddBatchResponseSchema,
+  ),
   'events.get_task_log': endpoint(
-    'Returns a page of console lines: the newest first by default, or from the oldest with navigate_earlier false; ' +
-      'pass the last timestamp of a page as from_timestamp for the next one.',
+    'Returns a page of console lines: the newest first by default (the tail), or from the oldest with ' +
+      'navigate_earlier false (the head); pass the last timestamp of a page as from_timestamp for the next one. ' +
+      'Lines sharing the last timestamp all come in the same page, so paging either way loses and repeats none. ' +
+      'With search, only lines containing that text (ignoring case) count.',
     EventsGetTaskLogRequestSchema,
     EventsGetTaskLogResponseSchema,
+  ),
+  'events.download_task_log': endpoint(
+    'Returns the whole console log of a task as text ({text}): one JSON object per line, or lines formatted with line_format.',
+    EventsDownloadTaskLogRequestSchema,
+    EventsDownloadTaskLogResponseSchema,
   ),
   'events.get_task_events': endpoint(
     'Returns events of a task of any type, by timestamp, filtered by type and metrics, a page at a time (scroll_id).',
@@ -268,9 +296,52 @@ export const ENDPOINTS = {
   ),
   'events.scalar_metrics_iter_histogram': endpoint(
     'Returns the scalar series of a task for charts: data is {metric: {variant: {name, x, y}}}. A series longer ' +
-      'than samples is cut into iteration buckets, keeping the min and max point of each, so spikes stay visible.',
+      'than samples is cut into iteration buckets, about samples / 2 of them, keeping the min and max point of each, ' +
+      'so spikes stay visible; precomputed summaries make this fast for series of millions of points. Single values ' +
+      '(iteration -2^31) are left out.',
     EventsScalarHistogramRequestSchema,
     ScalarHistogramSchema,
+  ),
+  'events.multi_task_scalar_metrics_iter_histogram': endpoint(
+    'Returns the scalar series of several tasks for a compare chart: data is {metrics: {metric: {variant: {task id: ' +
+      '{name: task name, x, y}}}}}, each series downsampled as in scalar_metrics_iter_histogram.',
+    EventsMultiTaskScalarHistogramRequestSchema,
+    EventsMultiTaskScalarHistogramResponseSchema,
+  ),
+  'events.get_task_single_value_metrics': endpoint(
+    'Returns the single values of tasks (scalars reported at iteration -2^31, e.g. a final score).',
+    EventsSingleValueMetricsRequestSchema,
+    EventsSingleValueMetricsResponseSchema,
+  ),
+  'events.get_task_metrics': endpoint(
+    'Returns, for each task, the names of the metrics that reported events (of event_type, when given).',
+    EventsGetTaskMetricsRequestSchema,
+    EventsGetTaskMetricsResponseSchema,
+  ),
+  'events.get_task_plots': endpoint(
+    'Returns the plot events of a task for the last iters iterations of each plot, by timestamp, 500 a page; ' +
+      'plot_str holds the Plotly figure (large ones are stored compressed and come back whole).',
+    EventsGetTaskPlotsRequestSchema,
+    EventsGetTaskPlotsResponseSchema,
+  ),
+  'events.debug_images': endpoint(
+    'Returns the debug samples of tasks, iters iterations per task and page, latest first; pass scroll_id to page ' +
+      'to earlier (navigate_earlier) or later iterations. The server keeps the last debugSampleHistory iterations of ' +
+      'each metric/variant.',
+    EventsDebugImagesRequestSchema,
+    EventsDebugImagesResponseSchema,
+  ),
+  'events.get_debug_image_sample': endpoint(
+    'Returns the debug sample of a metric/variant at an iteration (or the latest before it; the latest when none is ' +
+      'given), with the iteration range stored for it and a scroll_id for next_debug_image_sample.',
+    EventsGetDebugImageSampleRequestSchema,
+    DebugImageSampleSchema,
+  ),
+  'events.next_debug_image_sample': endpoint(
+    'Steps from a debug sample to the previous (navigate_earlier) or next one: the neighbour variant in the same ' +
+      'iteration, else the nearest iteration; event is null at either end.',
+    EventsNextDebugImageSampleRequestSchema,
+    DebugImageSampleSchema,
   ),
   'events.get_task_latest_scalar_values': endpoint(
     'Returns the last value of every scalar series of a task, and the mean of its last 10 values.',

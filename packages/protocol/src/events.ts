@@ -20,6 +20,13 @@ export type LogLevel = z.infer<typeof LogLevelSchema>;
  */
 export const ITERATION_IGNORED_METRICS: readonly string[] = [':monitor:machine', ':monitor:gpu'];
 
+/**
+ * The iteration of single values (ClearML's `SINGLE_SCALAR_ITERATION`, -2^31): a scalar reported at it is a summary
+ * figure of the run (`reportSingleValue`), not a point of a curve. It does not move `last_iteration` and is left out
+ * of charts; `events.get_task_single_value_metrics` answers these.
+ */
+export const SINGLE_VALUE_ITERATION = -(2 ** 31);
+
 /** The `last_metrics` entry of one metric variant. */
 export type LastMetricsEvent = z.infer<typeof LastMetricsEventSchema>;
 
@@ -148,10 +155,60 @@ export function parseEventBatch(lines: readonly unknown[]): EventInput[] {
   return events;
 }
 
+/**
+ * Validates one event sent on its own (`events.add`): answers it, or throws INVALID_INPUT naming each wrong field,
+ * e.g. `body.value: expected a number, got "abc"`.
+ */
+export function parseEvent(body: unknown): EventInput {
+  const type = typeof body === 'object' && body !== null ? (body as { type?: unknown }).type : undefined;
+  if (type === 'training_stats_scalar' && isPlainScalar(body as Record<string, unknown>)) return body as ScalarEventInput;
+  try {
+    const { type: checked } = parseInput(EventTypeOnlySchema, body);
+    return parseInput(EVENT_INPUT_SCHEMAS[checked], body) as EventInput;
+  } catch (error) {
+    if (!(error instanceof TasklaneError)) throw error;
+    const problems = error.message.replace(/^Invalid request: /, '');
+    throw new TasklaneError('INVALID_INPUT', `Invalid event, nothing was stored: ${problems}. Fix it and send it again.`, error.details, {
+      cause: error,
+    });
+  }
+}
+
+const isOptionalString = (v: unknown) => v === undefined || typeof v === 'string';
+const isOptionalNumber = (v: unknown) => v === undefined || (typeof v === 'number' && Number.isFinite(v));
+
+/**
+ * Tells whether a line is a well-formed scalar event, by hand: the same rules as ScalarEventInputSchema, without
+ * zod's cost (a copy of every event), since scalars are the bulk of all events. Anything it does not accept goes
+ * through the schema, which also words the errors; so it may refuse more than the schema, never less.
+ */
+function isPlainScalar(line: Record<string, unknown>): boolean {
+  const { task, value, iter, metric, variant, model_event, allow_locked } = line;
+  return (
+    typeof task === 'string' &&
+    task.length > 0 &&
+    typeof value === 'number' &&
+    Number.isFinite(value) &&
+    (iter === undefined || Number.isSafeInteger(iter)) &&
+    isOptionalNumber(line.timestamp) &&
+    isOptionalNumber(line.ts) &&
+    (metric === undefined || metric === null || typeof metric === 'string') &&
+    (variant === undefined || variant === null || typeof variant === 'string') &&
+    isOptionalString(line.worker) &&
+    isOptionalString(line.x_axis_label) &&
+    (model_event === undefined || model_event === false) &&
+    (allow_locked === undefined || typeof allow_locked === 'boolean')
+  );
+}
+
 /** Parses one line; answers the event, or the problem as text starting with `line N: `. */
 function parseEventLine(line: unknown, lineNumber: number): EventInput | string {
   // The common case first, cheaply: a known type and a valid event. Only a bad line pays for the messages.
   const type = typeof line === 'object' && line !== null ? (line as { type?: unknown }).type : undefined;
+  if (type === 'training_stats_scalar' && isPlainScalar(line as Record<string, unknown>)) {
+    // Extra keys (ClearML's SDK adds `method`) stay on the object; nothing downstream reads them.
+    return line as ScalarEventInput;
+  }
   if (typeof type === 'string' && Object.hasOwn(EVENT_INPUT_SCHEMAS, type)) {
     const result = EVENT_INPUT_SCHEMAS[type as EventType].safeParse(line);
     if (result.success) return result.data as EventInput;
@@ -225,7 +282,7 @@ export type ScalarKey = z.infer<typeof ScalarKeySchema>;
  * `events.add_batch`: the body is the list of events (JSON lines, or a JSON array). Each event is validated by the
  * service, so that an error names its line.
  */
-export const EventsAddBatchRequestSchema = z.array(z.custom<EventInputBody>());
+export const EventsAddBatchRequestSchema = z.custom<EventInputBody[]>((body) => Array.isArray(body), 'expected a list');
 
 export const EventsAddBatchResponseSchema = z.object({
   added: z.number().int(),
@@ -246,12 +303,18 @@ export const EventsGetTaskLogRequestSchema = z.object({
     .optional()
     .describe('epoch ms to page from (exclusive): earlier lines when navigating earlier, later ones otherwise'),
   order: SortOrderSchema.optional().describe('order of the answered lines; default: the navigation direction'),
+  search: z
+    .string()
+    .min(1)
+    .max(1000)
+    .optional()
+    .describe('only lines whose msg contains this text, ignoring case (a Tasklane extension; ClearML has no search)'),
 });
 
 export const EventsGetTaskLogResponseSchema = z.object({
   events: z.array(LogEventSchema),
   returned: z.number().int(),
-  total: z.number().int().describe('all console lines of the task'),
+  total: z.number().int().describe('all console lines of the task (with search: all lines that match)'),
 });
 
 export const EventsGetTaskEventsRequestSchema = z.object({
@@ -315,4 +378,179 @@ export const EventsLatestScalarValuesResponseSchema = z.object({
 export const EventsDeleteForTaskRequestSchema = z.object({
   task: IdSchema,
   allow_locked: z.boolean().optional().default(false).describe('delete even if the task is published'),
+});
+
+/** `events.add`: one event as a flat body, validated by the service with the rules of `events.add_batch`. */
+export const EventsAddRequestSchema = z.custom<EventInputBody>();
+
+/** How many plot events one `events.get_task_plots` page holds. */
+export const PLOTS_PAGE_SIZE = 500;
+
+/** `events.get_task_plots`: the plots of a task, the last `iters` iterations of each. */
+export const EventsGetTaskPlotsRequestSchema = z.object({
+  task: IdSchema,
+  iters: z
+    .number()
+    .int()
+    .min(1)
+    .max(10_000)
+    .optional()
+    .default(1)
+    .describe('the last N iterations of each plot (metric/variant) that reported any'),
+  metrics: z.array(MetricVariantsSchema).optional().describe('only these metrics (and variants)'),
+  scroll_id: z.string().optional().describe('the scroll_id of the previous page (send the same filters)'),
+  no_scroll: z.boolean().optional().default(false).describe('answer the first page only, without a scroll_id'),
+});
+
+/** A page of plot events. */
+export const EventsGetTaskPlotsResponseSchema = z.object({
+  plots: z.array(TaskEventSchema).describe('plot events (plot_str holds the Plotly figure), by timestamp'),
+  returned: z.number().int(),
+  total: z.number().int(),
+  scroll_id: z.string().optional().describe('for the next page; absent with no_scroll'),
+});
+
+/** A task and, optionally, one of its metrics and some of its variants (all when none are listed). */
+export const TaskMetricSchema = z.object({
+  task: IdSchema,
+  metric: z.string().optional().describe('all metrics of the task when missing'),
+  variants: z.array(z.string()).optional(),
+});
+export type TaskMetric = z.infer<typeof TaskMetricSchema>;
+
+/** `events.debug_images`: debug samples of tasks, a few iterations per page. */
+export const EventsDebugImagesRequestSchema = z.object({
+  metrics: z.array(TaskMetricSchema).min(1).describe('the tasks (and metrics, variants) to show'),
+  iters: z.number().int().min(1).max(1000).optional().default(1).describe('how many iterations per task and page'),
+  navigate_earlier: z
+    .boolean()
+    .optional()
+    .default(true)
+    .describe('the next page goes to earlier iterations (true) or later ones (false); the first page is the latest'),
+  refresh: z.boolean().optional().default(false).describe('start again from the latest iterations'),
+  scroll_id: z.string().optional().describe('the scroll_id of the previous page (send the same metrics)'),
+});
+
+/** The debug samples of one iteration. */
+export const IterationEventsSchema = z.object({
+  iter: z.number().int(),
+  events: z.array(TaskEventSchema).describe('by metric, then variant'),
+});
+
+/** Debug samples per task, grouped by iteration; `scroll_id` holds the paging state. */
+export const EventsDebugImagesResponseSchema = z.object({
+  scroll_id: z.string(),
+  metrics: z.array(
+    z.object({
+      task: z.string(),
+      iterations: z.array(IterationEventsSchema).describe('latest iteration first'),
+    }),
+  ),
+});
+
+/** `events.get_debug_image_sample`: one debug sample of a metric/variant, to browse from. */
+export const EventsGetDebugImageSampleRequestSchema = z.object({
+  task: IdSchema,
+  metric: z.string(),
+  variant: z.string(),
+  iteration: z
+    .number()
+    .int()
+    .optional()
+    .describe('the sample of this iteration, or the latest before it; the latest sample when missing'),
+  refresh: z.boolean().optional().default(false).describe('accepted for ClearML clients; every call reads afresh'),
+  scroll_id: z.string().optional().describe('accepted for ClearML clients; each reply carries the navigation state'),
+  navigate_current_metric: z
+    .boolean()
+    .optional()
+    .default(true)
+    .describe('next_debug_image_sample stays within this metric (true) or walks all metrics of the task'),
+});
+
+/** One debug sample, the stored iteration range of its variant, and the browsing state. */
+export const DebugImageSampleSchema = z.object({
+  scroll_id: z.string().describe('pass to events.next_debug_image_sample'),
+  event: TaskEventSchema.nullable().describe('the debug sample event; null when there is none (or no next one)'),
+  min_iteration: z.number().int().nullable().describe('first iteration stored for the variant of the event'),
+  max_iteration: z.number().int().nullable().describe('last iteration stored for the variant of the event'),
+});
+
+/** `events.next_debug_image_sample`: the neighbour of the sample a scroll_id points at. */
+export const EventsNextDebugImageSampleRequestSchema = z.object({
+  task: IdSchema,
+  scroll_id: z.string().min(1).describe('from get_debug_image_sample or a previous next_debug_image_sample'),
+  navigate_earlier: z
+    .boolean()
+    .optional()
+    .default(true)
+    .describe('the previous variant of this iteration, else the last of an earlier iteration (true); or the next / a later one'),
+  next_iteration: z.boolean().optional().default(false).describe('go straight to the earlier (or later) iteration'),
+});
+
+/** `events.get_task_single_value_metrics`: the single values of tasks. */
+export const EventsSingleValueMetricsRequestSchema = z.object({
+  tasks: z.array(IdSchema).min(1).max(1000),
+  metrics: z.array(MetricVariantsSchema).optional().describe('only these metrics (and variants)'),
+});
+
+/** Single values per task, by metric and variant. */
+export const EventsSingleValueMetricsResponseSchema = z.object({
+  tasks: z.array(
+    z.object({
+      task: z.string(),
+      task_name: z.string(),
+      values: z.array(
+        z.object({ metric: z.string(), variant: z.string(), value: z.number(), timestamp: z.number().int().describe('epoch ms') }),
+      ),
+    }),
+  ),
+});
+
+/** `events.get_task_metrics`: the metric names of tasks, for an event type. */
+export const EventsGetTaskMetricsRequestSchema = z.object({
+  tasks: z.array(IdSchema).min(1).max(1000),
+  event_type: EventTypeSchema.optional().describe('metrics that reported events of this type; of any type when missing'),
+});
+
+/** Metric names per task, in the order the tasks were asked for. */
+export const EventsGetTaskMetricsResponseSchema = z.object({
+  metrics: z.array(z.object({ task: z.string(), metrics: z.array(z.string()).describe('sorted') })),
+});
+
+/** `events.multi_task_scalar_metrics_iter_histogram`: chart series of several tasks, to compare. */
+export const EventsMultiTaskScalarHistogramRequestSchema = z.object({
+  tasks: z.array(IdSchema).min(1).max(100),
+  samples: EventsScalarHistogramRequestSchema.shape.samples,
+  key: EventsScalarHistogramRequestSchema.shape.key,
+  metrics: EventsScalarHistogramRequestSchema.shape.metrics,
+});
+
+/** One task's series in a compare chart: `name` is the task's name. */
+export const CompareSeriesSchema = ScalarSeriesSchema;
+
+/** ClearML's compare shape: `{metrics: {metric: {variant: {task id: series}}}}`. */
+export const EventsMultiTaskScalarHistogramResponseSchema = z.object({
+  metrics: z
+    .record(z.string(), z.record(z.string(), z.record(z.string(), CompareSeriesSchema)))
+    .describe('metric → variant → task id → {name: task name, x, y}'),
+});
+
+/** Placeholders of download_task_log's line_format. */
+export const LOG_LINE_FIELDS = ['asctime', 'timestamp', 'level', 'worker', 'msg'] as const;
+
+/** `events.download_task_log`: a task's whole console log as text. */
+export const EventsDownloadTaskLogRequestSchema = z.object({
+  task: IdSchema,
+  line_type: z.enum(['json', 'text']).optional().default('json').describe('one JSON object per line, or formatted text'),
+  line_format: z
+    .string()
+    .min(1)
+    .optional()
+    .default('{asctime} {worker} {level} {msg}')
+    .describe(`text lines: placeholders ${LOG_LINE_FIELDS.map((f) => `{${f}}`).join(', ')}; {{ and }} for braces`),
+});
+
+/** The log text (ClearML answers it as a file; here it is the `text` field of `data`). */
+export const EventsDownloadTaskLogResponseSchema = z.object({
+  text: z.string().describe('the whole console log, oldest line first, each line ending with a newline'),
 });

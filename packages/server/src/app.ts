@@ -32,7 +32,11 @@ export async function buildApp(config: ServerConfig, deps: AppDependencies = {})
   const store = openSqliteStore(config.dbFile);
   const context: Omit<ServiceContext, 'repos'> = {
     now: () => clock().toISOString(),
-    settings: { workerTimeoutSec: config.workerTimeoutSec, tokenSecret: newTokenSecret() },
+    settings: {
+      workerTimeoutSec: config.workerTimeoutSec,
+      tokenSecret: newTokenSecret(),
+      debugSampleHistory: config.debugSampleHistory,
+    },
   };
   await store.transaction((repos) => ensureDefaultQueue({ ...context, repos }));
 

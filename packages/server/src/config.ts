@@ -23,6 +23,11 @@ export const ServerConfigSchema = z.object({
   workerTimeoutSec: z.coerce.number().int().positive().default(600),
   /** Largest request body accepted. */
   maxRequestBytes: z.coerce.number().int().positive().default(64 * 1024 * 1024),
+  /**
+   * Debug samples (images, media) kept per task, metric and variant: the last this many iterations; older ones are
+   * deleted as new ones arrive. ClearML leaves this to the client (its SDK's history size); the server enforces it.
+   */
+  debugSampleHistory: z.coerce.number().int().min(1).default(100),
   /** Largest file the built-in file server accepts. @default 10 GiB */
   maxFileBytes: z.coerce.number().int().positive().default(10 * 1024 ** 3),
   logLevel: z.enum(LOG_LEVELS).default('info'),
@@ -43,6 +48,7 @@ const ENV_KEYS: Record<string, keyof ServerConfigInput> = {
   TASKLANE_WATCHDOG_INTERVAL_SEC: 'watchdogIntervalSec',
   TASKLANE_WORKER_TIMEOUT_SEC: 'workerTimeoutSec',
   TASKLANE_MAX_REQUEST_BYTES: 'maxRequestBytes',
+  TASKLANE_DEBUG_SAMPLE_HISTORY: 'debugSampleHistory',
   TASKLANE_MAX_FILE_BYTES: 'maxFileBytes',
   TASKLANE_LOG_LEVEL: 'logLevel',
 };

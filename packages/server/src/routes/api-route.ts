@@ -82,10 +82,31 @@ async function callEndpoint(name: EndpointName, rawBody: unknown, options: ApiRo
   const body = stripClientNoise(rawBody);
   const input = parseInput(ENDPOINTS[name].request, body);
   const handler = HANDLERS[name] as Handler<EndpointName>;
-  return options.store.transaction((repos) =>
-    handler({ ...options.context, repos, caller: worker ? { worker } : undefined }, input as never),
+  return options.store.transaction(
+    (repos) => handler({ ...options.context, repos, caller: worker ? { worker } : undefined }, input as never),
+    { readOnly: READ_ONLY_ENDPOINTS.has(name) },
   );
 }
+
+/**
+ * Endpoints that only read: their transaction takes no write lock up front, so they do not wait behind a writer in
+ * another process. Each must never write (a write would have to take the lock midway and could fail as busy).
+ */
+const READ_ONLY_ENDPOINTS: ReadonlySet<EndpointName> = new Set<EndpointName>([
+  'events.get_task_log',
+  'events.download_task_log',
+  'events.get_task_events',
+  'events.get_task_metrics',
+  'events.get_scalar_metrics_and_variants',
+  'events.scalar_metrics_iter_histogram',
+  'events.multi_task_scalar_metrics_iter_histogram',
+  'events.get_task_single_value_metrics',
+  'events.get_task_latest_scalar_values',
+  'events.get_task_plots',
+  'events.debug_images',
+  'events.get_debug_image_sample',
+  'events.next_debug_image_sample',
+]);
 
 /** ClearML's SDK adds `"method": "get"` and `_allow_extra_fields_` to bodies; they are not data. */
 function stripClientNoise(body: unknown): unknown {

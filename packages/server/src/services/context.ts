@@ -14,6 +14,8 @@ export interface ServiceSettings {
   workerTimeoutSec: number;
   /** Secret that signs login tokens. */
   tokenSecret: string;
+  /** Debug samples kept per task/metric/variant: the last this many iterations. */
+  debugSampleHistory: number;
 }
 
 /** Runs a service function in one store transaction. */

@@ -1,9 +1,14 @@
 import { createHash } from 'node:crypto';
+import { z } from 'zod';
 import {
   ITERATION_IGNORED_METRICS,
+  LOG_LINE_FIELDS,
+  PLOTS_PAGE_SIZE,
+  SINGLE_VALUE_ITERATION,
   TASK_STATUS_LABEL,
   TasklaneError,
   newId,
+  parseEvent,
   parseEventBatch,
   shortId,
   type EventInput,
@@ -16,11 +21,15 @@ import {
   type ScalarSeries,
   type Task,
   type TaskEvent,
+  type TaskMetric,
 } from '@tasklane/protocol';
 import type {
+  DebugImagePosition,
+  DebugImageScope,
   EventRecord,
   LogEventRecord,
   OtherEventRecord,
+  ScalarColumns,
   ScalarPoint,
   SeriesRecord,
   SeriesStats,
@@ -53,48 +62,74 @@ export function metricKey(name: string): string {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// events.add_batch
+// events.add_batch and events.add
 
-/** The scalar points of one series that a batch brings; a later point at the same iteration wins. */
-interface PendingSeries {
+/**
+ * The scalar points of one series that a batch brings, column by column (a batch holds thousands: no object per
+ * point), in arrival order until `normalize` sorts them.
+ */
+interface SeriesBatch extends ScalarColumns {
   metric: string;
   variant: string;
-  points: Map<number, { value: number; timestamp: number }>;
+  /** Whether the iterations arrived strictly increasing (the usual case: no sort needed). */
+  isSorted: boolean;
   xAxisLabel?: string;
-}
-
-/** What a batch brings for one task. */
-interface TaskBatch {
-  /** 1-based line of each event, for messages. */
-  lines: number[];
-  events: EventInput[];
 }
 
 export async function addBatch(
   ctx: ServiceContext,
   body: ParsedRequestOf<'events.add_batch'>,
 ): Promise<ResponseOf<'events.add_batch'>> {
-  const events = parseEventBatch(body);
-  const byTask = new Map<string, TaskBatch>();
-  events.forEach((event, i) => {
-    const batch = byTask.get(event.task) ?? { lines: [], events: [] };
-    batch.lines.push(i + 1);
-    batch.events.push(event);
-    byTask.set(event.task, batch);
-  });
-  const tasks = await loadWritableTasks(ctx, byTask);
+  return storeEvents(ctx, parseEventBatch(body), true);
+}
+
+export async function addEvent(ctx: ServiceContext, body: ParsedRequestOf<'events.add'>): Promise<ResponseOf<'events.add'>> {
+  return storeEvents(ctx, [parseEvent(body)], false);
+}
+
+/** Stores validated events, all or nothing; `isBatch` only changes the wording of errors. */
+async function storeEvents(ctx: ServiceContext, events: readonly EventInput[], isBatch: boolean): Promise<ResponseOf<'events.add_batch'>> {
+  const byTask = groupByTask(events);
+  const tasks = await loadWritableTasks(ctx, events, byTask, isBatch);
   const now = ctx.now();
   const nowMs = Date.parse(now);
   for (const task of tasks) {
-    const { last_iteration, last_metrics } = await storeTaskEvents(ctx, task, byTask.get(task.id)!.events, nowMs);
+    const { last_iteration, last_metrics } = await storeTaskEvents(ctx, task, byTask.get(task.id)!, nowMs);
     // One write per task and batch, whatever the number of events.
     await saveTask(ctx, { ...task, last_update: now, last_iteration, last_metrics }, task.status);
   }
   return { added: events.length, errors: 0, errors_info: {} };
 }
 
+/** The events of each task, in order. A batch is nearly always for one task: then it is taken as it is. */
+function groupByTask(events: readonly EventInput[]): Map<string, readonly EventInput[]> {
+  const first = events[0]!.task;
+  if (events.every((e) => e.task === first)) return new Map([[first, events]]);
+  const byTask = new Map<string, EventInput[]>();
+  for (const event of events) {
+    const list = byTask.get(event.task);
+    if (list) list.push(event);
+    else byTask.set(event.task, [event]);
+  }
+  return byTask;
+}
+
+/** The 1-based lines of the events that match, for messages. */
+function linesWhere(events: readonly EventInput[], matches: (event: EventInput) => boolean): number[] {
+  const lines: number[] = [];
+  events.forEach((event, i) => {
+    if (matches(event)) lines.push(i + 1);
+  });
+  return lines;
+}
+
 /** Loads the tasks of a batch; refuses the whole batch if one is missing or read-only, naming the lines. */
-async function loadWritableTasks(ctx: ServiceContext, byTask: Map<string, TaskBatch>): Promise<Task[]> {
+async function loadWritableTasks(
+  ctx: ServiceContext,
+  events: readonly EventInput[],
+  byTask: Map<string, readonly EventInput[]>,
+  isBatch: boolean,
+): Promise<Task[]> {
   const tasks: Task[] = [];
   const missing: string[] = [];
   for (const id of byTask.keys()) {
@@ -102,25 +137,27 @@ async function loadWritableTasks(ctx: ServiceContext, byTask: Map<string, TaskBa
     if (task) tasks.push(task);
     else missing.push(id);
   }
+  const where = (lines: readonly number[]) => (isBatch ? ` (${lineList(lines)})` : '');
+  const nothing = isBatch ? 'nothing of this batch was stored' : 'nothing was stored';
   if (missing.length > 0) {
-    const named = missing.map((id) => `"${id}" (${lineList(byTask.get(id)!.lines)})`).join(', ');
+    const named = missing.map((id) => `"${id}"${where(linesWhere(events, (e) => e.task === id))}`).join(', ');
     throw new TasklaneError(
       'TASK_NOT_FOUND',
-      `No task has id ${named}; nothing of this batch was stored. Report events to an existing task (tasklane task list).`,
+      `No task has id ${named}; ${nothing}. Report events to an existing task (tasklane task list).`,
       { tasks: missing },
     );
   }
   for (const task of tasks) {
-    const batch = byTask.get(task.id)!;
-    const locked = batch.lines.filter((_, i) => !batch.events[i]!.allow_locked);
-    if (LOCKED_STATUSES.includes(task.status) && locked.length > 0) {
+    if (!LOCKED_STATUSES.includes(task.status)) continue;
+    const locked = linesWhere(events, (e) => e.task === task.id && !e.allow_locked);
+    if (locked.length > 0) {
       const id = shortId(task.id);
       throw new TasklaneError(
         'TASK_READ_ONLY',
-        `Cannot add events to task ${id} (${lineList(locked)}): its status is "${task.status}" (${TASK_STATUS_LABEL[task.status]}) ` +
-          `and a published task is read-only; nothing of this batch was stored. Clone it to run it again ` +
+        `Cannot add events to task ${id}${where(locked)}: its status is "${task.status}" (${TASK_STATUS_LABEL[task.status]}) ` +
+          `and a published task is read-only; ${nothing}. Clone it to run it again ` +
           `(tasklane task clone ${id}), or send allow_locked: true on each event to add them anyway.`,
-        { task: task.id, current_status: task.status, lines: locked },
+        { task: task.id, current_status: task.status, ...(isBatch ? { lines: locked } : {}) },
       );
     }
   }
@@ -141,29 +178,49 @@ async function storeTaskEvents(
 ): Promise<Pick<Task, 'last_iteration' | 'last_metrics'>> {
   const logs: LogEventRecord[] = [];
   const others: OtherEventRecord[] = [];
-  const scalars = new Map<string, PendingSeries>();
+  // metric → variant → points: no key string built per event.
+  const scalars = new Map<string, Map<string, SeriesBatch>>();
+  const allSeries: SeriesBatch[] = [];
+  const sampleSeries = new Map<string, { metric: string; variant: string }>();
+  const callerWorker = ctx.caller?.worker ?? null;
   let lastIteration = task.last_iteration;
   for (const event of events) {
     // As ClearML: `ts` (the old name) wins over `timestamp`; the time of arrival when neither is given.
     const timestamp = Math.round(event.ts ?? event.timestamp ?? nowMs);
-    const worker = event.worker ?? ctx.caller?.worker ?? null;
     if (event.type === 'log') {
+      const worker = event.worker ?? callerWorker;
       logs.push({ type: 'log', task: task.id, id: event.id ?? newId(), timestamp, level: event.level, worker, msg: event.msg });
       continue;
     }
     const metric = event.metric ?? '';
     const variant = event.variant ?? '';
-    if (event.iter !== undefined && !ITERATION_IGNORED_METRICS.includes(metric)) {
-      lastIteration = Math.max(lastIteration, event.iter);
+    const iter = event.iter;
+    if (iter !== undefined && iter > lastIteration && iter !== SINGLE_VALUE_ITERATION && !ITERATION_IGNORED_METRICS.includes(metric)) {
+      lastIteration = iter;
     }
     if (event.type === 'training_stats_scalar') {
-      const key = JSON.stringify([metric, variant]);
-      const series: PendingSeries = scalars.get(key) ?? { metric, variant, points: new Map() };
-      series.points.set(event.iter ?? 0, { value: event.value, timestamp });
+      let variants = scalars.get(metric);
+      if (!variants) {
+        variants = new Map();
+        scalars.set(metric, variants);
+      }
+      let series = variants.get(variant);
+      if (!series) {
+        series = { metric, variant, iter: [], value: [], timestamp: [], length: 0, isSorted: true };
+        variants.set(variant, series);
+        allSeries.push(series);
+      }
+      const at = iter ?? 0;
+      const n = series.length;
+      if (n > 0 && at <= series.iter[n - 1]!) series.isSorted = false;
+      series.iter.push(at);
+      series.value.push(event.value);
+      series.timestamp.push(timestamp);
+      series.length = n + 1;
       if (event.x_axis_label !== undefined) series.xAxisLabel = event.x_axis_label;
-      scalars.set(key, series);
       continue;
     }
+    const worker = event.worker ?? callerWorker;
     const data: Record<string, unknown> =
       event.type === 'training_stats_vector'
         ? { value: event.values }
@@ -171,82 +228,115 @@ async function storeTaskEvents(
           ? { key: event.key, url: event.url }
           : { plot_str: event.plot_str };
     const key = event.type === 'training_debug_image' ? event.key : undefined;
+    // The length prefix keeps the key unambiguous whatever characters the names hold.
+    if (event.type === 'training_debug_image') sampleSeries.set(`${metric.length}:${metric}${variant}`, { metric, variant });
     others.push({
       type: event.type,
       task: task.id,
-      id: eventId({ task: task.id, iter: event.iter, metric, variant, key }),
-      iter: event.iter ?? null,
+      id: eventId({ task: task.id, iter, metric, variant, key }),
+      iter: iter ?? null,
       metric,
       variant,
       timestamp,
       data: { ...data, worker },
     });
   }
-  await ctx.repos.events.insertLogs(logs);
-  await ctx.repos.events.upsertOthers(others);
+  const repo = ctx.repos.events;
+  if (logs.length > 0) await repo.insertLogs(logs);
+  if (others.length > 0) await repo.upsertOthers(others);
+  // Only the last N iterations of each debug-sample series are kept (ClearML leaves this to the client).
+  for (const { metric, variant } of sampleSeries.values()) {
+    await repo.capDebugImages(task.id, metric, variant, ctx.settings.debugSampleHistory);
+  }
 
-  const lastMetrics = { ...task.last_metrics };
-  for (const series of scalars.values()) {
-    const metricHash = metricKey(series.metric);
-    const variantHash = metricKey(series.variant);
-    const variants = { ...lastMetrics[metricHash] };
-    variants[variantHash] = await storeSeries(ctx, task.id, series, variants[variantHash]);
-    lastMetrics[metricHash] = variants;
+  let lastMetrics = task.last_metrics;
+  if (allSeries.length > 0) {
+    lastMetrics = { ...task.last_metrics };
+    for (const series of allSeries) {
+      const metricHash = metricKey(series.metric);
+      const variantHash = metricKey(series.variant);
+      const variants = { ...lastMetrics[metricHash] };
+      variants[variantHash] = await storeSeries(ctx, task.id, normalize(series), variants[variantHash]);
+      lastMetrics[metricHash] = variants;
+    }
   }
   return { last_iteration: lastIteration, last_metrics: lastMetrics };
 }
 
+/** Sorts a series' points by iteration, keeping the last point sent for an iteration (as a re-send overwrites). */
+function normalize(series: SeriesBatch): SeriesBatch {
+  if (series.isSorted) return series;
+  const order = Array.from({ length: series.length }, (_, i) => i);
+  // Stable: points of one iteration stay in arrival order, so the last of them is the one sent last.
+  order.sort((a, b) => series.iter[a]! - series.iter[b]!);
+  const sorted: SeriesBatch = { ...series, iter: [], value: [], timestamp: [], length: 0, isSorted: true };
+  for (let k = 0; k < order.length; k += 1) {
+    const i = order[k]!;
+    const next = order[k + 1];
+    if (next !== undefined && series.iter[next] === series.iter[i]) continue;
+    sorted.iter.push(series.iter[i]!);
+    sorted.value.push(series.value[i]!);
+    sorted.timestamp.push(series.timestamp[i]!);
+  }
+  sorted.length = sorted.iter.length;
+  return sorted;
+}
+
 /**
- * Writes a series' points and answers its `last_metrics` entry. When the points all come after what is stored (a
- * training loop), the entry is updated from the batch alone; when they may replace stored points (a re-sent batch,
- * iterations out of order), the series is summarized again from the table, so overwrites are never counted twice.
+ * Writes a series' points (and its chart summaries) and answers its `last_metrics` entry. When the points all come
+ * after what is stored (a training loop), the entry is updated from the batch alone; when they may replace stored
+ * points (a re-sent batch, iterations out of order, a single value), the series is summarized again from the store,
+ * so overwrites are never counted twice.
  */
 async function storeSeries(
   ctx: ServiceContext,
   taskId: string,
-  series: PendingSeries,
+  series: SeriesBatch,
   previous: LastMetricsEvent | undefined,
 ): Promise<LastMetricsEvent> {
-  const points: ScalarPoint[] = [...series.points]
-    .map(([iter, p]) => ({ iter, value: p.value, timestamp: p.timestamp }))
-    .sort((a, b) => a.iter - b.iter);
   const repo = ctx.repos.events;
   const id = await repo.ensureSeries(taskId, series.metric, series.variant);
   const storedLast = await repo.lastIteration(id);
-  await repo.upsertScalars(id, points);
+  await repo.upsertScalars(id, series);
+  await repo.updateSummaries(id, series, storedLast);
   const known = storedLast !== undefined && previous ? statsFromLastMetrics(previous, storedLast) : undefined;
   const stats =
     storedLast === undefined
-      ? statsOf(points)
-      : known && points[0]!.iter > storedLast
-        ? mergeStats(known, points)
+      ? mergeStats(undefined, series)
+      : known && series.iter[0]! > storedLast
+        ? mergeStats(known, series)
         : await repo.seriesStats(id);
   if (!stats) throw new Error(`Scalar series ${id} is empty right after points were written to it`);
   return lastMetricsEntry(series.metric, series.variant, stats, series.xAxisLabel ?? previous?.x_axis_label);
 }
 
-/** Stats of points sorted by iteration. */
-function statsOf(points: readonly ScalarPoint[]): SeriesStats {
-  const first = points[0]!;
-  return mergeStats(
-    { count: 1, sum: first.value, first, last: first, min: first, max: first },
-    points.slice(1),
-  );
-}
-
-/** Adds points that all come after the last one of `stats`, sorted by iteration. */
-function mergeStats(stats: SeriesStats, points: readonly ScalarPoint[]): SeriesStats {
-  let { count, sum, last, min, max } = stats;
-  for (const p of points) {
-    count += 1;
-    sum += p.value;
-    last = p;
-    // Strict comparisons: on a tie the earlier iteration keeps the record.
-    if (p.value < min.value) min = p;
-    if (p.value > max.value) max = p;
+/** Adds points sorted by iteration, all after the last one of `stats` (or the first ones, without stats). */
+function mergeStats(stats: SeriesStats | undefined, points: ScalarColumns): SeriesStats {
+  const { iter, value, length } = points;
+  let start = 0;
+  let count = stats?.count ?? 0;
+  let sum = stats?.sum ?? 0;
+  let first = stats?.first;
+  let min = stats?.min;
+  let max = stats?.max;
+  if (!first || !min || !max) {
+    first = { iter: iter[0]!, value: value[0]! };
+    min = first;
+    max = first;
+    count = 1;
+    sum = value[0]!;
+    start = 1;
   }
-  const pick = (p: { iter: number; value: number }) => ({ iter: p.iter, value: p.value });
-  return { count, sum, first: pick(stats.first), last: pick(last), min: pick(min), max: pick(max) };
+  for (let i = start; i < length; i += 1) {
+    const v = value[i]!;
+    count += 1;
+    sum += v;
+    // Strict comparisons: on a tie the earlier iteration keeps the record.
+    if (v < min.value) min = { iter: iter[i]!, value: v };
+    if (v > max.value) max = { iter: iter[i]!, value: v };
+  }
+  const last = length > 0 ? { iter: iter[length - 1]!, value: value[length - 1]! } : stats!.last;
+  return { count, sum, first, last, min, max };
 }
 
 /** The stats a `last_metrics` entry holds, if it holds all of them; `lastIter` is the series' stored last iteration. */
@@ -293,7 +383,7 @@ function lastMetricsEntry(metric: string, variant: string, stats: SeriesStats, x
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Reading
+// Reading: shapes and scroll ids
 
 function toLogEvent(record: LogEventRecord): LogEvent {
   return {
@@ -339,33 +429,15 @@ function toTaskEvent(record: EventRecord): TaskEvent {
   }
 }
 
-export async function getTaskLog(
-  ctx: ServiceContext,
-  body: ParsedRequestOf<'events.get_task_log'>,
-): Promise<ResponseOf<'events.get_task_log'>> {
-  const task = await getTaskOrThrow(ctx, body.task);
-  const records = await ctx.repos.events.logPage({
-    task: task.id,
-    limit: body.batch_size,
-    descending: body.navigate_earlier,
-    fromTimestamp: body.from_timestamp,
-  });
-  // As ClearML: the page is taken in the navigation direction, then turned around if another order is asked for.
-  const isDescending = body.order === undefined ? body.navigate_earlier : body.order === 'desc';
-  if (isDescending !== body.navigate_earlier) records.reverse();
-  const total = await ctx.repos.events.countLogs(task.id);
-  return { events: records.map(toLogEvent), returned: records.length, total };
+/** A scroll id: the state of a paging, as base64url JSON, so the server keeps nothing between calls. */
+function encodeScroll(state: unknown): string {
+  return Buffer.from(JSON.stringify(state), 'utf8').toString('base64url');
 }
 
-/** A scroll position of get_task_events: the offset of the next page (the caller repeats its filters). */
-function encodeScroll(offset: number): string {
-  return Buffer.from(JSON.stringify({ offset }), 'utf8').toString('base64url');
-}
-
-function decodeScroll(scrollId: string): number {
+function decodeScroll<TSchema extends z.ZodType>(schema: TSchema, scrollId: string): z.output<TSchema> {
   try {
-    const { offset } = JSON.parse(Buffer.from(scrollId, 'base64url').toString('utf8')) as { offset?: unknown };
-    if (typeof offset === 'number' && Number.isInteger(offset) && offset >= 0) return offset;
+    const result = schema.safeParse(JSON.parse(Buffer.from(scrollId, 'base64url').toString('utf8')));
+    if (result.success) return result.data;
   } catch {
     // Reported below.
   }
@@ -377,12 +449,138 @@ function decodeScroll(scrollId: string): number {
   );
 }
 
+/** The scroll state of offset paging (get_task_events, get_task_plots): where the next page starts. */
+const OffsetScrollSchema = z.object({ offset: z.number().int().min(0) }).strict();
+
+/** A metrics filter; an empty list means no filter, as in ClearML. */
+function metricFilter(metrics: MetricVariants[] | undefined): MetricVariants[] | undefined {
+  return metrics && metrics.length > 0 ? metrics : undefined;
+}
+
+/** Loads tasks by id (each once, in the order given); TASK_NOT_FOUND names every missing one. */
+async function getTasksOrThrow(ctx: ServiceContext, ids: readonly string[]): Promise<Task[]> {
+  const unique = [...new Set(ids)];
+  const tasks: Task[] = [];
+  const missing: string[] = [];
+  for (const id of unique) {
+    const task = await ctx.repos.tasks.get(id);
+    if (task) tasks.push(task);
+    else missing.push(id);
+  }
+  if (missing.length > 0) {
+    // One task asked for: the usual message of a missing task.
+    if (unique.length === 1) await getTaskOrThrow(ctx, missing[0]!);
+    throw new TasklaneError(
+      'TASK_NOT_FOUND',
+      `No task has id ${missing.map((id) => `"${id}"`).join(', ')}. List tasks with: tasklane task list`,
+      { tasks: missing },
+    );
+  }
+  return tasks;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Console log
+
+export async function getTaskLog(
+  ctx: ServiceContext,
+  body: ParsedRequestOf<'events.get_task_log'>,
+): Promise<ResponseOf<'events.get_task_log'>> {
+  const task = await getTaskOrThrow(ctx, body.task);
+  const records = await ctx.repos.events.logPage({
+    task: task.id,
+    limit: body.batch_size,
+    descending: body.navigate_earlier,
+    fromTimestamp: body.from_timestamp,
+    search: body.search,
+  });
+  // As ClearML: the page is taken in the navigation direction, then turned around if another order is asked for.
+  const isDescending = body.order === undefined ? body.navigate_earlier : body.order === 'desc';
+  if (isDescending !== body.navigate_earlier) records.reverse();
+  const total = await ctx.repos.events.countLogs(task.id, body.search);
+  return { events: records.map(toLogEvent), returned: records.length, total };
+}
+
+type LogLinePart = { text: string } | { field: (typeof LOG_LINE_FIELDS)[number] };
+
+/** Parses a ClearML (Python str.format) line format: `{field}` placeholders, `{{` and `}}` for braces. */
+function parseLineFormat(format: string): LogLinePart[] {
+  const parts: LogLinePart[] = [];
+  const unknown: string[] = [];
+  let text = '';
+  for (let i = 0; i < format.length; i += 1) {
+    const c = format[i]!;
+    if ((c === '{' || c === '}') && format[i + 1] === c) {
+      text += c;
+      i += 1;
+      continue;
+    }
+    if (c === '}') unknown.push('}');
+    if (c !== '{') {
+      if (c !== '}') text += c;
+      continue;
+    }
+    const end = format.indexOf('}', i);
+    const name = end === -1 ? format.slice(i) : format.slice(i + 1, end);
+    if (end === -1 || !(LOG_LINE_FIELDS as readonly string[]).includes(name)) {
+      unknown.push(end === -1 ? name : `{${name}}`);
+      if (end === -1) break;
+    } else {
+      if (text) parts.push({ text });
+      text = '';
+      parts.push({ field: name as (typeof LOG_LINE_FIELDS)[number] });
+    }
+    i = end;
+  }
+  if (text) parts.push({ text });
+  if (unknown.length > 0) {
+    throw new TasklaneError(
+      'INVALID_INPUT',
+      `Invalid request: body.line_format: ${unknown.map((u) => JSON.stringify(u)).join(', ')} ` +
+        `${unknown.length === 1 ? 'is not a placeholder' : 'are not placeholders'}; use ` +
+        `${LOG_LINE_FIELDS.map((f) => `{${f}}`).join(', ')}, and {{ or }} for a brace, got ${JSON.stringify(format)}`,
+      { fields: ['body.line_format'] },
+    );
+  }
+  return parts;
+}
+
+export async function downloadTaskLog(
+  ctx: ServiceContext,
+  body: ParsedRequestOf<'events.download_task_log'>,
+): Promise<ResponseOf<'events.download_task_log'>> {
+  const task = await getTaskOrThrow(ctx, body.task);
+  const format = body.line_type === 'text' ? parseLineFormat(body.line_format) : undefined;
+  const lines: string[] = [];
+  await ctx.repos.events.forEachLog(task.id, (events) => {
+    for (const e of events) {
+      const fields = {
+        asctime: new Date(e.timestamp).toISOString(),
+        timestamp: String(e.timestamp),
+        level: e.level,
+        worker: e.worker ?? '',
+        msg: e.msg,
+      };
+      if (!format) {
+        const line = { id: e.id, timestamp: e.timestamp, asctime: fields.asctime, level: e.level, worker: e.worker, msg: e.msg };
+        lines.push(`${JSON.stringify(line)}\n`);
+      } else {
+        lines.push(`${format.map((part) => ('text' in part ? part.text : fields[part.field])).join('').replace(/\n$/, '')}\n`);
+      }
+    }
+  });
+  return { text: lines.join('') };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Events of any type
+
 export async function getTaskEvents(
   ctx: ServiceContext,
   body: ParsedRequestOf<'events.get_task_events'>,
 ): Promise<ResponseOf<'events.get_task_events'>> {
   const task = await getTaskOrThrow(ctx, body.task);
-  const offset = body.scroll_id ? decodeScroll(body.scroll_id) : 0;
+  const { offset } = body.scroll_id ? decodeScroll(OffsetScrollSchema, body.scroll_id) : { offset: 0 };
   const filter = { task: task.id, types: body.event_type ? [body.event_type] : undefined, metrics: metricFilter(body.metrics) };
   const records = await ctx.repos.events.listEvents({
     ...filter,
@@ -395,9 +593,22 @@ export async function getTaskEvents(
     events: records.map(toTaskEvent),
     returned: records.length,
     total,
-    scroll_id: encodeScroll(offset + records.length),
+    scroll_id: encodeScroll({ offset: offset + records.length }),
   };
 }
+
+export async function getTaskMetrics(
+  ctx: ServiceContext,
+  body: ParsedRequestOf<'events.get_task_metrics'>,
+): Promise<ResponseOf<'events.get_task_metrics'>> {
+  const tasks = await getTasksOrThrow(ctx, body.tasks);
+  const metrics: ResponseOf<'events.get_task_metrics'>['metrics'] = [];
+  for (const task of tasks) metrics.push({ task: task.id, metrics: await ctx.repos.events.taskMetrics(task.id, body.event_type) });
+  return { metrics };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Scalars
 
 export async function getScalarMetricsAndVariants(
   ctx: ServiceContext,
@@ -409,11 +620,6 @@ export async function getScalarMetricsAndVariants(
   return { metrics };
 }
 
-/** A metrics filter; an empty list means no filter, as in ClearML. */
-function metricFilter(metrics: MetricVariants[] | undefined): MetricVariants[] | undefined {
-  return metrics && metrics.length > 0 ? metrics : undefined;
-}
-
 function selectSeries(all: readonly SeriesRecord[], requested: MetricVariants[] | undefined): SeriesRecord[] {
   const metrics = metricFilter(requested);
   if (metrics === undefined) return [...all];
@@ -422,28 +628,28 @@ function selectSeries(all: readonly SeriesRecord[], requested: MetricVariants[] 
   );
 }
 
-/**
- * Points of a series for a chart of at most `samples` points (0: all). A longer series is cut into buckets of equal
- * iteration width, half as many as `samples`, and each bucket gives its lowest and highest point: spikes survive.
- */
-async function chartPoints(ctx: ServiceContext, series: number, samples: number): Promise<ScalarPoint[]> {
-  const range = await ctx.repos.events.seriesRange(series);
-  if (!range) return [];
-  if (samples === 0 || range.count <= samples) return ctx.repos.events.seriesPoints(series);
-  const buckets = Math.max(1, Math.floor(samples / 2));
-  const width = Math.ceil((range.maxIter - range.minIter + 1) / buckets);
-  const points: ScalarPoint[] = [];
-  for (const { min, max } of await ctx.repos.events.bucketExtremes(series, range.minIter, width)) {
-    if (min.iter === max.iter) points.push(min);
-    else points.push(...(min.iter < max.iter ? [min, max] : [max, min]));
-  }
-  return points;
-}
-
 function xOf(point: ScalarPoint, key: ScalarKey): number | string {
   if (key === 'iter') return point.iter;
   if (key === 'timestamp') return point.timestamp;
   return new Date(point.timestamp).toISOString();
+}
+
+/** The chart series of a task: metric → variant → {x, y}, downsampled to about `samples` points each. */
+async function taskHistogram(
+  ctx: ServiceContext,
+  taskId: string,
+  request: { samples: number; key: ScalarKey; metrics?: MetricVariants[] },
+): Promise<Record<string, Record<string, Omit<ScalarSeries, 'name'>>>> {
+  const out: Record<string, Record<string, Omit<ScalarSeries, 'name'>>> = {};
+  for (const series of selectSeries(await ctx.repos.events.listSeries(taskId), request.metrics)) {
+    const points = await ctx.repos.events.chartPoints(series.id, request.samples, request.key !== 'iter');
+    if (points.length === 0) continue;
+    (out[series.metric] ??= {})[series.variant] = {
+      x: points.map((p) => xOf(p, request.key)),
+      y: points.map((p) => p.value),
+    };
+  }
+  return out;
 }
 
 export async function scalarMetricsIterHistogram(
@@ -452,16 +658,45 @@ export async function scalarMetricsIterHistogram(
 ): Promise<ResponseOf<'events.scalar_metrics_iter_histogram'>> {
   const task = await getTaskOrThrow(ctx, body.task);
   const out: Record<string, Record<string, ScalarSeries>> = {};
-  for (const series of selectSeries(await ctx.repos.events.listSeries(task.id), body.metrics)) {
-    const points = await chartPoints(ctx, series.id, body.samples);
-    if (points.length === 0) continue;
-    (out[series.metric] ??= {})[series.variant] = {
-      name: series.variant,
-      x: points.map((p) => xOf(p, body.key)),
-      y: points.map((p) => p.value),
-    };
+  for (const [metric, variants] of Object.entries(await taskHistogram(ctx, task.id, body))) {
+    out[metric] = Object.fromEntries(Object.entries(variants).map(([variant, s]) => [variant, { name: variant, ...s }]));
   }
   return out;
+}
+
+export async function multiTaskScalarMetricsIterHistogram(
+  ctx: ServiceContext,
+  body: ParsedRequestOf<'events.multi_task_scalar_metrics_iter_histogram'>,
+): Promise<ResponseOf<'events.multi_task_scalar_metrics_iter_histogram'>> {
+  const tasks = await getTasksOrThrow(ctx, body.tasks);
+  const metrics: Record<string, Record<string, Record<string, ScalarSeries>>> = {};
+  for (const task of tasks) {
+    for (const [metric, variants] of Object.entries(await taskHistogram(ctx, task.id, body))) {
+      const byVariant = (metrics[metric] ??= {});
+      for (const [variant, series] of Object.entries(variants)) (byVariant[variant] ??= {})[task.id] = { name: task.name, ...series };
+    }
+  }
+  return { metrics };
+}
+
+export async function getTaskSingleValueMetrics(
+  ctx: ServiceContext,
+  body: ParsedRequestOf<'events.get_task_single_value_metrics'>,
+): Promise<ResponseOf<'events.get_task_single_value_metrics'>> {
+  const tasks = await getTasksOrThrow(ctx, body.tasks);
+  const values = await ctx.repos.events.singleValues(
+    tasks.map((t) => t.id),
+    metricFilter(body.metrics),
+  );
+  return {
+    tasks: tasks.map((task) => ({
+      task: task.id,
+      task_name: task.name,
+      values: values
+        .filter((v) => v.task === task.id)
+        .map(({ metric, variant, value, timestamp }) => ({ metric, variant, value, timestamp })),
+    })),
+  };
 }
 
 export async function getTaskLatestScalarValues(
@@ -486,6 +721,157 @@ export async function getTaskLatestScalarValues(
   }
   return { metrics, last_iter: task.last_iteration, name: task.name, status: task.status, last_timestamp: lastTimestamp };
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Plots
+
+export async function getTaskPlots(
+  ctx: ServiceContext,
+  body: ParsedRequestOf<'events.get_task_plots'>,
+): Promise<ResponseOf<'events.get_task_plots'>> {
+  const task = await getTaskOrThrow(ctx, body.task);
+  const { offset } = body.scroll_id ? decodeScroll(OffsetScrollSchema, body.scroll_id) : { offset: 0 };
+  const { events, total } = await ctx.repos.events.plotPage({
+    task: task.id,
+    iters: body.iters,
+    metrics: metricFilter(body.metrics),
+    limit: PLOTS_PAGE_SIZE,
+    offset,
+  });
+  return {
+    plots: events.map(toTaskEvent),
+    returned: events.length,
+    total,
+    ...(body.no_scroll ? {} : { scroll_id: encodeScroll({ offset: offset + events.length }) }),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Debug samples
+
+/** debug_images paging: per task, the lowest and highest iteration of the page shown last. */
+const DebugImagesScrollSchema = z.object({ debug_images: z.record(z.string(), z.tuple([z.number().int(), z.number().int()])) }).strict();
+
+/** The scope of each task of a debug_images request: all its samples, or those of some metrics (and variants). */
+function scopesOf(requested: readonly TaskMetric[]): Map<string, MetricVariants[] | undefined> {
+  const scopes = new Map<string, MetricVariants[] | undefined>();
+  for (const { task, metric, variants } of requested) {
+    if (scopes.has(task) && scopes.get(task) === undefined) continue;
+    if (metric === undefined) {
+      scopes.set(task, undefined);
+      continue;
+    }
+    const list = scopes.get(task) ?? [];
+    const same = list.find((m) => m.metric === metric);
+    const all = !variants || variants.length === 0;
+    if (!same) list.push(all ? { metric } : { metric, variants: [...variants] });
+    else if (all || !same.variants) delete same.variants;
+    else same.variants = [...new Set([...same.variants, ...variants])];
+    scopes.set(task, list);
+  }
+  return scopes;
+}
+
+export async function debugImages(
+  ctx: ServiceContext,
+  body: ParsedRequestOf<'events.debug_images'>,
+): Promise<ResponseOf<'events.debug_images'>> {
+  const scopes = scopesOf(body.metrics);
+  await getTasksOrThrow(ctx, [...scopes.keys()]);
+  const shown =
+    body.scroll_id && !body.refresh ? decodeScroll(DebugImagesScrollSchema, body.scroll_id).debug_images : {};
+  const next: Record<string, [number, number]> = {};
+  const metrics: ResponseOf<'events.debug_images'>['metrics'] = [];
+  for (const [task, scopeMetrics] of scopes) {
+    const scope: DebugImageScope = { task, metrics: scopeMetrics };
+    const range = shown[task];
+    // As ClearML: the first page is the latest iterations, whatever the direction.
+    const bound = !range ? {} : body.navigate_earlier ? { before: range[0] } : { after: range[1] };
+    const iters = await ctx.repos.events.debugImageIterations(scope, bound, body.iters);
+    const events = await ctx.repos.events.debugImagesAt(scope, iters);
+    const iterations: { iter: number; events: TaskEvent[] }[] = [];
+    for (const event of events) {
+      const last = iterations.at(-1);
+      if (last?.iter === event.iter) last.events.push(toTaskEvent(event));
+      else iterations.push({ iter: event.iter!, events: [toTaskEvent(event)] });
+    }
+    // As ClearML: the window moves to the page just shown; an empty page (the end) leaves it where it was.
+    if (iters.length > 0) next[task] = [Math.min(...iters), Math.max(...iters)];
+    else if (range) next[task] = range;
+    metrics.push({ task, iterations });
+  }
+  return { scroll_id: encodeScroll({ debug_images: next }), metrics };
+}
+
+/** get/next_debug_image_sample navigation: the task, the metric it stays in (if any), and the current sample. */
+const SampleScrollSchema = z
+  .object({
+    sample_of: z.string(),
+    metric: z.string().nullable(),
+    at: z.tuple([z.number().int(), z.string(), z.string()]).nullable(),
+  })
+  .strict();
+type SampleScroll = z.infer<typeof SampleScrollSchema>;
+
+/** A sample reply: the event (or null), and the iteration range of its variant (or of `fallback`, without event). */
+async function sampleReply(
+  ctx: ServiceContext,
+  state: SampleScroll,
+  event: OtherEventRecord | undefined,
+  fallback?: { metric: string; variant: string },
+) {
+  const of = event ?? fallback;
+  const range = of ? await ctx.repos.events.debugImageRange(state.sample_of, of.metric, of.variant) : undefined;
+  const at: SampleScroll['at'] = event ? [event.iter!, event.metric, event.variant] : state.at;
+  return {
+    scroll_id: encodeScroll({ ...state, at }),
+    event: event ? toTaskEvent(event) : null,
+    min_iteration: range?.min ?? null,
+    max_iteration: range?.max ?? null,
+  };
+}
+
+export async function getDebugImageSample(
+  ctx: ServiceContext,
+  body: ParsedRequestOf<'events.get_debug_image_sample'>,
+): Promise<ResponseOf<'events.get_debug_image_sample'>> {
+  const task = await getTaskOrThrow(ctx, body.task);
+  const event = await ctx.repos.events.debugImageAtOrBefore(task.id, body.metric, body.variant, body.iteration);
+  const state: SampleScroll = {
+    sample_of: task.id,
+    metric: body.navigate_current_metric ? body.metric : null,
+    at: body.iteration !== undefined ? [body.iteration, body.metric, body.variant] : null,
+  };
+  return sampleReply(ctx, state, event, body);
+}
+
+export async function nextDebugImageSample(
+  ctx: ServiceContext,
+  body: ParsedRequestOf<'events.next_debug_image_sample'>,
+): Promise<ResponseOf<'events.next_debug_image_sample'>> {
+  const task = await getTaskOrThrow(ctx, body.task);
+  const state = decodeScroll(SampleScrollSchema, body.scroll_id);
+  if (state.sample_of !== task.id) {
+    throw new TasklaneError(
+      'INVALID_INPUT',
+      `Invalid request: body.scroll_id: it belongs to the debug samples of task ${shortId(state.sample_of)}, not of task ` +
+        `${shortId(task.id)}. Call events.get_debug_image_sample for this task first.`,
+      { fields: ['body.scroll_id'] },
+    );
+  }
+  if (!state.at) return sampleReply(ctx, state, undefined);
+  const scope: DebugImageScope = { task: task.id, metrics: state.metric !== null ? [{ metric: state.metric }] : undefined };
+  const [iter, metric, variant] = state.at;
+  const from: DebugImagePosition = { iter, metric, variant };
+  const repo = ctx.repos.events;
+  const event =
+    (!body.next_iteration ? await repo.debugImageNeighbour(scope, from, body.navigate_earlier, 'sameIteration') : undefined) ??
+    (await repo.debugImageNeighbour(scope, from, body.navigate_earlier, 'otherIteration'));
+  return sampleReply(ctx, state, event);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Deleting
 
 /** Deletes every event of a task (reset and delete use it too); answers how many. */
 export async function deleteTaskEvents(ctx: ServiceContext, taskId: string): Promise<number> {

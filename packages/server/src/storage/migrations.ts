@@ -5,6 +5,31 @@ export interface Migration {
   sql: string;
 }
 
+/** Iterations per block of each summary level, as migration 3 created them (storage/scalar-summaries.ts). */
+const MIGRATION_3_BLOCK_SIZES = [32, 256, 2048, 16_384, 131_072, 1_048_576];
+
+/**
+ * Fills the summaries of one level from the points stored before migration 3: per block, count, sum, first and
+ * last iteration, last value, and the lowest and highest point (ties to the earliest iteration). Single values
+ * (iteration -2^31) are not summarized. The bucket is a floor division, also for negative iterations.
+ */
+function backfillSummaries(level: number, blockSize: number): string {
+  const bucket = `CASE WHEN iter >= 0 THEN iter / ${blockSize} ELSE (iter - ${blockSize - 1}) / ${blockSize} END`;
+  return `
+    INSERT INTO scalar_summaries (series, level, bucket, min_iter, max_iter, count, sum_value, min_value, min_value_iter,
+      max_value, max_value_iter, last_value)
+    SELECT series, ${level}, bucket, MIN(iter), MAX(iter), COUNT(*), TOTAL(value), MIN(value), MIN(low_iter), MAX(value),
+      MIN(high_iter), MIN(last_value)
+    FROM (
+      SELECT series, iter, value, bucket,
+        FIRST_VALUE(iter) OVER (PARTITION BY series, bucket ORDER BY value ASC, iter ASC) AS low_iter,
+        FIRST_VALUE(iter) OVER (PARTITION BY series, bucket ORDER BY value DESC, iter ASC) AS high_iter,
+        FIRST_VALUE(value) OVER (PARTITION BY series, bucket ORDER BY iter DESC) AS last_value
+      FROM (SELECT series, iter, value, ${bucket} AS bucket FROM scalar_events WHERE iter > -2147483648)
+    )
+    GROUP BY series, bucket;`;
+}
+
 /** SQLite schema history. Each migration runs in its own transaction together with its record. */
 export const SQLITE_MIGRATIONS: readonly Migration[] = [
   {
@@ -114,4 +139,35 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX other_events_time ON other_events(task, timestamp);
     `,
   },
+  {
+    version: 3,
+    name: 'events: scalar summaries for charts, compressed plots',
+    // scalar_summaries: per series, level and block of iterations, what a chart needs (see scalar-summaries.ts);
+    // `level` is an index into the block sizes above. plot_data: plot_str of 100,000 characters or more, zlib
+    // compressed (ClearML compresses them too); plot_str is then left out of `data`.
+    sql: `
+      CREATE TABLE scalar_summaries (
+        series INTEGER NOT NULL,
+        level INTEGER NOT NULL,
+        bucket INTEGER NOT NULL,
+        min_iter INTEGER NOT NULL,
+        max_iter INTEGER NOT NULL,
+        count INTEGER NOT NULL,
+        sum_value REAL NOT NULL,
+        min_value REAL NOT NULL,
+        min_value_iter INTEGER NOT NULL,
+        max_value REAL NOT NULL,
+        max_value_iter INTEGER NOT NULL,
+        last_value REAL NOT NULL,
+        PRIMARY KEY (series, level, bucket)
+      ) WITHOUT ROWID;
+      ${MIGRATION_3_BLOCK_SIZES.map((size, level) => backfillSummaries(level, size)).join('\n')}
+
+      ALTER TABLE other_events ADD COLUMN plot_data BLOB;
+      CREATE INDEX other_events_iter ON other_events(task, type, iter);
+    `,
+  },
 ];
+
+/** @internal The block sizes migration 3 summarized with; they must equal SUMMARY_BLOCK_SIZES (a test checks). */
+export const MIGRATION_3_SUMMARY_BLOCK_SIZES: readonly number[] = MIGRATION_3_BLOCK_SIZES;

@@ -1,11 +1,24 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { deflateSync, inflateSync } from 'node:zlib';
 import Database from 'better-sqlite3';
-import type { QueueEntry, Task, TaskStatus } from '@tasklane/protocol';
+import { SINGLE_VALUE_ITERATION, type EventType, type MetricVariants, type QueueEntry, type Task, type TaskStatus } from '@tasklane/protocol';
 import { SQLITE_MIGRATIONS, type Migration } from './migrations.js';
+import {
+  SUMMARY_BLOCK_SIZES,
+  TOP_LEVEL,
+  blockOf,
+  bucketOfBlock,
+  combineSummaries,
+  mergeSummaries,
+  planChart,
+  summarize,
+  type BlockSummary,
+} from './scalar-summaries.js';
 import { SerialLock } from './serial-lock.js';
 import type {
-  BucketExtremes,
+  DebugImagePosition,
+  DebugImageScope,
   EventListQuery,
   EventRecord,
   EventRepository,
@@ -13,16 +26,21 @@ import type {
   LogEventRecord,
   LogPageQuery,
   OtherEventRecord,
+  PlotQuery,
   ProjectRecord,
   ProjectRepository,
   QueueRecord,
   QueueRepository,
   Repositories,
+  ScalarColumns,
   ScalarPoint,
+  SeriesRecord,
   SeriesStats,
+  SingleValueRecord,
   Store,
   TaskQuery,
   TaskRepository,
+  TransactionOptions,
   WorkerRecord,
   WorkerRepository,
 } from './store.js';
@@ -36,9 +54,16 @@ export function openSqliteStore(file: string): Store {
   const db = new Database(file);
   enableWal(db);
   db.pragma('synchronous = NORMAL');
+  // A checkpoint copies the WAL into the database file and syncs both. SQLite's default (every 1,000 pages, 4 MB)
+  // copies the pages every batch rewrites (the task row, the head of each series and of its summaries) again and
+  // again under a sustained ingest; every 10,000 pages (40 MB) cut the server's CPU per ingested point by ~9% (median
+  // of 5 alternating runs of 1M points each, docs/benchmarks.md). SQLite also checkpoints when the last connection
+  // closes.
+  db.pragma('wal_autocheckpoint = 10000');
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 10000');
   registerRegexp(db);
+  registerContains(db);
   migrate(db, SQLITE_MIGRATIONS);
   return new SqliteStore(db);
 }
@@ -75,6 +100,16 @@ function registerRegexp(db: Db): void {
   });
 }
 
+/**
+ * `tasklane_icontains(text, needle)`: whether text contains needle, ignoring case (the caller lower-cases needle).
+ * SQLite's own LIKE and lower() ignore case for ASCII letters only.
+ */
+function registerContains(db: Db): void {
+  db.function('tasklane_icontains', { deterministic: true }, (text: unknown, needle: unknown) =>
+    typeof text === 'string' && typeof needle === 'string' && text.toLowerCase().includes(needle) ? 1 : 0,
+  );
+}
+
 function migrate(db: Db, migrations: readonly Migration[]): void {
   db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
     version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`);
@@ -109,12 +144,14 @@ class SqliteStore implements Store {
     };
   }
 
-  transaction<T>(work: (repos: Repositories) => Promise<T>): Promise<T> {
+  transaction<T>(work: (repos: Repositories) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
     // better-sqlite3 is synchronous; the lock keeps one unit of work on the connection at a time, and
     // BEGIN IMMEDIATE takes SQLite's write lock up front so other processes on the same file wait rather than
-    // interleave.
+    // interleave. A read-only unit takes no write lock: in WAL mode it reads a snapshot while another process writes;
+    // query_only makes a write in it fail at once rather than take the lock midway.
     return this.lock.run(async () => {
-      this.db.exec('BEGIN IMMEDIATE');
+      if (options.readOnly) this.db.exec('PRAGMA query_only = ON; BEGIN');
+      else this.db.exec('BEGIN IMMEDIATE');
       try {
         const result = await work(this.repos);
         this.db.exec('COMMIT');
@@ -122,6 +159,8 @@ class SqliteStore implements Store {
       } catch (error) {
         if (this.db.inTransaction) this.db.exec('ROLLBACK');
         throw error;
+      } finally {
+        if (options.readOnly) this.db.exec('PRAGMA query_only = OFF');
       }
     });
   }
@@ -463,94 +502,211 @@ interface EventRow {
   worker: string | null;
   msg: string | null;
   data: string | null;
+  plot_data: Buffer | null;
+}
+
+/** A row of other_events as read back. */
+interface OtherRow {
+  type: OtherEventRecord['type'];
+  id: string;
+  iter: number | null;
+  metric: string;
+  variant: string;
+  timestamp: number;
+  data: string;
+  plot_data: Buffer | null;
 }
 
 const LOG_COLUMNS = `'log' AS type, event_id AS id, timestamp, level, worker, msg`;
+const OTHER_COLUMNS = 'type, event_id AS id, iter, metric, variant, timestamp, data, plot_data';
+
+/** The iteration of single values; they are stored with the points of their series but left out of summaries. */
+const SINGLE = SINGLE_VALUE_ITERATION;
+
+/** plot_str of at least this many characters is stored zlib-compressed, as ClearML does. */
+export const PLOT_COMPRESSION_THRESHOLD = 100_000;
+
+/** Rows per multi-row INSERT: far fewer calls into SQLite than one statement per row. */
+const SCALAR_ROWS_PER_INSERT = 64;
+const SUMMARY_ROWS_PER_INSERT = 32;
+const SUMMARY_COLUMNS = `series, level, bucket, min_iter, max_iter, count, sum_value, min_value, min_value_iter, max_value,
+  max_value_iter, last_value`;
+const DEBUG_IMAGE = `'training_debug_image'`;
+
+/** A summary row as `.raw()` reads it, in SUMMARY_COLUMNS order from `bucket` on. */
+type SummaryRow = [number, number, number, number, number, number, number, number, number, number];
+
+function summaryFromRow(row: SummaryRow): BlockSummary {
+  const [bucket, minIter, maxIter, count, sum, minValue, minValueIter, maxValue, maxValueIter, lastValue] = row;
+  return { bucket, minIter, maxIter, count, sum, minValue, minValueIter, maxValue, maxValueIter, lastValue };
+}
+
+/**
+ * Writes rows with multi-row INSERT statements: one call into SQLite per `maxRows` rows instead of one per row, which
+ * is most of the cost of a row. A batch of any size takes ceil(n / maxRows) calls: the last, shorter statement is
+ * prepared once per size, on first use.
+ */
+class RowWriter {
+  private readonly statements = new Map<number, Database.Statement>();
+  readonly params: unknown[];
+  private filled = 0;
+
+  constructor(
+    private readonly db: Db,
+    private readonly head: string,
+    private readonly columns: number,
+    private readonly tail: string,
+    private readonly maxRows: number,
+  ) {
+    this.params = new Array(columns * maxRows);
+  }
+
+  /**
+   * Reserves the next row: answers where its first value goes in `params` (the caller fills `columns` values from
+   * there). A full statement is written first when needed; `flush` writes the rest.
+   */
+  next(): number {
+    if (this.filled === this.maxRows) this.flush();
+    this.filled += 1;
+    return (this.filled - 1) * this.columns;
+  }
+
+  flush(): void {
+    if (this.filled === 0) return;
+    const rows = this.filled;
+    // Reset first: should the write fail, no stale rows are left for the next one.
+    this.filled = 0;
+    let stmt = this.statements.get(rows);
+    if (!stmt) {
+      const row = `(${Array(this.columns).fill('?').join(', ')})`;
+      stmt = this.db.prepare(`${this.head} VALUES ${Array(rows).fill(row).join(', ')} ${this.tail}`);
+      this.statements.set(rows, stmt);
+    }
+    stmt.run(rows === this.maxRows ? this.params : this.params.slice(0, rows * this.columns));
+  }
+}
 
 class SqliteEvents implements EventRepository {
   private readonly seriesIdStmt;
   private readonly insertSeriesStmt;
   private readonly seriesOfTaskStmt;
   private readonly lastIterStmt;
-  private readonly upsertScalarStmt;
-  private readonly countSumStmt;
-  private readonly firstPointStmt;
-  private readonly lastPointStmt;
-  private readonly minPointStmt;
-  private readonly maxPointStmt;
-  private readonly rangeStmt;
-  private readonly pointsStmt;
+  private readonly scalarWriter;
+  private readonly summaryWriter;
+  private readonly summaryStmt;
+  private readonly summaryRangeStmt;
+  private readonly pointRangeStmt;
+  private readonly topStmt;
+  private readonly lowestStmt;
+  private readonly highestStmt;
+  private readonly valueAtStmt;
+  private readonly timestampAtStmt;
+  private readonly levelRowsStmt;
+  private readonly rawPointsStmt;
+  private readonly allPointsStmt;
   private readonly latestStmt;
-  private readonly bucketMinStmt;
-  private readonly bucketMaxStmt;
   private readonly insertLogStmt;
   private readonly upsertOtherStmt;
-  private readonly logPageStmts;
-  private readonly logTailStmts;
+  private readonly capStmt;
+  private readonly imageRangeStmt;
   private readonly countLogsStmt;
+  private readonly logChunkStmt;
   private readonly deleteStmts;
   private readonly deleteSeriesStmt;
+  /** Statements built from a query's shape (filters present or not), prepared once per shape. */
+  private readonly prepared = new Map<string, Database.Statement>();
 
   constructor(private readonly db: Db) {
     this.seriesIdStmt = db.prepare('SELECT id FROM event_series WHERE task = ? AND metric = ? AND variant = ?').pluck();
     this.insertSeriesStmt = db.prepare('INSERT INTO event_series (task, metric, variant) VALUES (?, ?, ?)');
     this.seriesOfTaskStmt = db.prepare('SELECT id, metric, variant FROM event_series WHERE task = ? ORDER BY metric, variant');
     this.lastIterStmt = db.prepare('SELECT iter FROM scalar_events WHERE series = ? ORDER BY iter DESC LIMIT 1').pluck();
-    this.upsertScalarStmt = db.prepare(
-      `INSERT INTO scalar_events (series, iter, value, timestamp) VALUES (?, ?, ?, ?)
-       ON CONFLICT (series, iter) DO UPDATE SET value = excluded.value, timestamp = excluded.timestamp`,
+    this.scalarWriter = new RowWriter(
+      db,
+      'INSERT INTO scalar_events (series, iter, value, timestamp)',
+      4,
+      'ON CONFLICT (series, iter) DO UPDATE SET value = excluded.value, timestamp = excluded.timestamp',
+      SCALAR_ROWS_PER_INSERT,
     );
-    this.countSumStmt = db.prepare('SELECT COUNT(*) AS count, TOTAL(value) AS sum FROM scalar_events WHERE series = ?');
-    const point = 'SELECT iter, value FROM scalar_events WHERE series = ?';
-    this.firstPointStmt = db.prepare(`${point} ORDER BY iter ASC LIMIT 1`);
-    this.lastPointStmt = db.prepare(`${point} ORDER BY iter DESC LIMIT 1`);
-    // Ties go to the earliest iteration, as when the points arrive in order.
-    this.minPointStmt = db.prepare(`${point} ORDER BY value ASC, iter ASC LIMIT 1`);
-    this.maxPointStmt = db.prepare(`${point} ORDER BY value DESC, iter ASC LIMIT 1`);
-    this.rangeStmt = db.prepare(
-      'SELECT COUNT(*) AS count, MIN(iter) AS minIter, MAX(iter) AS maxIter FROM scalar_events WHERE series = ?',
+    this.summaryWriter = new RowWriter(
+      db,
+      `INSERT INTO scalar_summaries (${SUMMARY_COLUMNS})`,
+      12,
+      `ON CONFLICT (series, level, bucket) DO UPDATE SET min_iter = excluded.min_iter, max_iter = excluded.max_iter,
+         count = excluded.count, sum_value = excluded.sum_value, min_value = excluded.min_value,
+         min_value_iter = excluded.min_value_iter, max_value = excluded.max_value, max_value_iter = excluded.max_value_iter,
+         last_value = excluded.last_value`,
+      SUMMARY_ROWS_PER_INSERT,
     );
-    this.pointsStmt = db.prepare('SELECT iter, value, timestamp FROM scalar_events WHERE series = ? ORDER BY iter');
+    const summaryFields = 'bucket, min_iter, max_iter, count, sum_value, min_value, min_value_iter, max_value, max_value_iter, last_value';
+    this.summaryStmt = db.prepare(`SELECT ${summaryFields} FROM scalar_summaries WHERE series = ? AND level = ? AND bucket = ?`).raw();
+    this.summaryRangeStmt = db
+      .prepare(`SELECT ${summaryFields} FROM scalar_summaries WHERE series = ? AND level = ? AND bucket BETWEEN ? AND ? ORDER BY bucket`)
+      .raw();
+    this.pointRangeStmt = db.prepare('SELECT iter, value FROM scalar_events WHERE series = ? AND iter BETWEEN ? AND ? ORDER BY iter').raw();
+    this.topStmt = db.prepare(
+      `SELECT SUM(count) AS count, TOTAL(sum_value) AS sum, MIN(min_iter) AS minIter, MAX(max_iter) AS maxIter
+       FROM scalar_summaries WHERE series = ? AND level = ${TOP_LEVEL}`,
+    );
+    // Ties go to the earliest iteration, as within a block.
+    this.lowestStmt = db.prepare(
+      `SELECT min_value AS value, min_value_iter AS iter FROM scalar_summaries WHERE series = ? AND level = ${TOP_LEVEL}
+       ORDER BY min_value ASC, min_value_iter ASC LIMIT 1`,
+    );
+    this.highestStmt = db.prepare(
+      `SELECT max_value AS value, max_value_iter AS iter FROM scalar_summaries WHERE series = ? AND level = ${TOP_LEVEL}
+       ORDER BY max_value DESC, max_value_iter ASC LIMIT 1`,
+    );
+    this.valueAtStmt = db.prepare('SELECT value FROM scalar_events WHERE series = ? AND iter = ?').pluck();
+    this.timestampAtStmt = db.prepare('SELECT timestamp FROM scalar_events WHERE series = ? AND iter = ?').pluck();
+    this.levelRowsStmt = db
+      .prepare(
+        `SELECT bucket, min_value, min_value_iter, max_value, max_value_iter FROM scalar_summaries
+         WHERE series = ? AND level = ? ORDER BY bucket`,
+      )
+      .raw();
+    this.rawPointsStmt = db.prepare(`SELECT iter, value FROM scalar_events WHERE series = ? AND iter > ${SINGLE} ORDER BY iter`).raw();
+    this.allPointsStmt = db.prepare(`SELECT iter, value, timestamp FROM scalar_events WHERE series = ? AND iter > ${SINGLE} ORDER BY iter`);
     this.latestStmt = db.prepare('SELECT iter, value, timestamp FROM scalar_events WHERE series = ? ORDER BY iter DESC LIMIT ?');
-    // With exactly one MIN() or MAX() aggregate, SQLite takes the bare columns (iter, timestamp) from the row that
-    // holds the extreme, so each query finds the extreme points of every bucket in one pass. better-sqlite3 binds
-    // JS numbers as REAL: the casts keep the division an integer one.
-    const bucket = (aggregate: 'MIN' | 'MAX') =>
-      db.prepare(
-        `SELECT (iter - CAST(@origin AS INTEGER)) / CAST(@width AS INTEGER) AS bucket, iter, ${aggregate}(value) AS value, timestamp
-         FROM scalar_events WHERE series = @series GROUP BY bucket ORDER BY bucket`,
-      );
-    this.bucketMinStmt = bucket('MIN');
-    this.bucketMaxStmt = bucket('MAX');
     this.insertLogStmt = db.prepare(
       `INSERT INTO log_events (task, event_id, timestamp, level, worker, msg)
        VALUES (@task, @id, @timestamp, @level, @worker, @msg) ON CONFLICT (task, event_id) DO NOTHING`,
     );
     this.upsertOtherStmt = db.prepare(
-      `INSERT INTO other_events (task, event_id, type, iter, metric, variant, timestamp, data)
-       VALUES (@task, @id, @type, @iter, @metric, @variant, @timestamp, @data)
+      `INSERT INTO other_events (task, event_id, type, iter, metric, variant, timestamp, data, plot_data)
+       VALUES (@task, @id, @type, @iter, @metric, @variant, @timestamp, @data, @plot_data)
        ON CONFLICT (task, event_id) DO UPDATE SET type = excluded.type, iter = excluded.iter, metric = excluded.metric,
-         variant = excluded.variant, timestamp = excluded.timestamp, data = excluded.data`,
+         variant = excluded.variant, timestamp = excluded.timestamp, data = excluded.data, plot_data = excluded.plot_data`,
     );
-    const page = (descending: boolean, from: boolean) =>
-      db.prepare(
-        `SELECT ${LOG_COLUMNS}, seq FROM log_events WHERE task = @task${from ? ` AND timestamp ${descending ? '<' : '>'} @from` : ''}
-         ORDER BY timestamp ${descending ? 'DESC' : 'ASC'}, seq ${descending ? 'DESC' : 'ASC'} LIMIT @limit`,
-      );
-    this.logPageStmts = { asc: page(false, false), ascFrom: page(false, true), desc: page(true, false), descFrom: page(true, true) };
-    const tail = (descending: boolean) =>
-      db.prepare(
-        `SELECT ${LOG_COLUMNS} FROM log_events WHERE task = @task AND timestamp = @timestamp AND seq ${descending ? '<' : '>'} @seq
-         ORDER BY seq ${descending ? 'DESC' : 'ASC'}`,
-      );
-    this.logTailStmts = { asc: tail(false), desc: tail(true) };
+    const sampleOf = `task = @task AND type = ${DEBUG_IMAGE} AND metric = @metric AND variant = @variant`;
+    this.capStmt = db.prepare(
+      `DELETE FROM other_events WHERE ${sampleOf} AND iter < (
+         SELECT iter FROM (SELECT DISTINCT iter FROM other_events WHERE ${sampleOf} AND iter IS NOT NULL ORDER BY iter DESC
+         LIMIT 1 OFFSET @skip))`,
+    );
+    this.imageRangeStmt = db.prepare(`SELECT MIN(iter) AS min, MAX(iter) AS max FROM other_events WHERE ${sampleOf} AND iter IS NOT NULL`);
     this.countLogsStmt = db.prepare('SELECT COUNT(*) FROM log_events WHERE task = ?').pluck();
+    this.logChunkStmt = db.prepare(
+      `SELECT ${LOG_COLUMNS}, seq FROM log_events WHERE task = @task AND (timestamp > @timestamp OR (timestamp = @timestamp AND seq > @seq))
+       ORDER BY timestamp, seq LIMIT @limit`,
+    );
     this.deleteStmts = [
+      db.prepare('DELETE FROM scalar_summaries WHERE series IN (SELECT id FROM event_series WHERE task = ?)'),
       db.prepare('DELETE FROM scalar_events WHERE series IN (SELECT id FROM event_series WHERE task = ?)'),
       db.prepare('DELETE FROM log_events WHERE task = ?'),
       db.prepare('DELETE FROM other_events WHERE task = ?'),
     ];
     this.deleteSeriesStmt = db.prepare('DELETE FROM event_series WHERE task = ?');
+  }
+
+  /** A statement for SQL that depends on the query's shape, prepared on first use. */
+  private statement(sql: string): Database.Statement {
+    let stmt = this.prepared.get(sql);
+    if (!stmt) {
+      stmt = this.db.prepare(sql);
+      this.prepared.set(sql, stmt);
+    }
+    return stmt;
   }
 
   async ensureSeries(task: string, metric: string, variant: string) {
@@ -560,58 +716,221 @@ class SqliteEvents implements EventRepository {
   }
 
   async listSeries(task: string) {
-    return this.seriesOfTaskStmt.all(task) as { id: number; metric: string; variant: string }[];
+    return this.seriesOfTaskStmt.all(task) as SeriesRecord[];
   }
 
   async lastIteration(series: number) {
     return this.lastIterStmt.get(series) as number | undefined;
   }
 
-  async upsertScalars(series: number, points: readonly ScalarPoint[]) {
-    for (const p of points) this.upsertScalarStmt.run(series, p.iter, p.value, p.timestamp);
+  async upsertScalars(series: number, points: ScalarColumns) {
+    const { iter, value, timestamp, length } = points;
+    const writer = this.scalarWriter;
+    for (let i = 0; i < length; i += 1) {
+      const k = writer.next();
+      const params = writer.params;
+      params[k] = series;
+      params[k + 1] = iter[i];
+      params[k + 2] = value[i];
+      params[k + 3] = timestamp[i];
+    }
+    writer.flush();
+  }
+
+  async updateSummaries(series: number, points: ScalarColumns, storedLast: number | undefined) {
+    const { iter, length } = points;
+    // Sorted by iteration: a single value can only come first.
+    const start = length > 0 && iter[0] === SINGLE ? 1 : 0;
+    if (start >= length) return;
+    const hasStoredPoints = storedLast !== undefined && storedLast !== SINGLE;
+    if (!hasStoredPoints || iter[start]! > storedLast) {
+      this.writeSummaries(series, this.appendedSummaries(series, points, start, hasStoredPoints ? storedLast : undefined));
+    } else {
+      this.recomputeSummaries(series, points, start);
+    }
+  }
+
+  /** Summaries of blocks after points that all come after `storedLast`: only the block holding it may exist already. */
+  private appendedSummaries(series: number, points: ScalarColumns, start: number, storedLast: number | undefined) {
+    const { iter, value, length } = points;
+    const rows: [number, BlockSummary][] = [];
+    SUMMARY_BLOCK_SIZES.forEach((blockSize, level) => {
+      let from = start;
+      while (from < length) {
+        const bucket = blockOf(iter[from]!, blockSize);
+        let to = from + 1;
+        while (to < length && blockOf(iter[to]!, blockSize) === bucket) to += 1;
+        let summary = summarize(bucket, iter, value, from, to);
+        if (from === start && storedLast !== undefined && blockOf(storedLast, blockSize) === bucket) {
+          const stored = this.summaryStmt.get(series, level, bucket) as SummaryRow | undefined;
+          if (stored) summary = mergeSummaries(bucket, summaryFromRow(stored), summary);
+        }
+        rows.push([level, summary]);
+        from = to;
+      }
+    });
+    return rows;
+  }
+
+  /** Recomputes the blocks the points touch, level by level: the finest from the points, the others from below. */
+  private recomputeSummaries(series: number, points: ScalarColumns, start: number) {
+    const { iter, length } = points;
+    for (const [level, blockSize] of SUMMARY_BLOCK_SIZES.entries()) {
+      const rows: [number, BlockSummary][] = [];
+      let previous: number | undefined;
+      for (let i = start; i < length; i += 1) {
+        const bucket = blockOf(iter[i]!, blockSize);
+        if (bucket === previous) continue;
+        previous = bucket;
+        const first = bucket * blockSize;
+        const last = first + blockSize - 1;
+        if (level === 0) {
+          const stored = this.pointRangeStmt.all(series, Math.max(first, SINGLE + 1), last) as [number, number][];
+          const iters = stored.map((p) => p[0]);
+          const values = stored.map((p) => p[1]);
+          rows.push([level, summarize(bucket, iters, values, 0, stored.length)]);
+        } else {
+          const factor = blockSize / SUMMARY_BLOCK_SIZES[level - 1]!;
+          const children = this.summaryRangeStmt.all(series, level - 1, bucket * factor, bucket * factor + factor - 1) as SummaryRow[];
+          rows.push([level, combineSummaries(bucket, children.map(summaryFromRow))]);
+        }
+      }
+      // Written before the next level reads them.
+      this.writeSummaries(series, rows);
+    }
+  }
+
+  private writeSummaries(series: number, rows: readonly [number, BlockSummary][]) {
+    const writer = this.summaryWriter;
+    for (const [level, summary] of rows) {
+      const k = writer.next();
+      const params = writer.params;
+      params[k] = series;
+      params[k + 1] = level;
+      params[k + 2] = summary.bucket;
+      params[k + 3] = summary.minIter;
+      params[k + 4] = summary.maxIter;
+      params[k + 5] = summary.count;
+      params[k + 6] = summary.sum;
+      params[k + 7] = summary.minValue;
+      params[k + 8] = summary.minValueIter;
+      params[k + 9] = summary.maxValue;
+      params[k + 10] = summary.maxValueIter;
+      params[k + 11] = summary.lastValue;
+    }
+    writer.flush();
   }
 
   async seriesStats(series: number): Promise<SeriesStats | undefined> {
-    const { count, sum } = this.countSumStmt.get(series) as { count: number; sum: number };
-    if (count === 0) return undefined;
     type Point = { iter: number; value: number };
+    const top = this.topStmt.get(series) as { count: number | null; sum: number; minIter: number | null; maxIter: number | null };
+    const single = this.valueAtStmt.get(series, SINGLE) as number | undefined;
+    let stats: SeriesStats | undefined;
+    if (top.count && top.minIter !== null && top.maxIter !== null) {
+      stats = {
+        count: top.count,
+        sum: top.sum,
+        first: { iter: top.minIter, value: this.valueAtStmt.get(series, top.minIter) as number },
+        last: { iter: top.maxIter, value: this.valueAtStmt.get(series, top.maxIter) as number },
+        min: this.lowestStmt.get(series) as Point,
+        max: this.highestStmt.get(series) as Point,
+      };
+    }
+    if (single === undefined) return stats;
+    const point = { iter: SINGLE, value: single };
+    if (!stats) return { count: 1, sum: single, first: point, last: point, min: point, max: point };
+    // The single value is the earliest point: it keeps the record on ties.
     return {
-      count,
-      sum,
-      first: this.firstPointStmt.get(series) as Point,
-      last: this.lastPointStmt.get(series) as Point,
-      min: this.minPointStmt.get(series) as Point,
-      max: this.maxPointStmt.get(series) as Point,
+      count: stats.count + 1,
+      sum: stats.sum + single,
+      first: point,
+      last: stats.last,
+      min: single <= stats.min.value ? point : stats.min,
+      max: single >= stats.max.value ? point : stats.max,
     };
   }
 
-  async seriesRange(series: number) {
-    const row = this.rangeStmt.get(series) as { count: number; minIter: number | null; maxIter: number | null };
-    if (row.count === 0 || row.minIter === null || row.maxIter === null) return undefined;
-    return { count: row.count, minIter: row.minIter, maxIter: row.maxIter };
-  }
-
-  async seriesPoints(series: number) {
-    return this.pointsStmt.all(series) as ScalarPoint[];
+  async chartPoints(series: number, samples: number, withTimestamps: boolean): Promise<ScalarPoint[]> {
+    const top = this.topStmt.get(series) as { count: number | null; minIter: number | null; maxIter: number | null };
+    if (!top.count || top.minIter === null || top.maxIter === null) return [];
+    const plan = planChart(top.minIter, top.maxIter, top.count, samples);
+    if (plan.kind === 'all') return this.allPointsStmt.all(series) as ScalarPoint[];
+    const points: ScalarPoint[] = [];
+    let current: number | undefined;
+    let lowValue = 0;
+    let lowIter = 0;
+    let highValue = 0;
+    let highIter = 0;
+    const flush = () => {
+      if (current === undefined) return;
+      const low = { iter: lowIter, value: lowValue, timestamp: 0 };
+      const high = { iter: highIter, value: highValue, timestamp: 0 };
+      if (lowIter === highIter) points.push(low);
+      else points.push(...(lowIter < highIter ? [low, high] : [high, low]));
+    };
+    const add = (block: number, minValue: number, minIter: number, maxValue: number, maxIter: number) => {
+      const bucket = bucketOfBlock(plan, block);
+      if (bucket !== current) {
+        flush();
+        current = bucket;
+        lowValue = minValue;
+        lowIter = minIter;
+        highValue = maxValue;
+        highIter = maxIter;
+        return;
+      }
+      // Blocks come in iteration order: strict comparisons keep the earliest point on ties.
+      if (minValue < lowValue) {
+        lowValue = minValue;
+        lowIter = minIter;
+      }
+      if (maxValue > highValue) {
+        highValue = maxValue;
+        highIter = maxIter;
+      }
+    };
+    if (plan.level >= 0) {
+      for (const [block, minValue, minIter, maxValue, maxIter] of this.levelRowsStmt.all(series, plan.level) as number[][]) {
+        add(block!, minValue!, minIter!, maxValue!, maxIter!);
+      }
+    } else {
+      for (const [iter, value] of this.rawPointsStmt.all(series) as [number, number][]) add(iter, value, iter, value, iter);
+    }
+    flush();
+    if (withTimestamps) for (const p of points) p.timestamp = this.timestampAtStmt.get(series, p.iter) as number;
+    return points;
   }
 
   async latestPoints(series: number, count: number) {
     return this.latestStmt.all(series, count) as ScalarPoint[];
   }
 
-  async bucketExtremes(series: number, origin: number, width: number): Promise<BucketExtremes[]> {
-    type Row = ScalarPoint & { bucket: number };
-    const params = { series, origin, width };
-    const lows = this.bucketMinStmt.all(params) as Row[];
-    const highs = this.bucketMaxStmt.all(params) as Row[];
-    // Both list the same non-empty buckets in the same order.
-    return lows.map((low, i) => {
-      const high = highs[i]!;
-      return {
-        min: { iter: low.iter, value: low.value, timestamp: low.timestamp },
-        max: { iter: high.iter, value: high.value, timestamp: high.timestamp },
-      };
-    });
+  async singleValues(tasks: readonly string[], metrics?: MetricVariants[]) {
+    if (tasks.length === 0) return [];
+    const params: Params = {};
+    const metric = metricCondition(metrics, params, { metric: 'e.metric', variant: 'e.variant' });
+    const sql = `SELECT e.task, e.metric, e.variant, s.value, s.timestamp FROM event_series e
+      JOIN scalar_events s ON s.series = e.id AND s.iter = ${SINGLE}
+      WHERE e.task IN (${placeholders(tasks, params, 't')})${metric ? ` AND (${metric})` : ''}
+      ORDER BY e.task, e.metric, e.variant`;
+    return this.db.prepare(sql).all(params) as SingleValueRecord[];
+  }
+
+  async taskMetrics(task: string, type?: EventType) {
+    if (type === 'log') return [];
+    const parts: string[] = [];
+    if (type === undefined || type === 'training_stats_scalar') {
+      parts.push(
+        `SELECT metric FROM event_series e WHERE e.task = @task
+         AND EXISTS (SELECT 1 FROM scalar_events s WHERE s.series = e.id AND s.iter > ${SINGLE})`,
+      );
+    }
+    if (type !== 'training_stats_scalar') {
+      parts.push(`SELECT metric FROM other_events WHERE task = @task${type ? ' AND type = @type' : ''}`);
+    }
+    const sql = `SELECT DISTINCT metric FROM (${parts.join(' UNION ALL ')})`;
+    const names = this.statement(sql).pluck().all(type ? { task, type } : { task }) as string[];
+    return names.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   }
 
   async insertLogs(events: readonly LogEventRecord[]) {
@@ -625,6 +944,14 @@ class SqliteEvents implements EventRepository {
 
   async upsertOthers(events: readonly OtherEventRecord[]) {
     for (const e of events) {
+      let data = e.data;
+      let plotData: Buffer | null = null;
+      const plot = data.plot_str;
+      if (e.type === 'plot' && typeof plot === 'string' && plot.length >= PLOT_COMPRESSION_THRESHOLD) {
+        const { plot_str: _plot, ...rest } = data;
+        data = rest;
+        plotData = deflateSync(Buffer.from(plot, 'utf8'), { level: 1 });
+      }
       this.upsertOtherStmt.run({
         task: e.task,
         id: e.id,
@@ -633,25 +960,54 @@ class SqliteEvents implements EventRepository {
         metric: e.metric,
         variant: e.variant,
         timestamp: e.timestamp,
-        data: JSON.stringify(e.data),
+        data: JSON.stringify(data),
+        plot_data: plotData,
       });
     }
   }
 
-  async logPage(query: LogPageQuery) {
-    const direction = query.descending ? 'desc' : 'asc';
-    const hasFrom = query.fromTimestamp !== undefined;
-    const stmt = this.logPageStmts[hasFrom ? (`${direction}From` as const) : direction];
-    const params = { task: query.task, limit: query.limit, ...(hasFrom ? { from: query.fromTimestamp } : {}) };
-    const rows = stmt.all(params) as (LogEventRecord & { seq: number })[];
-    const last = rows.at(-1);
-    if (!last || rows.length < query.limit) return rows.map((row) => toLogRecord(query.task, row));
-    const tail = this.logTailStmts[direction].all({ task: query.task, timestamp: last.timestamp, seq: last.seq }) as LogEventRecord[];
-    return [...rows, ...tail].map((row) => toLogRecord(query.task, row));
+  async capDebugImages(task: string, metric: string, variant: string, keep: number) {
+    return this.capStmt.run({ task, metric, variant, skip: keep - 1 }).changes;
   }
 
-  async countLogs(task: string) {
-    return this.countLogsStmt.get(task) as number;
+  async logPage(query: LogPageQuery) {
+    const { task, limit, descending, fromTimestamp, search } = query;
+    const direction = descending ? 'DESC' : 'ASC';
+    const matches = search !== undefined ? ' AND tasklane_icontains(msg, @search)' : '';
+    const from = fromTimestamp !== undefined ? ` AND timestamp ${descending ? '<' : '>'} @from` : '';
+    const searched = search !== undefined ? { search: search.toLowerCase() } : {};
+    const params = { task, limit, ...(fromTimestamp !== undefined ? { from: fromTimestamp } : {}), ...searched };
+    const rows = this.statement(
+      `SELECT ${LOG_COLUMNS}, seq FROM log_events WHERE task = @task${from}${matches}
+       ORDER BY timestamp ${direction}, seq ${direction} LIMIT @limit`,
+    ).all(params) as (LogEventRecord & { seq: number })[];
+    const last = rows.at(-1);
+    if (!last || rows.length < limit) return rows.map((row) => toLogRecord(task, row));
+    // The rest of the lines that share the last timestamp, so that the next page (strictly past it) misses none.
+    const tail = this.statement(
+      `SELECT ${LOG_COLUMNS} FROM log_events WHERE task = @task AND timestamp = @timestamp AND seq ${descending ? '<' : '>'} @seq${matches}
+       ORDER BY seq ${direction}`,
+    ).all({ task, timestamp: last.timestamp, seq: last.seq, ...searched }) as LogEventRecord[];
+    return [...rows, ...tail].map((row) => toLogRecord(task, row));
+  }
+
+  async countLogs(task: string, search?: string) {
+    if (search === undefined) return this.countLogsStmt.get(task) as number;
+    return this.statement('SELECT COUNT(*) FROM log_events WHERE task = @task AND tasklane_icontains(msg, @search)')
+      .pluck()
+      .get({ task, search: search.toLowerCase() }) as number;
+  }
+
+  async forEachLog(task: string, chunk: (events: LogEventRecord[]) => void) {
+    const limit = 1000;
+    let after = { timestamp: -Infinity, seq: 0 };
+    for (;;) {
+      const rows = this.logChunkStmt.all({ task, ...after, limit }) as (LogEventRecord & { seq: number })[];
+      if (rows.length > 0) chunk(rows.map((row) => toLogRecord(task, row)));
+      if (rows.length < limit) return;
+      const last = rows.at(-1)!;
+      after = { timestamp: last.timestamp, seq: last.seq };
+    }
   }
 
   async listEvents(query: EventListQuery): Promise<EventRecord[]> {
@@ -659,7 +1015,7 @@ class SqliteEvents implements EventRepository {
     const union = eventUnion(query, params);
     if (union === undefined) return [];
     const direction = query.descending ? 'DESC' : 'ASC';
-    const sql = `SELECT type, id, timestamp, iter, metric, variant, value, level, worker, msg, data FROM (${union})
+    const sql = `SELECT type, id, timestamp, iter, metric, variant, value, level, worker, msg, data, plot_data FROM (${union})
       ORDER BY timestamp ${direction}, type ${direction}, metric ${direction}, variant ${direction}, iter ${direction},
         ord ${direction} LIMIT @limit OFFSET @offset`;
     return (this.db.prepare(sql).all(params) as EventRow[]).map((row) => toEventRecord(query.task, row));
@@ -672,9 +1028,89 @@ class SqliteEvents implements EventRepository {
     return this.db.prepare(`SELECT COUNT(*) FROM (${union})`).pluck().get(params) as number;
   }
 
+  async plotPage(query: PlotQuery) {
+    const params: Params = { task: query.task, iters: query.iters };
+    const metric = metricCondition(query.metrics, params, { metric: 'metric', variant: 'variant' });
+    // DENSE_RANK numbers the iterations of each plot from its latest; plots without an iteration rank last.
+    const ranked = `WITH ranked AS (
+        SELECT rowid AS ord, ${OTHER_COLUMNS}, DENSE_RANK() OVER (PARTITION BY metric, variant ORDER BY iter DESC) AS rank
+        FROM other_events WHERE task = @task AND type = 'plot'${metric ? ` AND (${metric})` : ''})`;
+    const total = this.db.prepare(`${ranked} SELECT COUNT(*) FROM ranked WHERE rank <= @iters`).pluck().get(params) as number;
+    const rows = this.db
+      .prepare(
+        `${ranked} SELECT type, id, iter, metric, variant, timestamp, data, plot_data FROM ranked WHERE rank <= @iters
+         ORDER BY timestamp, metric, variant, iter, ord LIMIT @limit OFFSET @offset`,
+      )
+      .all({ ...params, limit: query.limit, offset: query.offset }) as OtherRow[];
+    return { events: rows.map((row) => toOtherRecord(query.task, row)), total };
+  }
+
+  async debugImageIterations(scope: DebugImageScope, range: { before?: number; after?: number }, limit: number) {
+    const params: Params = { task: scope.task, limit };
+    const metric = metricCondition(scope.metrics, params, { metric: 'metric', variant: 'variant' });
+    let bound = '';
+    if (range.before !== undefined) {
+      params.before = range.before;
+      bound = ' AND iter < @before';
+    } else if (range.after !== undefined) {
+      params.after = range.after;
+      bound = ' AND iter > @after';
+    }
+    const sql = `SELECT DISTINCT iter FROM other_events WHERE task = @task AND type = ${DEBUG_IMAGE} AND iter IS NOT NULL${bound}
+      ${metric ? ` AND (${metric})` : ''} ORDER BY iter ${range.after !== undefined ? 'ASC' : 'DESC'} LIMIT @limit`;
+    return this.db.prepare(sql).pluck().all(params) as number[];
+  }
+
+  async debugImagesAt(scope: DebugImageScope, iters: readonly number[]) {
+    if (iters.length === 0) return [];
+    const params: Params = { task: scope.task };
+    const metric = metricCondition(scope.metrics, params, { metric: 'metric', variant: 'variant' });
+    const sql = `SELECT ${OTHER_COLUMNS} FROM other_events WHERE task = @task AND type = ${DEBUG_IMAGE}
+      AND iter IN (${placeholders(iters, params, 'i')})${metric ? ` AND (${metric})` : ''}
+      ORDER BY iter DESC, metric, variant, timestamp, rowid`;
+    return (this.db.prepare(sql).all(params) as OtherRow[]).map((row) => toOtherRecord(scope.task, row));
+  }
+
+  async debugImageRange(task: string, metric: string, variant: string) {
+    const row = this.imageRangeStmt.get({ task, metric, variant }) as { min: number | null; max: number | null };
+    return row.min === null || row.max === null ? undefined : { min: row.min, max: row.max };
+  }
+
+  async debugImageAtOrBefore(task: string, metric: string, variant: string, iteration?: number) {
+    const bound = iteration !== undefined ? ' AND iter <= @iteration' : '';
+    const row = this.statement(
+      `SELECT ${OTHER_COLUMNS} FROM other_events WHERE task = @task AND type = ${DEBUG_IMAGE} AND metric = @metric
+       AND variant = @variant AND iter IS NOT NULL${bound} ORDER BY iter DESC, timestamp DESC, rowid DESC LIMIT 1`,
+    ).get({ task, metric, variant, ...(iteration !== undefined ? { iteration } : {}) }) as OtherRow | undefined;
+    return row ? toOtherRecord(task, row) : undefined;
+  }
+
+  async debugImageNeighbour(
+    scope: DebugImageScope,
+    from: DebugImagePosition,
+    earlier: boolean,
+    where: 'sameIteration' | 'otherIteration',
+  ) {
+    const params: Params = { task: scope.task, iter: from.iter, metric: from.metric, variant: from.variant };
+    const metric = metricCondition(scope.metrics, params, { metric: 'metric', variant: 'variant' });
+    const direction = earlier ? 'DESC' : 'ASC';
+    const position =
+      where === 'sameIteration'
+        ? `iter = @iter AND (metric, variant) ${earlier ? '<' : '>'} (@metric, @variant)`
+        : `iter ${earlier ? '<' : '>'} @iter`;
+    // Several samples of one iteration and variant (other keys): the newest.
+    const sql = `SELECT ${OTHER_COLUMNS} FROM other_events WHERE task = @task AND type = ${DEBUG_IMAGE} AND ${position}
+      ${metric ? ` AND (${metric})` : ''}
+      ORDER BY iter ${direction}, metric ${direction}, variant ${direction}, timestamp DESC, rowid DESC LIMIT 1`;
+    const row = this.db.prepare(sql).get(params) as OtherRow | undefined;
+    return row ? toOtherRecord(scope.task, row) : undefined;
+  }
+
   async deleteForTask(task: string) {
     let deleted = 0;
-    for (const stmt of this.deleteStmts) deleted += stmt.run(task).changes;
+    const [summaries, ...events] = this.deleteStmts;
+    summaries!.run(task);
+    for (const stmt of events) deleted += stmt.run(task).changes;
     this.deleteSeriesStmt.run(task);
     return deleted;
   }
@@ -682,6 +1118,26 @@ class SqliteEvents implements EventRepository {
 
 function toLogRecord(task: string, row: LogEventRecord): LogEventRecord {
   return { type: 'log', task, id: row.id, timestamp: row.timestamp, level: row.level, worker: row.worker, msg: row.msg };
+}
+
+/** The fields of an other_events row; a compressed plot_str comes back whole. */
+function otherData(data: string, plotData: Buffer | null): Record<string, unknown> {
+  const parsed = JSON.parse(data) as Record<string, unknown>;
+  if (plotData) parsed.plot_str = inflateSync(plotData).toString('utf8');
+  return parsed;
+}
+
+function toOtherRecord(task: string, row: OtherRow): OtherEventRecord {
+  return {
+    type: row.type,
+    task,
+    id: row.id,
+    iter: row.iter,
+    metric: row.metric,
+    variant: row.variant,
+    timestamp: row.timestamp,
+    data: otherData(row.data, row.plot_data),
+  };
 }
 
 function toEventRecord(task: string, row: EventRow): EventRecord {
@@ -707,13 +1163,13 @@ function toEventRecord(task: string, row: EventRow): EventRecord {
     metric: row.metric,
     variant: row.variant,
     timestamp: row.timestamp,
-    data: JSON.parse(row.data!) as Record<string, unknown>,
+    data: otherData(row.data!, row.plot_data),
   };
 }
 
 /** `(metric = ? AND variant IN (...)) OR ...` over the given columns; undefined when there is no filter. */
 function metricCondition(
-  metrics: EventListQuery['metrics'],
+  metrics: MetricVariants[] | undefined,
   params: Params,
   columns: { metric: string; variant: string },
 ): string | undefined {
@@ -735,7 +1191,7 @@ function eventUnion(query: Omit<EventListQuery, 'descending' | 'limit' | 'offset
   const parts: string[] = [];
   if (wants('log') && query.metrics === undefined) {
     parts.push(
-      `SELECT ${LOG_COLUMNS}, NULL AS iter, '' AS metric, '' AS variant, NULL AS value, NULL AS data, seq AS ord
+      `SELECT ${LOG_COLUMNS}, NULL AS iter, '' AS metric, '' AS variant, NULL AS value, NULL AS data, NULL AS plot_data, seq AS ord
        FROM log_events WHERE task = @task`,
     );
   }
@@ -743,7 +1199,7 @@ function eventUnion(query: Omit<EventListQuery, 'descending' | 'limit' | 'offset
     const metric = metricCondition(query.metrics, params, { metric: 'e.metric', variant: 'e.variant' });
     parts.push(
       `SELECT 'training_stats_scalar' AS type, NULL AS id, s.timestamp, NULL AS level, NULL AS worker, NULL AS msg, s.iter,
-         e.metric, e.variant, s.value, NULL AS data, 0 AS ord
+         e.metric, e.variant, s.value, NULL AS data, NULL AS plot_data, 0 AS ord
        FROM scalar_events s JOIN event_series e ON e.id = s.series WHERE e.task = @task${metric ? ` AND (${metric})` : ''}`,
     );
   }
@@ -752,7 +1208,7 @@ function eventUnion(query: Omit<EventListQuery, 'descending' | 'limit' | 'offset
     const metric = metricCondition(query.metrics, params, { metric: 'metric', variant: 'variant' });
     parts.push(
       `SELECT type, event_id AS id, timestamp, NULL AS level, NULL AS worker, NULL AS msg, iter, metric, variant,
-         NULL AS value, data, rowid AS ord
+         NULL AS value, data, plot_data, rowid AS ord
        FROM other_events WHERE task = @task AND type IN (${placeholders(others, params, 'ot')})${metric ? ` AND (${metric})` : ''}`,
     );
   }

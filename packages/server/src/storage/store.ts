@@ -103,6 +103,17 @@ export interface ScalarPoint {
   timestamp: number;
 }
 
+/**
+ * Points of one scalar series column by column (no object per point: ingest writes millions), the first `length`
+ * entries of each array, sorted by iteration with one point per iteration.
+ */
+export interface ScalarColumns {
+  iter: number[];
+  value: number[];
+  timestamp: number[];
+  length: number;
+}
+
 /** A scalar series of a task: metric/variant, known by a small integer id. */
 export interface SeriesRecord {
   id: number;
@@ -120,10 +131,13 @@ export interface SeriesStats {
   max: { iter: number; value: number };
 }
 
-/** The lowest and highest point of one iteration bucket of a series. */
-export interface BucketExtremes {
-  min: ScalarPoint;
-  max: ScalarPoint;
+/** A single value (a scalar at iteration -2^31) of a task. */
+export interface SingleValueRecord {
+  task: string;
+  metric: string;
+  variant: string;
+  value: number;
+  timestamp: number;
 }
 
 export interface LogEventRecord {
@@ -146,7 +160,10 @@ export interface ScalarEventRecord {
   timestamp: number;
 }
 
-/** Vectors, debug samples and plots: their own fields are kept as JSON in `data`. */
+/**
+ * Vectors, debug samples and plots: their own fields are kept as JSON in `data`. The store may keep a large
+ * `data.plot_str` compressed; it always answers it whole.
+ */
 export interface OtherEventRecord {
   type: Exclude<EventType, 'log' | 'training_stats_scalar'>;
   task: string;
@@ -167,6 +184,8 @@ export interface LogPageQuery {
   /** Newest first (and `fromTimestamp` means "before"), or oldest first ("after"). */
   descending: boolean;
   fromTimestamp?: number;
+  /** Only lines whose msg contains this text, ignoring case. */
+  search?: string;
 }
 
 /** Events of any type of one task, by timestamp. */
@@ -181,6 +200,28 @@ export interface EventListQuery {
   offset: number;
 }
 
+/** Plot events of a task: those of the last `iters` iterations of each metric/variant, by timestamp. */
+export interface PlotQuery {
+  task: string;
+  iters: number;
+  metrics?: MetricVariants[];
+  limit: number;
+  offset: number;
+}
+
+/** Debug samples of a task, restricted to some metrics (and variants) when `metrics` is given. */
+export interface DebugImageScope {
+  task: string;
+  metrics?: MetricVariants[];
+}
+
+/** Where a debug sample sits in the order samples are browsed: iteration, then metric, then variant. */
+export interface DebugImagePosition {
+  iter: number;
+  metric: string;
+  variant: string;
+}
+
 export interface EventRepository {
   /** The id of the scalar series task/metric/variant, created when missing. */
   ensureSeries(task: string, metric: string, variant: string): Promise<number>;
@@ -189,32 +230,78 @@ export interface EventRepository {
   /** The highest iteration stored in a series; undefined when it is empty. */
   lastIteration(series: number): Promise<number | undefined>;
   /** Writes points; a point at an iteration the series has replaces it. */
-  upsertScalars(series: number, points: readonly ScalarPoint[]): Promise<void>;
-  /** Summarizes a whole series (reads all of it); undefined when it is empty. */
+  upsertScalars(series: number, points: ScalarColumns): Promise<void>;
+  /**
+   * Brings the chart summaries of a series up to date after `upsertScalars(series, points)`; `storedLast` is what
+   * `lastIteration` answered before that write. Points that all come after it are merged into the summaries; other
+   * batches (re-sent, out of order) recompute the blocks they touch from the stored points.
+   */
+  updateSummaries(series: number, points: ScalarColumns, storedLast: number | undefined): Promise<void>;
+  /** Summarizes a whole series (single value included) from its summaries; undefined when it is empty. */
   seriesStats(series: number): Promise<SeriesStats | undefined>;
-  /** Number of points and the iteration range of a series; undefined when it is empty. */
-  seriesRange(series: number): Promise<{ count: number; minIter: number; maxIter: number } | undefined>;
-  /** All points of a series, by iteration. */
-  seriesPoints(series: number): Promise<ScalarPoint[]>;
+  /**
+   * The points of a series for a chart of at most `samples` points (0: all), by iteration, single values left out:
+   * a longer series gives the lowest and highest point of each of about samples / 2 iteration buckets. Timestamps
+   * are filled in only when asked (they cost a lookup per point).
+   */
+  chartPoints(series: number, samples: number, withTimestamps: boolean): Promise<ScalarPoint[]>;
   /** The last `count` points of a series, newest iteration first. */
   latestPoints(series: number, count: number): Promise<ScalarPoint[]>;
+  /** Single values of tasks, by task, metric and variant. */
+  singleValues(tasks: readonly string[], metrics?: MetricVariants[]): Promise<SingleValueRecord[]>;
   /**
-   * Cuts a series into buckets of `width` iterations from `origin` and answers the lowest and highest point of each
-   * non-empty bucket, by bucket.
+   * Sorted names of the metrics of a task that have events of `type` (of any type but console lines when
+   * undefined); scalar series holding only a single value do not count.
    */
-  bucketExtremes(series: number, origin: number, width: number): Promise<BucketExtremes[]>;
+  taskMetrics(task: string, type?: EventType): Promise<string[]>;
   /** Stores console lines; one whose task and id are stored already is skipped. Answers how many were new. */
   insertLogs(events: readonly LogEventRecord[]): Promise<number>;
   /** Stores vectors, samples and plots; one whose task and id are stored already is replaced. */
   upsertOthers(events: readonly OtherEventRecord[]): Promise<void>;
   /**
+   * Deletes the debug samples of task/metric/variant older than its last `keep` iterations (samples without an
+   * iteration are kept); answers how many.
+   */
+  capDebugImages(task: string, metric: string, variant: string, keep: number): Promise<number>;
+  /**
    * A page of console lines. Lines that share the timestamp of the last one are all included (the page may be
    * longer than `limit`), so that paging on timestamps loses none.
    */
   logPage(query: LogPageQuery): Promise<LogEventRecord[]>;
-  countLogs(task: string): Promise<number>;
+  /** Console lines of a task (containing `search`, ignoring case, when given). */
+  countLogs(task: string, search?: string): Promise<number>;
+  /** Every console line of a task, oldest first, a chunk at a time. */
+  forEachLog(task: string, chunk: (events: LogEventRecord[]) => void): Promise<void>;
   listEvents(query: EventListQuery): Promise<EventRecord[]>;
   countEvents(query: Omit<EventListQuery, 'descending' | 'limit' | 'offset'>): Promise<number>;
+  /** A page of plot events and how many there are in all. */
+  plotPage(query: PlotQuery): Promise<{ events: OtherEventRecord[]; total: number }>;
+  /**
+   * Distinct iterations that have debug samples in scope, `limit` of them, going down from below `before` (latest
+   * first) or up from above `after`; from the latest when neither is given.
+   */
+  debugImageIterations(
+    scope: DebugImageScope,
+    range: { before?: number; after?: number },
+    limit: number,
+  ): Promise<number[]>;
+  /** The debug samples in scope at these iterations, by iteration (latest first), metric and variant. */
+  debugImagesAt(scope: DebugImageScope, iters: readonly number[]): Promise<OtherEventRecord[]>;
+  /** First and last iteration of the debug samples of task/metric/variant; undefined without samples. */
+  debugImageRange(task: string, metric: string, variant: string): Promise<{ min: number; max: number } | undefined>;
+  /** The debug sample of task/metric/variant at the highest iteration ≤ `iteration` (the latest when undefined). */
+  debugImageAtOrBefore(task: string, metric: string, variant: string, iteration?: number): Promise<OtherEventRecord | undefined>;
+  /**
+   * The debug sample next to `from` in scope, in the order iteration, metric, variant: the nearest earlier one or
+   * the nearest later one; with `sameIteration`, only within the iteration of `from`, and with `otherIteration`,
+   * only in other iterations (then the last sample of the previous iteration, or the first of the next).
+   */
+  debugImageNeighbour(
+    scope: DebugImageScope,
+    from: DebugImagePosition,
+    earlier: boolean,
+    where: 'sameIteration' | 'otherIteration',
+  ): Promise<OtherEventRecord | undefined>;
   /** Deletes every event of a task; answers how many. */
   deleteForTask(task: string): Promise<number>;
 }
@@ -228,6 +315,15 @@ export interface Repositories {
   events: EventRepository;
 }
 
+export interface TransactionOptions {
+  /**
+   * The work only reads: the store need not take the write lock up front, so a read does not wait for a writer in
+   * another process (SQLite in WAL mode reads a consistent snapshot meanwhile).
+   * @default false
+   */
+  readOnly?: boolean;
+}
+
 /**
  * The storage behind the server. Every request runs as one transaction: all of its writes land, or none do.
  * Implementations: SQLite (embedded default); PostgreSQL later, behind the same interface.
@@ -238,7 +334,7 @@ export interface Store {
    * Runs `work` in one transaction. Work must only await the store (no network, no timers), so that the
    * transaction stays short.
    */
-  transaction<T>(work: (repos: Repositories) => Promise<T>): Promise<T>;
+  transaction<T>(work: (repos: Repositories) => Promise<T>, options?: TransactionOptions): Promise<T>;
   /** The latest applied schema version. */
   schemaVersion(): Promise<number>;
   close(): Promise<void>;

@@ -1,0 +1,287 @@
+#!/usr/bin/env node
+// Scalar ingest, end to end over HTTP, against the SQLite ceiling measured in the same run.
+//
+//   node bench/events-ingest.mjs [--series 10] [--iterations 100000] [--batch 5000] [--in-flight 2] [--rounds 2]
+//
+// Data: 10 series × 100,000 iterations = 1,000,000 scalar points, reported iteration by iteration (all series of an
+// iteration, then the next), as a training loop does.
+//
+// - ceiling: the same rows inserted straight into SQLite with better-sqlite3 — the scalar table of the server's
+//   schema (series, iter, value, timestamp; WITHOUT ROWID), WAL, synchronous=NORMAL, one prepared single-row INSERT,
+//   one transaction per batch — in this process, rows taken from memory. Measured twice: with SQLite's default WAL
+//   checkpoints (every 1,000 pages: the ceiling the targets refer to), and with the server's setting (every 10,000
+//   pages), so that what that setting gains is not counted as the server's own.
+// - store: the same batches written through the server's own storage layer (openSqliteStore, one transaction per
+//   batch), once without and once with the scalar summaries, to show what the summaries cost without HTTP.
+// - http: a Tasklane server in a child process (a new data dir); this process sends the batches as ClearML's SDK
+//   does (POST /events.add_batch, Content-Type application/json-lines, one event per line), --in-flight requests at
+//   a time. The bodies are encoded before the clock starts (as the ceiling takes its rows from memory: both measure
+//   the storing side); the clock stops when the last batch is acknowledged. Then every point is checked stored
+//   (last_metrics counts), and the server's VmRSS/VmHWM and CPU time (utime + stime) are read from /proc: CPU time
+//   per point is the figure least disturbed by other work on a shared machine.
+//
+// Rounds alternate the order of ceiling and http. Prints a table and a final JSON line.
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
+import Database from 'better-sqlite3';
+import { openSqliteStore } from '@tasklane/server';
+import {
+  call,
+  createRunningTask,
+  median,
+  printTable,
+  readCpuMs,
+  readMemoryMiB,
+  round,
+  seriesName,
+  startServerProcess,
+  tempDir,
+  timestampAt,
+  valueAt,
+} from './events-support.mjs';
+
+const { values: options } = parseArgs({
+  options: {
+    series: { type: 'string', default: '10' },
+    iterations: { type: 'string', default: '100000' },
+    batch: { type: 'string', default: '5000' },
+    'in-flight': { type: 'string', default: '2' },
+    rounds: { type: 'string', default: '2' },
+    'skip-store': { type: 'boolean', default: false },
+  },
+});
+const seriesCount = Number(options.series);
+const iterations = Number(options.iterations);
+const batchSize = Number(options.batch);
+const inFlight = Number(options['in-flight']);
+const rounds = Number(options.rounds);
+for (const [name, value] of Object.entries({ seriesCount, iterations, batchSize, inFlight, rounds })) {
+  if (!Number.isInteger(value) || value < 1) {
+    console.error(`Bad option ${name}: ${value}. Usage: node bench/events-ingest.mjs [--series N] [--iterations N] [--batch N] [--in-flight N] [--rounds N]`);
+    process.exit(2);
+  }
+}
+const points = seriesCount * iterations;
+
+// The data, in report order: point p is series p % seriesCount at iteration floor(p / seriesCount).
+const names = Array.from({ length: seriesCount }, (_, k) => seriesName(k));
+const values = new Float64Array(points);
+for (let p = 0; p < points; p += 1) values[p] = valueAt(p % seriesCount, Math.floor(p / seriesCount));
+
+/**
+ * Ceiling: better-sqlite3 straight, the server's scalar table, one transaction per batch. With `serverWal`, the WAL
+ * is checkpointed every 10,000 pages as the server does, instead of SQLite's default 1,000.
+ */
+function runCeiling(serverWal = false) {
+  const temp = tempDir('tasklane-ceiling-');
+  const db = new Database(join(temp.dir, 'ceiling.sqlite'));
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  if (serverWal) db.pragma('wal_autocheckpoint = 10000');
+  db.exec(`CREATE TABLE scalar_events (series INTEGER NOT NULL, iter INTEGER NOT NULL, value REAL NOT NULL,
+    timestamp INTEGER NOT NULL, PRIMARY KEY (series, iter)) WITHOUT ROWID`);
+  const insert = db.prepare('INSERT INTO scalar_events (series, iter, value, timestamp) VALUES (?, ?, ?, ?)');
+  const writeBatch = db.transaction((from, to) => {
+    for (let p = from; p < to; p += 1) {
+      const iter = Math.floor(p / seriesCount);
+      insert.run((p % seriesCount) + 1, iter, values[p], timestampAt(iter));
+    }
+  });
+  const started = performance.now();
+  for (let from = 0; from < points; from += batchSize) writeBatch(from, Math.min(points, from + batchSize));
+  const seconds = (performance.now() - started) / 1000;
+  const stored = db.prepare('SELECT COUNT(*) FROM scalar_events').pluck().get();
+  db.close();
+  temp.remove();
+  if (stored !== points) throw new Error(`ceiling stored ${stored} rows, expected ${points}`);
+  return { seconds, pointsPerSec: points / seconds };
+}
+
+/** The server's storage layer, without HTTP: one transaction per batch, with or without summaries. */
+async function runStore(withSummaries) {
+  const temp = tempDir('tasklane-store-');
+  const store = openSqliteStore(join(temp.dir, 'store.sqlite'));
+  const ids = await store.transaction(async (repos) =>
+    Promise.all(names.map(({ metric, variant }) => repos.events.ensureSeries('bench-task', metric, variant))),
+  );
+  const perSeries = Math.ceil(batchSize / seriesCount);
+  const columns = names.map(() => ({ iter: new Array(perSeries), value: new Array(perSeries), timestamp: new Array(perSeries), length: 0 }));
+  const started = performance.now();
+  for (let from = 0; from < points; from += batchSize) {
+    const to = Math.min(points, from + batchSize);
+    for (const c of columns) c.length = 0;
+    for (let p = from; p < to; p += 1) {
+      const c = columns[p % seriesCount];
+      const iter = Math.floor(p / seriesCount);
+      c.iter[c.length] = iter;
+      c.value[c.length] = values[p];
+      c.timestamp[c.length] = timestampAt(iter);
+      c.length += 1;
+    }
+    await store.transaction(async (repos) => {
+      for (const [k, c] of columns.entries()) {
+        const storedLast = await repos.events.lastIteration(ids[k]);
+        await repos.events.upsertScalars(ids[k], c);
+        if (withSummaries) await repos.events.updateSummaries(ids[k], c, storedLast);
+      }
+    });
+  }
+  const seconds = (performance.now() - started) / 1000;
+  await store.close();
+  temp.remove();
+  return { seconds, pointsPerSec: points / seconds };
+}
+
+/** One batch as JSON lines. */
+function encodeBatch(task, from, to) {
+  const lines = new Array(to - from);
+  for (let p = from; p < to; p += 1) {
+    const k = p % seriesCount;
+    const iter = Math.floor(p / seriesCount);
+    lines[p - from] =
+      `{"type":"training_stats_scalar","task":"${task}","timestamp":${timestampAt(iter)},"iter":${iter},` +
+      `"metric":"${names[k].metric}","variant":"${names[k].variant}","value":${values[p]}}`;
+  }
+  return lines.join('\n');
+}
+
+/** End to end: a server child process, batches over HTTP. */
+async function runHttp() {
+  const server = await startServerProcess();
+  try {
+    const task = await createRunningTask(server.url, 'ingest-bench');
+    const idle = readMemoryMiB(server.pid);
+    const bodies = [];
+    for (let from = 0; from < points; from += batchSize) bodies.push({ from, to: Math.min(points, from + batchSize) });
+    for (const body of bodies) body.text = encodeBatch(task, body.from, body.to);
+    let next = 0;
+    const cpuBefore = readCpuMs(server.pid);
+    const started = performance.now();
+    const sender = async () => {
+      while (next < bodies.length) {
+        const { from, to, text } = bodies[next];
+        next += 1;
+        const reply = await call(server.url, 'events.add_batch', text, 'application/json-lines');
+        if (reply.added !== to - from) throw new Error(`batch at ${from}: added ${reply.added} of ${to - from}`);
+      }
+    };
+    await Promise.all(Array.from({ length: inFlight }, sender));
+    const seconds = (performance.now() - started) / 1000;
+    const cpuMicrosPerPoint = ((readCpuMs(server.pid) - cpuBefore) * 1000) / points;
+    const afterIngest = readMemoryMiB(server.pid);
+    await sleep(2000);
+    const settled = readMemoryMiB(server.pid);
+
+    const { task: saved } = await call(server.url, 'tasks.get_by_id', { task });
+    const entries = Object.values(saved.last_metrics).flatMap((variants) => Object.values(variants));
+    const stored = entries.reduce((n, e) => n + e.count, 0);
+    if (entries.length !== seriesCount || stored !== points || saved.last_iteration !== iterations - 1) {
+      throw new Error(`stored ${stored} points in ${entries.length} series (last_iteration ${saved.last_iteration}), expected ${points}`);
+    }
+    return {
+      seconds,
+      pointsPerSec: points / seconds,
+      cpuMicrosPerPoint,
+      rssIdleMiB: idle.rss,
+      rssAfterMiB: afterIngest.rss,
+      rssSettledMiB: settled.rss,
+      peakMiB: settled.peak,
+    };
+  } catch (error) {
+    throw new Error(`${error.message}\nserver stderr: ${server.stderr()}`, { cause: error });
+  } finally {
+    await server.stop();
+  }
+}
+
+const results = { ceiling: [], ceilingServerWal: [], http: [], storePlain: [], storeSummaries: [] };
+try {
+  for (let round_ = 0; round_ < rounds; round_ += 1) {
+    const order = round_ % 2 === 0 ? ['ceiling', 'http', 'ceilingServerWal'] : ['ceilingServerWal', 'http', 'ceiling'];
+    for (const name of order) {
+      if (name === 'http') results.http.push(await runHttp());
+      else results[name].push(runCeiling(name === 'ceilingServerWal'));
+    }
+    if (!options['skip-store']) {
+      results.storePlain.push(await runStore(false));
+      results.storeSummaries.push(await runStore(true));
+    }
+    process.stderr.write(`round ${round_ + 1}/${rounds} done\n`);
+  }
+} catch (error) {
+  console.error(`events-ingest bench failed: ${error.message}`);
+  process.exit(1);
+}
+
+const med = (list, key) => median(list.map((r) => r[key]));
+const ceiling = med(results.ceiling, 'pointsPerSec');
+const http = med(results.http, 'pointsPerSec');
+const ratio = http / ceiling;
+const rss = med(results.http, 'rssAfterMiB');
+const summary = {
+  bench: 'events-ingest',
+  date: new Date().toISOString(),
+  node: process.version,
+  cpus: cpus().length,
+  cpuModel: cpus()[0]?.model,
+  points,
+  series: seriesCount,
+  batch: batchSize,
+  inFlight,
+  rounds,
+  ceilingPointsPerSec: Math.round(ceiling),
+  ceilingServerWalPointsPerSec: Math.round(med(results.ceilingServerWal, 'pointsPerSec')),
+  ratioToCeilingServerWal: round(http / med(results.ceilingServerWal, 'pointsPerSec'), 3),
+  httpPointsPerSec: Math.round(http),
+  ratio: round(ratio, 3),
+  storePlainPointsPerSec: results.storePlain.length ? Math.round(med(results.storePlain, 'pointsPerSec')) : undefined,
+  storeSummariesPointsPerSec: results.storeSummaries.length ? Math.round(med(results.storeSummaries, 'pointsPerSec')) : undefined,
+  serverCpuMicrosPerPoint: round(med(results.http, 'cpuMicrosPerPoint'), 2),
+  ceilingMicrosPerPoint: round(1e6 / ceiling, 2),
+  serverRssIdleMiB: round(med(results.http, 'rssIdleMiB')),
+  serverRssAfterIngestMiB: round(rss),
+  serverRssSettledMiB: round(med(results.http, 'rssSettledMiB')),
+  serverPeakRssMiB: round(med(results.http, 'peakMiB')),
+  runs: results,
+  targets: {
+    atLeastHalfOfCeiling: ratio >= 0.5,
+    over200kPerSec: http > 200_000,
+    rssUnder200MiB: rss < 200,
+  },
+};
+console.log(`Scalar ingest: ${points.toLocaleString('en')} points (${seriesCount} series), batches of ${batchSize}, ` +
+  `${rounds} round(s), node ${process.version}, ${cpus().length} CPUs`);
+const fmt = (list) => list.map((r) => Math.round(r.pointsPerSec).toLocaleString('en')).join(', ');
+printTable([
+  ['path', 'points/s (median)', 'each round', 'vs ceiling'],
+  ['ceiling: better-sqlite3 straight', Math.round(ceiling).toLocaleString('en'), fmt(results.ceiling), '1.00'],
+  [
+    "ceiling, the server's WAL setting",
+    summary.ceilingServerWalPointsPerSec.toLocaleString('en'),
+    fmt(results.ceilingServerWal),
+    round(summary.ceilingServerWalPointsPerSec / ceiling, 2),
+  ],
+  ...(results.storePlain.length
+    ? [
+        ['store layer, no summaries', summary.storePlainPointsPerSec.toLocaleString('en'), fmt(results.storePlain), round(summary.storePlainPointsPerSec / ceiling, 2)],
+        ['store layer, with summaries', summary.storeSummariesPointsPerSec.toLocaleString('en'), fmt(results.storeSummaries), round(summary.storeSummariesPointsPerSec / ceiling, 2)],
+      ]
+    : []),
+  ['HTTP end to end (server process)', Math.round(http).toLocaleString('en'), fmt(results.http), round(ratio, 2)],
+]);
+console.log(
+  `server CPU time per point: ${summary.serverCpuMicrosPerPoint} µs (the ceiling spends ${summary.ceilingMicrosPerPoint} µs of wall time per row)`,
+);
+console.log(
+  `server RSS: idle ${summary.serverRssIdleMiB} MiB, right after ingest ${summary.serverRssAfterIngestMiB} MiB, ` +
+    `2 s later ${summary.serverRssSettledMiB} MiB, peak ${summary.serverPeakRssMiB} MiB`,
+);
+console.log(`HTTP end to end / ceiling with the server's WAL setting: ${round(summary.ratioToCeilingServerWal, 2)}`);
+console.log(
+  `targets: ≥ 50% of ceiling ${summary.targets.atLeastHalfOfCeiling ? 'met' : 'NOT met'}; > 200,000 points/s ` +
+    `${summary.targets.over200kPerSec ? 'met' : 'NOT met'}; RSS < 200 MiB ${summary.targets.rssUnder200MiB ? 'met' : 'NOT met'}`,
+);
+console.log(JSON.stringify({ ...summary, runs: undefined }));
