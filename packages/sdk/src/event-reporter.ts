@@ -14,7 +14,7 @@ export interface EventReporterOptions {
   /** Sends one batch; throws when it did not arrive. */
   send: (events: ReportEvent[]) => Promise<void>;
   flushIntervalMs: number;
-  /** Largest batch per request. @default 2000 */
+  /** Largest batch per request. @default 5000 */
   maxBatch?: number;
   /**
    * Most events kept in memory; past it the queued events are written to a file in `spillDir` (when the server is
@@ -50,9 +50,12 @@ export class EventReporter {
   private spills: { file: string; count: number }[] = [];
   private spillSent = 0;
   private spillSeq = 0;
+  /** The events being sent now (taken from the queue as a whole: no O(n) shifting of a long array per batch). */
+  private inFlight: ReportEvent[] = [];
+  private inFlightSent = 0;
 
   constructor(private readonly options: EventReporterOptions) {
-    this.maxBatch = options.maxBatch ?? 2000;
+    this.maxBatch = options.maxBatch ?? 5000;
     this.maxInMemory = options.maxInMemory ?? 200_000;
   }
 
@@ -77,7 +80,7 @@ export class EventReporter {
 
   /** How many events are not delivered yet. */
   pendingCount(): number {
-    return this.spills.reduce((n, s) => n + s.count, -this.spillSent) + this.queue.length;
+    return this.spills.reduce((n, s) => n + s.count, -this.spillSent) + this.inFlight.length - this.inFlightSent + this.queue.length;
   }
 
   /** Writes the in-memory queue to a new spill file, keeping memory bounded while the server is away. */
@@ -100,7 +103,11 @@ export class EventReporter {
     }
     this.spills = [];
     this.spillSent = 0;
-    all.push(...this.queue);
+    // A batch in the air may arrive too: sending it again is harmless (scalars overwrite, lines carry ids).
+    for (let i = this.inFlightSent; i < this.inFlight.length; i++) all.push(this.inFlight[i]!);
+    this.inFlight = [];
+    this.inFlightSent = 0;
+    for (const event of this.queue) all.push(event);
     this.queue = [];
     return all;
   }
@@ -143,9 +150,23 @@ export class EventReporter {
       await rm(spill.file, { force: true });
     }
     while (this.queue.length > 0) {
-      const batch = this.queue.slice(0, this.maxBatch);
-      await this.sendBatch(batch);
-      this.queue.splice(0, batch.length);
+      this.inFlight = this.queue;
+      this.inFlightSent = 0;
+      this.queue = [];
+      try {
+        while (this.inFlightSent < this.inFlight.length) {
+          const batch = this.inFlight.slice(this.inFlightSent, this.inFlightSent + this.maxBatch);
+          await this.sendBatch(batch);
+          this.inFlightSent += batch.length;
+        }
+      } catch (error) {
+        // Unsent events go back in front of the ones queued meanwhile, keeping the order.
+        this.queue = this.inFlight.slice(this.inFlightSent).concat(this.queue);
+        throw error;
+      } finally {
+        this.inFlight = [];
+        this.inFlightSent = 0;
+      }
     }
   }
 
