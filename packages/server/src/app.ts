@@ -36,6 +36,7 @@ export async function buildApp(config: ServerConfig, deps: AppDependencies = {})
       workerTimeoutSec: config.workerTimeoutSec,
       tokenSecret: newTokenSecret(),
       debugSampleHistory: config.debugSampleHistory,
+      filesDir: config.filesDir,
     },
   };
   await store.transaction((repos) => ensureDefaultQueue({ ...context, repos }));

@@ -82,10 +82,17 @@ async function callEndpoint(name: EndpointName, rawBody: unknown, options: ApiRo
   const body = stripClientNoise(rawBody);
   const input = parseInput(ENDPOINTS[name].request, body);
   const handler = HANDLERS[name] as Handler<EndpointName>;
-  return options.store.transaction(
-    (repos) => handler({ ...options.context, repos, caller: worker ? { worker } : undefined }, input as never),
+  const afterCommit: (() => Promise<void>)[] = [];
+  const data = await options.store.transaction(
+    (repos) =>
+      handler(
+        { ...options.context, repos, caller: worker ? { worker } : undefined, afterCommit: (work) => afterCommit.push(work) },
+        input as never,
+      ),
     { readOnly: READ_ONLY_ENDPOINTS.has(name) },
   );
+  for (const work of afterCommit) await work();
+  return data;
 }
 
 /**

@@ -8,6 +8,11 @@ export interface ServiceContext {
   settings: ServiceSettings;
   /** Who is calling (worker header), when known. */
   caller?: { worker?: string };
+  /**
+   * Schedules work for after the transaction commits (deleting stored files, which a rollback could not undo).
+   * Absent outside a request; such work is then skipped.
+   */
+  afterCommit?: (work: () => Promise<void>) => void;
 }
 
 export interface ServiceSettings {
@@ -16,6 +21,8 @@ export interface ServiceSettings {
   tokenSecret: string;
   /** Debug samples kept per task/metric/variant: the last this many iterations. */
   debugSampleHistory: number;
+  /** The built-in file server's folder. */
+  filesDir: string;
 }
 
 /** Runs a service function in one store transaction. */

@@ -8,6 +8,8 @@ import {
   type Task,
   type TaskStatus,
 } from '@tasklane/protocol';
+import { rm } from 'node:fs/promises';
+import { resolveStorageKey } from '../routes/safe-path.js';
 import type { ServiceContext } from './context.js';
 import { deleteTaskEvents } from './events.js';
 import { ensureQueueByName, getDefaultQueue, getQueueOrThrow } from './queues.js';
@@ -126,7 +128,29 @@ export async function stopTask(ctx: ServiceContext, body: ParsedRequestOf<'tasks
 
 /** Deletes what a task produced: its events (stored files join here when their issue lands). */
 async function deleteOutputs(ctx: ServiceContext, task: Task): Promise<{ events: number }> {
+  await scheduleSampleFilesRemoval(ctx, task.id);
   return { events: await deleteTaskEvents(ctx, task.id) };
+}
+
+/**
+ * Debug-sample files uploaded to the built-in file server live under `<project>/<task name>.<id>/metrics/`; the
+ * key of any sample event names that folder. It is removed once the transaction that deletes the events commits.
+ */
+async function scheduleSampleFilesRemoval(ctx: ServiceContext, taskId: string): Promise<void> {
+  if (!ctx.afterCommit) return;
+  const [sample] = await ctx.repos.events.listEvents({ task: taskId, types: ['training_debug_image'], descending: false, limit: 1, offset: 0 });
+  const key = sample && 'data' in sample ? sample.data.key : undefined;
+  const marker = `.${taskId}/`;
+  if (typeof key !== 'string' || !key.includes(marker)) return;
+  const folder = `${key.slice(0, key.indexOf(marker) + marker.length)}metrics`;
+  const { filesDir } = ctx.settings;
+  ctx.afterCommit(async () => {
+    try {
+      await rm(resolveStorageKey(filesDir, folder).path, { recursive: true, force: true });
+    } catch {
+      // A key from outside the files folder (another storage) has nothing here to remove.
+    }
+  });
 }
 
 export async function resetTask(ctx: ServiceContext, body: ParsedRequestOf<'tasks.reset'>): Promise<ResponseOf<'tasks.reset'>> {

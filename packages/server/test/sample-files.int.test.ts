@@ -1,0 +1,50 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestServer, type TestServer } from './support/test-server.js';
+
+describe('debug-sample files of a task', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer();
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+
+  async function taskWithSample(name: string) {
+    const { id } = await server.api.call('tasks.create', { name, project_name: 'samples/files' });
+    await server.api.call('tasks.started', { task: id });
+    const key = `samples/files/${name}.${id}/metrics/images/input/images_input_00000000.png`;
+    const form = new FormData();
+    form.append(key, new Blob([Buffer.from('not really a png')]), 'x.png');
+    const upload = await fetch(`${server.url}/files`, { method: 'POST', body: form });
+    expect(upload.status).toBe(200);
+    const event = { type: 'training_debug_image', task: id, iter: 0, metric: 'images', variant: 'input', key, url: `${server.url}/files/${key}` };
+    await server.api.callJsonLines('events.add_batch', [event]);
+    const file = join(server.dir, 'files', ...key.split('/'));
+    expect(existsSync(file)).toBe(true);
+    return { id, file, otherFile: join(server.dir, 'files', 'samples', 'files', `${name}.${id}`, 'artifacts', 'keep.txt') };
+  }
+
+  it('are removed with the events when the task is reset', async () => {
+    const { id, file } = await taskWithSample('reset sample');
+    await server.api.call('tasks.stopped', { task: id });
+    const reply = await server.api.call('tasks.reset', { task: id });
+    expect(reply.events).toBe(1);
+    expect(existsSync(file)).toBe(false);
+  });
+
+  it('are removed when the task is deleted', async () => {
+    const { id, file } = await taskWithSample('deleted sample');
+    await server.api.call('tasks.delete', { task: id, force: true });
+    expect(existsSync(file)).toBe(false);
+  });
+
+  it('stay when the reset is refused', async () => {
+    const { id, file } = await taskWithSample('published sample');
+    await server.api.call('tasks.completed', { task: id, publish: true });
+    await expect(server.api.call('tasks.reset', { task: id })).rejects.toMatchObject({ code: 'INVALID_TRANSITION' });
+    expect(existsSync(file)).toBe(true);
+  });
+});
