@@ -29,10 +29,28 @@ export const SdkConfigSchema = z.object({
   flushIntervalMs: z.coerce.number().int().positive().default(2_000),
   /** Debug-sample files kept per title/series; older ones are overwritten (ClearML's history size). @default 100 */
   debugSampleHistory: z.coerce.number().int().positive().default(100),
-  /** Where the SDK keeps its state (last tasks for reuse). @default ~/.config/tasklane */
+  /** Where the SDK keeps its state (last tasks for reuse) and its download cache (`<stateDir>/cache`). @default ~/.config/tasklane */
   stateDir: z.string().min(1).optional(),
+  /**
+   * Size bound of the download cache (`StorageManager.getLocalCopy`); the least recently used copies are removed past
+   * it. @default 10 GiB
+   */
+  cacheMaxBytes: z.coerce.number().int().positive().default(10 * 1024 ** 3),
+  /**
+   * Endpoint of an S3-compatible server for `s3://` URLs (MinIO, Ceph, ...). @default `AWS_ENDPOINT_URL_S3`, else
+   * `AWS_ENDPOINT_URL`, else AWS itself
+   */
+  s3Endpoint: z.string().url().optional(),
+  /** Address buckets as `<endpoint>/<bucket>` rather than `<bucket>.<endpoint>`. @default true with a custom endpoint, else false */
+  s3ForcePathStyle: z.coerce.boolean().optional(),
 });
-export type SdkConfig = z.output<typeof SdkConfigSchema> & { webHost: string; filesHost: string; stateDir: string; configFile: string };
+export type SdkConfig = z.output<typeof SdkConfigSchema> & {
+  webHost: string;
+  filesHost: string;
+  stateDir: string;
+  s3ForcePathStyle: boolean;
+  configFile: string;
+};
 
 const ENV_KEYS: Record<string, keyof z.input<typeof SdkConfigSchema>> = {
   TASKLANE_API_HOST: 'apiHost',
@@ -48,6 +66,9 @@ const ENV_KEYS: Record<string, keyof z.input<typeof SdkConfigSchema>> = {
   TASKLANE_FLUSH_INTERVAL_MS: 'flushIntervalMs',
   TASKLANE_STATE_DIR: 'stateDir',
   TASKLANE_DEBUG_SAMPLE_HISTORY: 'debugSampleHistory',
+  TASKLANE_CACHE_MAX_BYTES: 'cacheMaxBytes',
+  TASKLANE_S3_ENDPOINT: 's3Endpoint',
+  TASKLANE_S3_FORCE_PATH_STYLE: 's3ForcePathStyle',
 };
 
 /** Environment variables the SDK reads (besides TASKLANE_TASK_ID and TASKLANE_CONFIG_FILE). */
@@ -82,13 +103,21 @@ export function loadSdkConfig(env: NodeJS.ProcessEnv = process.env): SdkConfig {
   for (const [name, key] of Object.entries(ENV_KEYS)) {
     const value = env[name];
     if (value === undefined) continue;
-    fromEnv[key] = key === 'offlineMode' || key === 'noReuse' ? parseBooleanText(value) : value;
+    fromEnv[key] = key === 'offlineMode' || key === 'noReuse' || key === 's3ForcePathStyle' ? parseBooleanText(value) : value;
   }
+  // The AWS SDK's own names for a custom S3 endpoint, below Tasklane's setting (file or TASKLANE_S3_ENDPOINT).
+  const awsEndpoint = env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL;
+  if (awsEndpoint && fromEnv.s3Endpoint === undefined && fromFile.s3Endpoint === undefined) fromEnv.s3Endpoint = awsEndpoint;
   const parsed = SdkConfigSchema.safeParse({ ...fromFile, ...fromEnv });
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => {
       const key = String(issue.path[0]);
-      const source = key in fromEnv ? Object.keys(ENV_KEYS).find((n) => ENV_KEYS[n] === key) : `${configFile} (${key})`;
+      const source =
+        key === 's3Endpoint' && fromEnv.s3Endpoint !== undefined && env.TASKLANE_S3_ENDPOINT === undefined
+          ? (env.AWS_ENDPOINT_URL_S3 ? 'AWS_ENDPOINT_URL_S3' : 'AWS_ENDPOINT_URL')
+          : key in fromEnv
+            ? Object.keys(ENV_KEYS).find((n) => ENV_KEYS[n] === key)
+            : `${configFile} (${key})`;
       return `${source}: ${issue.message}`;
     });
     throw new TasklaneError('INVALID_INPUT', `Invalid Tasklane SDK settings: ${problems.join('; ')}`);
@@ -101,6 +130,7 @@ export function loadSdkConfig(env: NodeJS.ProcessEnv = process.env): SdkConfig {
     webHost: (config.webHost ?? apiHost).replace(/\/+$/, ''),
     filesHost: (config.filesHost ?? `${apiHost}/files`).replace(/\/+$/, ''),
     stateDir: config.stateDir ?? defaultConfigDir(env),
+    s3ForcePathStyle: config.s3ForcePathStyle ?? config.s3Endpoint !== undefined,
     configFile,
   };
 }
