@@ -5,6 +5,7 @@ import { API_VERSION, ENDPOINTS, isEndpointName, type EndpointName } from './end
 const TASK_ID = '3f2c9a1b4d5e6f708192a3b4c5d6e7f8';
 const QUEUE_ID = '9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b';
 const PROJECT_ID = '0123456789abcdef0123456789abcdef';
+const MODEL_ID = 'fedcba9876543210fedcba9876543210';
 
 const NAMES = Object.keys(ENDPOINTS) as EndpointName[];
 
@@ -53,7 +54,17 @@ describe('request schemas', () => {
     ['tasks.completed', { task: TASK_ID }, { task: TASK_ID, force: false, publish: false }],
     ['tasks.enqueue', { task: TASK_ID }, { task: TASK_ID, force: false }],
     ['tasks.enqueue', { task: TASK_ID, queue: QUEUE_ID }, { task: TASK_ID, force: false, queue: QUEUE_ID }],
-    ['tasks.delete', { task: TASK_ID }, { task: TASK_ID, force: false }],
+    ['tasks.delete', { task: TASK_ID }, { task: TASK_ID, force: false, delete_output_models: true }],
+    ['models.create', { uri: 'file:///w.bin', name: 'best' }, { uri: 'file:///w.bin', name: 'best', ready: false }],
+    ['models.get_by_id', { model: MODEL_ID }, { model: MODEL_ID }],
+    ['models.edit', { model: MODEL_ID, design: 'layers: 3' }, { model: MODEL_ID, design: { design: 'layers: 3' }, force: false }],
+    [
+      'models.add_or_update_metadata',
+      { model: MODEL_ID, metadata: [{ key: 'epochs', value: 10 }] },
+      { model: MODEL_ID, metadata: [{ key: 'epochs', type: '', value: '10' }], replace_metadata: false },
+    ],
+    ['models.set_ready', { model: MODEL_ID }, { model: MODEL_ID, publish_task: true, force_publish_task: false }],
+    ['models.delete', { model: MODEL_ID }, { model: MODEL_ID, force: false }],
     ['projects.create', { name: 'examples/mnist' }, { name: 'examples/mnist' }],
     ['projects.delete', { project: PROJECT_ID }, { project: PROJECT_ID, force: false, delete_contents: false }],
     ['queues.create', { name: 'default' }, { name: 'default' }],
@@ -75,6 +86,9 @@ describe('request schemas', () => {
     ['tasks.enqueue', { task: 'not-an-id' }],
     ['queues.get_next_task', {}],
     ['workers.register', { worker: '   ' }],
+    ['models.create', { name: 'no weights' }],
+    ['models.create', { uri: 'file:///w.bin', name: 'best', labels: { cat: 1.5 } }],
+    ['models.edit', { model: 'not-an-id' }],
   ] as const)('%s refuses %j', (name, body) => {
     expect(ENDPOINTS[name].request.safeParse(body).success).toBe(false);
   });

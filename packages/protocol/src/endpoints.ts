@@ -30,6 +30,21 @@ import {
   ScalarHistogramSchema,
 } from './events.js';
 import {
+  ModelIdRequestSchema,
+  ModelPublishedTaskSchema,
+  ModelSchema,
+  ModelsAddOrUpdateMetadataRequestSchema,
+  ModelsCreateRequestSchema,
+  ModelsDeleteMetadataRequestSchema,
+  ModelsDeleteRequestSchema,
+  ModelsEditRequestSchema,
+  ModelsGetAllRequestSchema,
+  ModelsManyRequestSchema,
+  ModelsPublishManyRequestSchema,
+  ModelsSetReadyRequestSchema,
+  ModelsUpdateRequestSchema,
+} from './model.js';
+import {
   ProjectSchema,
   ProjectsCreateRequestSchema,
   ProjectsDeleteRequestSchema,
@@ -72,6 +87,7 @@ import {
   TasksGetConfigurationsRequestSchema,
   TasksGetHyperParamsRequestSchema,
   TasksManyRequestSchema,
+  TasksPublishRequestSchema,
   TasksResetRequestSchema,
   TasksSetProgressRequestSchema,
   TasksSetRequirementsRequestSchema,
@@ -103,9 +119,12 @@ function endpoint<TRequest extends z.ZodType, TResponse extends z.ZodType>(
 const Empty = z.object({});
 const Counted = (field: string) => z.object({ [field]: z.number().int() });
 const StatusChanged = UpdatedSchema;
+const BulkFailures = z.array(
+  z.object({ id: z.string(), error: z.object({ codes: z.array(z.number()), msg: z.string() }).loose() }),
+);
 const BulkResult = z.object({
   succeeded: z.array(z.object({ id: z.string() }).loose()),
-  failed: z.array(z.object({ id: z.string(), error: z.object({ codes: z.array(z.number()), msg: z.string() }).loose() })),
+  failed: BulkFailures,
 });
 
 /**
@@ -197,7 +216,8 @@ export const ENDPOINTS = {
   ),
   'tasks.delete_artifacts': endpoint('Deletes artifacts by key (and mode).', TasksDeleteArtifactsRequestSchema, Counted('deleted')),
   'tasks.add_or_update_model': endpoint(
-    'Records an input or output model of the task under a name.',
+    'Records an input or output model of the task under a name, replacing the one with that name; the model must ' +
+      'exist (models.create). For an output model without a task, the task becomes the model\'s creating task.',
     TasksAddOrUpdateModelRequestSchema,
     Counted('updated'),
   ),
@@ -227,11 +247,17 @@ export const ENDPOINTS = {
     StatusChanged,
   ),
   'tasks.reset': endpoint(
-    'Makes the task a draft again, deleting its outputs (events, output artifacts, output models).',
+    'Makes the task a draft again, deleting its outputs: events, output artifacts, its output model list, and ' +
+      '(delete_output_models) the unpublished models it created that no other task uses — deleted_models counts ' +
+      'them; the models it keeps lose their task link.',
     TasksResetRequestSchema,
     UpdatedSchema.extend({ dequeued: z.number().int(), events: z.number().int(), deleted_models: z.number().int() }),
   ),
-  'tasks.publish': endpoint('Publishes a finished task: read-only from then on.', TaskStatusChangeRequestSchema, StatusChanged),
+  'tasks.publish': endpoint(
+    'Publishes a finished task, read-only from then on, and (publish_model) its output models that are not published yet.',
+    TasksPublishRequestSchema,
+    StatusChanged,
+  ),
   'tasks.enqueue': endpoint(
     'Puts a draft in a queue for an agent.',
     TasksEnqueueRequestSchema,
@@ -251,10 +277,72 @@ export const ENDPOINTS = {
   'tasks.archive_many': endpoint('Archives tasks, reporting each one.', TasksManyRequestSchema, BulkResult),
   'tasks.unarchive_many': endpoint('Restores archived tasks, reporting each one.', TasksManyRequestSchema, BulkResult),
   'tasks.delete': endpoint(
-    'Deletes a task with its outputs; a running or published one only when forced.',
+    'Deletes a task with its outputs, including (delete_output_models) the unpublished models it created that no ' +
+      'other task uses; the models it keeps lose their task link (updated_models). A running or published task only ' +
+      'when forced.',
     TasksDeleteRequestSchema,
-    z.object({ deleted: z.number().int(), updated_children: z.number().int(), events: z.number().int() }),
+    z.object({
+      deleted: z.number().int(),
+      updated_children: z.number().int(),
+      events: z.number().int(),
+      deleted_models: z.number().int(),
+      updated_models: z.number().int(),
+    }),
   ),
+
+  'models.create': endpoint(
+    'Registers a model: where its weights are (uri), its name, and optionally design, labels, framework, project, ' +
+      'parent model and creating task.',
+    ModelsCreateRequestSchema,
+    z.object({ id: z.string(), created: z.boolean() }),
+  ),
+  'models.get_by_id': endpoint('Returns one model.', ModelIdRequestSchema, z.object({ model: ModelSchema })),
+  'models.get_all': endpoint(
+    'Lists models with filters (name regex, project, task, uri, framework, tags, ready...), ordering, paging and ' +
+      'field projection.',
+    ModelsGetAllRequestSchema,
+    z.object({ models: z.array(ModelSchema.partial()) }),
+  ),
+  'models.edit': endpoint(
+    'Changes a model; fields given replace the stored ones (design and labels whole, metadata whole). A published ' +
+      'model takes only name, comment, tags, project and metadata unless forced. iteration raises last_iteration of ' +
+      'the model and of its task.',
+    ModelsEditRequestSchema,
+    UpdatedSchema,
+  ),
+  'models.update': endpoint(
+    'Changes the name, comment, tags, project, task or ready flag of a model, with the rules of models.edit.',
+    ModelsUpdateRequestSchema,
+    UpdatedSchema,
+  ),
+  'models.set_ready': endpoint(
+    'Publishes a model (ready), and with publish_task the task that created it; an already published model answers ' +
+      'updated 0.',
+    ModelsSetReadyRequestSchema,
+    z.object({ updated: z.number().int(), published_task: ModelPublishedTaskSchema.nullable() }),
+  ),
+  'models.publish_many': endpoint(
+    'Publishes models as models.set_ready, reporting each one.',
+    ModelsPublishManyRequestSchema,
+    z.object({
+      succeeded: z.array(z.object({ id: z.string(), updated: z.number().int(), published_task: ModelPublishedTaskSchema.nullable() })),
+      failed: BulkFailures,
+    }),
+  ),
+  'models.archive_many': endpoint('Archives models (system tag "archived"), reporting each one.', ModelsManyRequestSchema, BulkResult),
+  'models.unarchive_many': endpoint('Restores archived models, reporting each one.', ModelsManyRequestSchema, BulkResult),
+  'models.delete': endpoint(
+    'Deletes a model and removes it from the model lists of the tasks that use it; refused while a task other than ' +
+      'a draft uses it, unless forced. url is where its weights were (the files are not deleted).',
+    ModelsDeleteRequestSchema,
+    z.object({ deleted: z.boolean(), url: z.string() }),
+  ),
+  'models.add_or_update_metadata': endpoint(
+    'Adds metadata entries to a model or replaces those with the same key (any model, published ones included).',
+    ModelsAddOrUpdateMetadataRequestSchema,
+    Counted('updated'),
+  ),
+  'models.delete_metadata': endpoint('Deletes metadata entries of a model by key.', ModelsDeleteMetadataRequestSchema, Counted('updated')),
 
   'events.add_batch': endpoint(
     'Stores a batch of events — JSON lines (Content-Type: application/json-lines) or a JSON array, one event each: ' +

@@ -63,10 +63,13 @@ describe('error codes', () => {
       PROJECT_NOT_FOUND: 404,
       QUEUE_NOT_FOUND: 404,
       WORKER_NOT_FOUND: 404,
+      MODEL_NOT_FOUND: 404,
       FILE_NOT_FOUND: 404,
       INVALID_TRANSITION: 409,
       STATUS_CONFLICT: 409,
       TASK_READ_ONLY: 409,
+      MODEL_READ_ONLY: 409,
+      MODEL_IN_USE: 409,
       ALREADY_EXISTS: 409,
       PROJECT_NOT_EMPTY: 409,
       QUEUE_NOT_EMPTY: 409,
@@ -79,7 +82,8 @@ describe('error codes', () => {
   it('use the ClearML subcodes of clearml-api.md §1.2 where one fits', () => {
     // 400/12 validation_error, 401/20 no_credentials, 400/101 invalid_task_id, 400/701 invalid_queue_id,
     // 400/1001 invalid_worker_id, 400/110 invalid_task_status, 400/121 failed_changing_task_status,
-    // 400/801 expected_unique_data, 400/702 queue_not_empty, 500/1 internal_error, 400/403 project_not_found.
+    // 400/801 expected_unique_data, 400/702 queue_not_empty, 500/1 internal_error, 400/403 project_not_found,
+    // 400/201 invalid_model_id, 400/203 model_is_ready, 400/205 model_in_use.
     expect(ERROR_SUBCODE).toMatchObject({
       INVALID_INPUT: 12,
       UNAUTHORIZED: 20,
@@ -92,6 +96,9 @@ describe('error codes', () => {
       TASK_READ_ONLY: 110,
       ALREADY_EXISTS: 801,
       QUEUE_NOT_EMPTY: 702,
+      MODEL_NOT_FOUND: 201,
+      MODEL_READ_ONLY: 203,
+      MODEL_IN_USE: 205,
       INTERNAL: 1,
     });
   });

@@ -4,6 +4,7 @@ export * from './common.js';
 export * from './task-lifecycle.js';
 export * from './task.js';
 export * from './task-api.js';
+export * from './model.js';
 export * from './project.js';
 export * from './queue.js';
 export * from './worker.js';

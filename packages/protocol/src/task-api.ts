@@ -157,9 +157,19 @@ export const TaskStatusChangeRequestSchema = z.object({
 export const TasksCompletedRequestSchema = TaskStatusChangeRequestSchema.extend({
   publish: z.boolean().optional().default(false).describe('publish right after completing'),
 });
+/** The body of `tasks.publish`. */
+export const TasksPublishRequestSchema = TaskStatusChangeRequestSchema.extend({
+  publish_model: z.boolean().optional().default(true).describe('also publish the output models that are not published yet'),
+});
+/** Whether reset and delete delete the output models the task created (those no other task uses, not published). */
+const deleteOutputModels = z
+  .boolean()
+  .optional()
+  .default(true)
+  .describe('delete the unpublished output models the task created that no other task uses');
 export const TasksResetRequestSchema = TaskStatusChangeRequestSchema.extend({
   clear_all: z.boolean().optional().default(false).describe('also empty the script and execution sections'),
-  delete_output_models: z.boolean().optional().default(true),
+  delete_output_models: deleteOutputModels,
 });
 export const TasksEnqueueRequestSchema = TaskStatusChangeRequestSchema.extend({
   queue: IdSchema.optional().describe('queue id; the default queue when neither queue nor queue_name is given'),
@@ -188,6 +198,7 @@ export const TasksManyRequestSchema = z.object({ ids: IdListSchema });
 export const TasksDeleteRequestSchema = z.object({
   task: IdSchema,
   force: z.boolean().optional().default(false).describe('delete even a running or published task'),
+  delete_output_models: deleteOutputModels,
 });
 export const TasksSetProgressRequestSchema = z.object({
   task: IdSchema,

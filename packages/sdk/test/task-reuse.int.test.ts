@@ -25,6 +25,11 @@ async function consoleOf(id: string): Promise<string[]> {
   return (await readLog(api(), id)).filter((line) => !line.startsWith('info: @@task '));
 }
 
+/** Registers a model to record on a task (tasks.add_or_update_model takes existing models only). */
+async function registerModel(name: string): Promise<string> {
+  return (await api().call('models.create', { name, uri: `file:///tmp/weights/${name}.bin` })).id;
+}
+
 async function finished(run: Promise<ScriptRun>): Promise<string> {
   const result = await run;
   expectExitCode(result, 0);
@@ -76,7 +81,7 @@ describe.concurrent('Task.init reuse', () => {
     const stateDir = await harness.repo.newStateDir();
     const project = 'sdk-tests/reuse-model';
     const first = await probe('default', project, { stateDir });
-    await api().call('tasks.add_or_update_model', { task: first.id, name: 'best', model: 'f'.repeat(32), type: 'output', force: true });
+    await api().call('tasks.add_or_update_model', { task: first.id, name: 'best', model: await registerModel('best'), type: 'output', force: true });
     const second = await probe('default', project, { stateDir });
     expect(second.id).not.toBe(first.id);
     expect((await readTask(api(), first.id)).models.output.map((m) => m.name)).toEqual(['best']);
@@ -86,7 +91,7 @@ describe.concurrent('Task.init reuse', () => {
     const stateDir = await harness.repo.newStateDir();
     const project = 'sdk-tests/reuse-input-model';
     const first = await probe('default', project, { stateDir });
-    await api().call('tasks.add_or_update_model', { task: first.id, name: 'pretrained', model: 'e'.repeat(32), type: 'input', force: true });
+    await api().call('tasks.add_or_update_model', { task: first.id, name: 'pretrained', model: await registerModel('pretrained'), type: 'input', force: true });
     expect((await probe('default', project, { stateDir })).id).toBe(first.id);
   });
 
@@ -147,7 +152,7 @@ describe.concurrent('Task.init reuse', () => {
     const project = 'sdk-tests/continue';
     const first = await probe('default', project, { stateDir });
     await api().call('tasks.add_or_update_artifacts', { task: first.id, force: true, artifacts: [{ key: 'checkpoint', type: 'custom' }] });
-    await api().call('tasks.add_or_update_model', { task: first.id, name: 'last', model: 'a'.repeat(32), type: 'output', force: true });
+    await api().call('tasks.add_or_update_model', { task: first.id, name: 'last', model: await registerModel('last'), type: 'output', force: true });
     await api().call('events.add_batch', [{ type: 'training_stats_scalar', task: first.id, metric: 'loss', variant: 'train', iter: 9, value: 0.25 }]);
     const second = await probe('continue', project, { stateDir });
     expect(second.id).toBe(first.id);

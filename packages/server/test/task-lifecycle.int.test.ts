@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiClient } from 'tasklane/client';
-import { expectError, getTask, makeProject, makeTask, queuedIds, tick, uniqueName, withoutId } from './support/factories.js';
+import { expectError, getTask, makeModel, makeProject, makeTask, queuedIds, tick, uniqueName, withoutId } from './support/factories.js';
 import { rawCall, startTestServer, type TestServer } from './support/test-server.js';
 
 describe('task lifecycle over HTTP', () => {
@@ -139,7 +139,7 @@ describe('task lifecycle over HTTP', () => {
 
   describe('reset', () => {
     it('deletes outputs and makes the task a draft again', async () => {
-      const [inModel, outModel] = ['1'.repeat(32), '2'.repeat(32)];
+      const [inModel, outModel] = [await makeModel(api), await makeModel(api)];
       const id = await makeTask(api, {
         script: { branch: 'main' },
         hyperparams: { Args: { lr: { value: '0.1' } } },
@@ -225,7 +225,7 @@ describe('task lifecycle over HTTP', () => {
           { key: 'out', type: 't', mode: 'output' },
         ],
       });
-      await api.call('tasks.add_or_update_model', { task: id, name: 'final', model: '2'.repeat(32), type: 'output', iteration: 5 });
+      await api.call('tasks.add_or_update_model', { task: id, name: 'final', model: await makeModel(api), type: 'output', iteration: 5 });
       await api.call('tasks.set_progress', { task: id, progress: 100 });
       await api.call('tasks.completed', { task: id });
       return { id, project: project.id };

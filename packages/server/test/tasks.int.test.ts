@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RequestOf } from '@tasklane/protocol';
 import type { ApiClient } from 'tasklane/client';
-import { expectError, getTask, makeProject, makeTask, tick, uniqueName } from './support/factories.js';
+import { expectError, getTask, makeModel, makeProject, makeTask, tick, uniqueName } from './support/factories.js';
 import { startTestServer, type TestServer } from './support/test-server.js';
 
 describe('tasks over HTTP', () => {
@@ -548,7 +548,7 @@ describe('tasks over HTTP', () => {
 
     it('add_or_update_model records input and output models by name', async () => {
       const id = await makeTask(api);
-      const [m1, m2, m3] = ['1'.repeat(32), '2'.repeat(32), '3'.repeat(32)];
+      const [m1, m2, m3] = [await makeModel(api), await makeModel(api), await makeModel(api)];
       expect(await api.call('tasks.add_or_update_model', { task: id, name: 'base', model: m1, type: 'input' })).toEqual({ updated: 1 });
       await api.call('tasks.started', { task: id });
       await api.call('tasks.add_or_update_model', { task: id, name: 'best', model: m2, type: 'output', iteration: 7 });

@@ -12,6 +12,7 @@ import { rm } from 'node:fs/promises';
 import { resolveStorageKey } from '../routes/safe-path.js';
 import type { ServiceContext } from './context.js';
 import { deleteTaskEvents } from './events.js';
+import { publishOutputModels, releaseTaskModels } from './model-links.js';
 import { ensureQueueByName, getDefaultQueue, getQueueOrThrow } from './queues.js';
 import { getTaskOrThrow, isArchived, saveTask } from './tasks.js';
 
@@ -87,11 +88,41 @@ export async function markCompleted(ctx: ServiceContext, body: ParsedRequestOf<'
     patch: finishedAt,
   });
   if (!body.publish) return { updated: 1, fields, published: 0 };
-  const published = await changeStatus(ctx, completed, { action: 'publish', to: 'published', patch: publishedAt });
-  return { updated: 1, fields: { ...fields, ...published.fields }, published: 1 };
+  const published = await publishTaskRecord(ctx, completed, { publishModels: true });
+  return { updated: 1, fields: { ...fields, ...published }, published: 1 };
 }
 
-export const publishTask = statusEndpoint('publish', 'published', publishedAt);
+/**
+ * Publishes a task and, with `publishModels`, its output models that are not published yet (ClearML publishes the
+ * task's output model with it). Answers the fields the status change wrote.
+ */
+export async function publishTaskRecord(
+  ctx: ServiceContext,
+  task: Task,
+  options: { force?: boolean; reason?: string; message?: string; publishModels: boolean },
+): Promise<Record<string, unknown>> {
+  const { fields } = await changeStatus(ctx, task, {
+    action: 'publish',
+    to: 'published',
+    force: options.force,
+    reason: options.reason,
+    message: options.message,
+    patch: publishedAt,
+  });
+  if (options.publishModels) await publishOutputModels(ctx, task);
+  return fields;
+}
+
+export async function publishTask(ctx: ServiceContext, body: ParsedRequestOf<'tasks.publish'>): Promise<ResponseOf<'tasks.publish'>> {
+  const task = await getTaskOrThrow(ctx, body.task);
+  const fields = await publishTaskRecord(ctx, task, {
+    force: body.force,
+    reason: body.status_reason,
+    message: body.status_message,
+    publishModels: body.publish_model,
+  });
+  return { updated: 1, fields };
+}
 
 /** Is a live agent running this task? (It reported within the worker timeout.) */
 function hasLiveWorker(ctx: ServiceContext, task: Task): boolean {
@@ -158,7 +189,7 @@ export async function resetTask(ctx: ServiceContext, body: ParsedRequestOf<'task
   assertTransition({ taskId: task.id, from: task.status, to: 'created', action: 'reset', force: body.force });
   const dequeued = await ctx.repos.queues.remove(task.id);
   const { events } = await deleteOutputs(ctx, task);
-  const deletedModels = task.models.output.length;
+  const models = await releaseTaskModels(ctx, task, body.delete_output_models);
   const { fields } = await changeStatus(ctx, task, {
     action: 'reset',
     to: 'created',
@@ -186,7 +217,7 @@ export async function resetTask(ctx: ServiceContext, body: ParsedRequestOf<'task
       },
     }),
   });
-  return { updated: 1, fields, dequeued, events, deleted_models: deletedModels };
+  return { updated: 1, fields, dequeued, events, deleted_models: models.deleted };
 }
 
 export async function enqueueTask(ctx: ServiceContext, body: ParsedRequestOf<'tasks.enqueue'>): Promise<ResponseOf<'tasks.enqueue'>> {
@@ -317,19 +348,31 @@ export async function unarchiveMany(
   return forEachTask(body.ids, async (id) => setArchived(ctx, await getTaskOrThrow(ctx, id), false));
 }
 
-/** Deletes tasks with their outputs and queue entries; children keep living without a parent. */
-export async function deleteTasks(ctx: ServiceContext, ids: string[]): Promise<{ children: number; events: number }> {
+/**
+ * Deletes tasks with their outputs and queue entries, and (`deleteModels`) the models they created that nobody else
+ * uses (see releaseTaskModels); children keep living without a parent.
+ */
+export async function deleteTasks(
+  ctx: ServiceContext,
+  ids: string[],
+  deleteModels = true,
+): Promise<{ children: number; events: number; deletedModels: number; updatedModels: number }> {
   let children = 0;
   let events = 0;
+  let deletedModels = 0;
+  let updatedModels = 0;
   for (const id of ids) {
     const task = await ctx.repos.tasks.get(id);
     if (!task) continue;
     await ctx.repos.queues.remove(id);
     events += (await deleteOutputs(ctx, task)).events;
+    const models = await releaseTaskModels(ctx, task, deleteModels);
+    deletedModels += models.deleted;
+    updatedModels += models.updated;
     children += await ctx.repos.tasks.detachChildren(id);
   }
   await ctx.repos.tasks.delete(ids);
-  return { children, events };
+  return { children, events, deletedModels, updatedModels };
 }
 
 export async function deleteTask(ctx: ServiceContext, body: ParsedRequestOf<'tasks.delete'>): Promise<ResponseOf<'tasks.delete'>> {
@@ -345,6 +388,6 @@ export async function deleteTask(ctx: ServiceContext, body: ParsedRequestOf<'tas
       { task: task.id, current_status: task.status, action: 'delete' },
     );
   }
-  const { children, events } = await deleteTasks(ctx, [task.id]);
-  return { deleted: 1, updated_children: children, events };
+  const { children, events, deletedModels, updatedModels } = await deleteTasks(ctx, [task.id], body.delete_output_models);
+  return { deleted: 1, updated_children: children, events, deleted_models: deletedModels, updated_models: updatedModels };
 }

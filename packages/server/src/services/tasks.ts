@@ -18,6 +18,7 @@ import {
 import { TASK_ORDER_FIELDS, type TaskOrderField, type TaskQuery } from '../storage/store.js';
 import type { ServiceContext } from './context.js';
 import { toListFilter } from './list-filter.js';
+import { getModelOrThrow } from './model-links.js';
 import { compilePattern } from './patterns.js';
 import { descendantIds, ensureProject, getProjectOrThrow } from './projects.js';
 import { paging, project } from './projection.js';
@@ -71,7 +72,8 @@ function sortArtifacts(artifacts: Artifact[]): Artifact[] {
   return [...artifacts].sort((a, b) => (a.key === b.key ? a.mode.localeCompare(b.mode) : a.key < b.key ? -1 : 1));
 }
 
-async function resolveProject(
+/** The project id a body names, by id (which must exist) or by full name (created when missing). */
+export async function resolveProject(
   ctx: ServiceContext,
   projectId: string | null | undefined,
   projectName: string | undefined,
@@ -384,12 +386,20 @@ export async function addOrUpdateModel(
   body: ParsedRequestOf<'tasks.add_or_update_model'>,
 ): Promise<ResponseOf<'tasks.add_or_update_model'>> {
   const task = await getWritableTask(ctx, body.task, body.type === 'input' ? 'configuration' : 'outputs', body.force);
+  const model = await getModelOrThrow(ctx, body.model, 'Register the model with models.create first, then record it on the task.');
   const now = ctx.now();
   const list = task.models[body.type].filter((m) => m.name !== body.name);
   list.push({ name: body.name, model: body.model, updated: now });
   const next: Task = { ...task, models: { ...task.models, [body.type]: list } };
   if (body.iteration !== undefined && body.iteration > next.last_iteration) next.last_iteration = body.iteration;
   await saveTask(ctx, touched(next, now), task.status);
+  if (body.type === 'output') {
+    // The task that records a model as its output without one named at creation is the model's creating task.
+    const iteration = Math.max(model.last_iteration, body.iteration ?? 0);
+    if (model.task === null || iteration !== model.last_iteration) {
+      await ctx.repos.models.replace({ ...model, task: model.task ?? task.id, last_iteration: iteration, last_update: now });
+    }
+  }
   return { updated: 1 };
 }
 

@@ -167,6 +167,49 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX other_events_iter ON other_events(task, type, iter);
     `,
   },
+  {
+    version: 4,
+    name: 'models, and which tasks use them',
+    // task_models mirrors the models.input/models.output lists of each task (the task row stays the truth; the task
+    // repository rewrites a task's rows with the task), so that "which tasks use model X" is an index lookup rather
+    // than a scan of every task's JSON. Rows of tasks stored before this migration are filled in here.
+    sql: `
+      CREATE TABLE models (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        project TEXT,
+        task TEXT,
+        parent TEXT,
+        framework TEXT,
+        uri TEXT NOT NULL,
+        ready INTEGER NOT NULL,
+        user TEXT,
+        created TEXT NOT NULL,
+        last_update TEXT NOT NULL,
+        last_iteration INTEGER NOT NULL DEFAULT 0,
+        data TEXT NOT NULL
+      );
+      CREATE INDEX models_project ON models(project, created);
+      CREATE INDEX models_task ON models(task);
+      CREATE INDEX models_created ON models(created);
+
+      CREATE TABLE task_models (
+        task TEXT NOT NULL,
+        type TEXT NOT NULL,
+        model TEXT NOT NULL
+      );
+      CREATE INDEX task_models_task ON task_models(task);
+      CREATE INDEX task_models_model ON task_models(model);
+      INSERT INTO task_models (task, type, model)
+        SELECT tasks.id, 'input', json_extract(ref.value, '$.model')
+        FROM tasks, json_each(tasks.data, '$.models.input') AS ref
+        WHERE json_extract(ref.value, '$.model') IS NOT NULL
+        UNION ALL
+        SELECT tasks.id, 'output', json_extract(ref.value, '$.model')
+        FROM tasks, json_each(tasks.data, '$.models.output') AS ref
+        WHERE json_extract(ref.value, '$.model') IS NOT NULL;
+    `,
+  },
 ];
 
 /** @internal The block sizes migration 3 summarized with; they must equal SUMMARY_BLOCK_SIZES (a test checks). */

@@ -2,7 +2,15 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { deflateSync, inflateSync } from 'node:zlib';
 import Database from 'better-sqlite3';
-import { SINGLE_VALUE_ITERATION, type EventType, type MetricVariants, type QueueEntry, type Task, type TaskStatus } from '@tasklane/protocol';
+import {
+  SINGLE_VALUE_ITERATION,
+  type EventType,
+  type MetricVariants,
+  type Model,
+  type QueueEntry,
+  type Task,
+  type TaskStatus,
+} from '@tasklane/protocol';
 import { SQLITE_MIGRATIONS, type Migration } from './migrations.js';
 import {
   SUMMARY_BLOCK_SIZES,
@@ -25,6 +33,8 @@ import type {
   ListFilter,
   LogEventRecord,
   LogPageQuery,
+  ModelQuery,
+  ModelRepository,
   OtherEventRecord,
   PlotQuery,
   ProjectRecord,
@@ -38,6 +48,7 @@ import type {
   SeriesStats,
   SingleValueRecord,
   Store,
+  TaskModelUse,
   TaskQuery,
   TaskRepository,
   TransactionOptions,
@@ -138,6 +149,7 @@ class SqliteStore implements Store {
     this.repos = {
       projects: new SqliteProjects(db),
       tasks: new SqliteTasks(db),
+      models: new SqliteModels(db),
       queues: new SqliteQueues(db),
       workers: new SqliteWorkers(db),
       events: new SqliteEvents(db),
@@ -261,8 +273,12 @@ class SqliteTasks implements TaskRepository {
   private readonly insertStmt;
   private readonly replaceStmt;
   private readonly casStmt;
+  private readonly deleteRefsStmt;
+  private readonly insertRefStmt;
 
   constructor(private readonly db: Db) {
+    this.deleteRefsStmt = db.prepare('DELETE FROM task_models WHERE task = ?');
+    this.insertRefStmt = db.prepare('INSERT INTO task_models (task, type, model) VALUES (?, ?, ?)');
     this.byId = db.prepare('SELECT data FROM tasks WHERE id = ?').pluck();
     const values = TASK_COLUMNS.split(', ')
       .map((c) => `@${c}`)
@@ -310,6 +326,7 @@ class SqliteTasks implements TaskRepository {
 
   async insert(task: Task) {
     this.insertStmt.run(taskColumns(task));
+    this.writeModelRefs(task);
   }
 
   async replace(task: Task, expectedStatus?: TaskStatus) {
@@ -318,13 +335,32 @@ class SqliteTasks implements TaskRepository {
       expectedStatus === undefined
         ? this.replaceStmt.run(columns)
         : this.casStmt.run({ ...columns, expected_status: expectedStatus });
+    if (result.changes === 1) this.writeModelRefs(task);
     return result.changes === 1;
   }
 
   async delete(ids: string[]) {
     if (ids.length === 0) return 0;
     const params: Params = {};
-    return this.db.prepare(`DELETE FROM tasks WHERE id IN (${placeholders(ids, params, 't')})`).run(params).changes;
+    const list = placeholders(ids, params, 't');
+    this.db.prepare(`DELETE FROM task_models WHERE task IN (${list})`).run(params);
+    return this.db.prepare(`DELETE FROM tasks WHERE id IN (${list})`).run(params).changes;
+  }
+
+  async modelUses(modelIds: readonly string[]) {
+    if (modelIds.length === 0) return [];
+    const params: Params = {};
+    const sql = `SELECT DISTINCT m.task, t.status, m.type, m.model FROM task_models m JOIN tasks t ON t.id = m.task
+      WHERE m.model IN (${placeholders(modelIds, params, 'm')}) ORDER BY m.task, m.type, m.model`;
+    return this.db.prepare(sql).all(params) as TaskModelUse[];
+  }
+
+  /** Mirrors the task's model lists into task_models (see migration 4). */
+  private writeModelRefs(task: Task): void {
+    this.deleteRefsStmt.run(task.id);
+    for (const type of ['input', 'output'] as const) {
+      for (const ref of task.models?.[type] ?? []) this.insertRefStmt.run(task.id, type, ref.model);
+    }
   }
 
   async detachFromProjects(projectIds: string[]) {
@@ -346,7 +382,11 @@ class SqliteTasks implements TaskRepository {
       .prepare(`SELECT data FROM tasks WHERE ${column} IN (${placeholders(values, params, 'v')})`)
       .pluck()
       .all(params) as string[];
-    for (const row of rows) this.replaceStmt.run(taskColumns(change(JSON.parse(row) as Task)));
+    for (const row of rows) {
+      const task = change(JSON.parse(row) as Task);
+      this.replaceStmt.run(taskColumns(task));
+      this.writeModelRefs(task);
+    }
     return rows.length;
   }
 }
@@ -359,10 +399,16 @@ function listCondition(column: string, filter: ListFilter | undefined, params: P
   return out;
 }
 
-function tagCondition(path: string, filter: ListFilter | undefined, params: Params, prefix: string): string[] {
+function tagCondition(
+  path: string,
+  filter: ListFilter | undefined,
+  params: Params,
+  prefix: string,
+  table: 'tasks' | 'models' = 'tasks',
+): string[] {
   if (!filter) return [];
   const out: string[] = [];
-  const any = (list: string) => `EXISTS (SELECT 1 FROM json_each(tasks.data, '${path}') WHERE value IN (${list}))`;
+  const any = (list: string) => `EXISTS (SELECT 1 FROM json_each(${table}.data, '${path}') WHERE value IN (${list}))`;
   if (filter.include.length > 0) out.push(any(placeholders(filter.include, params, `${prefix}i`)));
   if (filter.exclude.length > 0) out.push(`NOT ${any(placeholders(filter.exclude, params, `${prefix}x`))}`);
   return out;
@@ -403,6 +449,107 @@ function taskWhere(query: TaskQuery, params: Params): string[] {
   if (query.lastUpdateBefore !== undefined) {
     params.lastUpdateBefore = query.lastUpdateBefore;
     where.push('last_update < @lastUpdateBefore');
+  }
+  return where;
+}
+
+const MODEL_COLUMNS = `id, name, project, task, parent, framework, uri, ready, user, created, last_update, last_iteration, data`;
+
+function modelColumns(model: Model) {
+  return {
+    id: model.id,
+    name: model.name,
+    project: model.project,
+    task: model.task,
+    parent: model.parent,
+    framework: model.framework,
+    uri: model.uri,
+    ready: model.ready ? 1 : 0,
+    user: model.user ?? null,
+    created: model.created,
+    last_update: model.last_update,
+    last_iteration: model.last_iteration,
+    data: JSON.stringify(model),
+  };
+}
+
+class SqliteModels implements ModelRepository {
+  private readonly byId;
+  private readonly insertStmt;
+  private readonly replaceStmt;
+
+  constructor(private readonly db: Db) {
+    this.byId = db.prepare('SELECT data FROM models WHERE id = ?').pluck();
+    const names = MODEL_COLUMNS.split(', ');
+    this.insertStmt = db.prepare(`INSERT INTO models (${MODEL_COLUMNS}) VALUES (${names.map((c) => `@${c}`).join(', ')})`);
+    const sets = names
+      .filter((c) => c !== 'id')
+      .map((c) => `${c} = @${c}`)
+      .join(', ');
+    this.replaceStmt = db.prepare(`UPDATE models SET ${sets} WHERE id = @id`);
+  }
+
+  async get(id: string) {
+    return parseRow<Model>(this.byId.get(id));
+  }
+
+  async list(query: ModelQuery) {
+    const params: Params = {};
+    const where = modelWhere(query, params);
+    const order = (query.orderBy ?? []).map((o) => `${o.field} ${o.descending ? 'DESC' : 'ASC'}`);
+    order.push('created ASC', 'id ASC');
+    let sql = `SELECT data FROM models${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY ${order.join(', ')}`;
+    if (query.limit !== undefined) {
+      sql += ' LIMIT @limit OFFSET @offset';
+      params.limit = query.limit;
+      params.offset = query.offset ?? 0;
+    }
+    return (this.db.prepare(sql).pluck().all(params) as string[]).map((row) => JSON.parse(row) as Model);
+  }
+
+  async insert(model: Model) {
+    this.insertStmt.run(modelColumns(model));
+  }
+
+  async replace(model: Model) {
+    this.replaceStmt.run(modelColumns(model));
+  }
+
+  async delete(ids: readonly string[]) {
+    if (ids.length === 0) return 0;
+    const params: Params = {};
+    return this.db.prepare(`DELETE FROM models WHERE id IN (${placeholders(ids, params, 'm')})`).run(params).changes;
+  }
+}
+
+function inList(column: string, values: readonly string[] | undefined, params: Params, prefix: string): string[] {
+  if (!values) return [];
+  return [values.length > 0 ? `${column} IN (${placeholders(values, params, prefix)})` : '0'];
+}
+
+function modelWhere(query: ModelQuery, params: Params): string[] {
+  const where: string[] = [];
+  where.push(...inList('id', query.ids, params, 'id'));
+  if (query.namePattern !== undefined) {
+    params.namePattern = query.namePattern;
+    where.push('regexp(@namePattern, name)');
+  }
+  where.push(...inList('project', query.projects, params, 'pr'));
+  where.push(...inList('task', query.tasks, params, 'tk'));
+  where.push(...inList('uri', query.uris, params, 'ur'));
+  where.push(...listCondition('framework', query.frameworks, params, 'fw'));
+  where.push(...tagCondition('$.tags', query.tags, params, 'tg', 'models'));
+  where.push(...tagCondition('$.system_tags', query.systemTags, params, 'sy', 'models'));
+  if (query.ready !== undefined) where.push(query.ready ? 'ready = 1' : 'ready = 0');
+  if (query.users && query.users.length > 0) where.push(`user IN (${placeholders(query.users, params, 'u')})`);
+  if (query.searchText) {
+    params.searchText = `%${query.searchText.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    where.push(
+      `(id LIKE @searchText ESCAPE '\\' OR name LIKE @searchText ESCAPE '\\' OR json_extract(data, '$.comment') LIKE @searchText ESCAPE '\\')`,
+    );
+  }
+  if (!query.includeHidden) {
+    where.push(`NOT EXISTS (SELECT 1 FROM json_each(models.data, '$.system_tags') WHERE value = 'hidden')`);
   }
   return where;
 }

@@ -1,4 +1,4 @@
-import type { EventType, MetricVariants, Project, Queue, QueueEntry, Task, TaskStatus, Worker } from '@tasklane/protocol';
+import type { EventType, MetricVariants, Model, Project, Queue, QueueEntry, Task, TaskStatus, Worker } from '@tasklane/protocol';
 
 /** A list filter as ClearML's: values are ORed; a leading "-" in the request excludes a value instead. */
 export interface ListFilter {
@@ -41,6 +41,49 @@ export interface TaskQuery {
   offset?: number;
 }
 
+export const MODEL_ORDER_FIELDS = [
+  'id',
+  'name',
+  'created',
+  'last_update',
+  'framework',
+  'uri',
+  'ready',
+  'last_iteration',
+  'project',
+  'task',
+] as const;
+export type ModelOrderField = (typeof MODEL_ORDER_FIELDS)[number];
+
+/** What a model listing asks the store for. The service has resolved sub-projects already. */
+export interface ModelQuery {
+  ids?: string[];
+  /** A regular expression (JavaScript syntax) matched case-insensitively against the name. */
+  namePattern?: string;
+  projects?: string[];
+  /** Ids of the creating tasks. */
+  tasks?: string[];
+  uris?: string[];
+  frameworks?: ListFilter;
+  tags?: ListFilter;
+  systemTags?: ListFilter;
+  ready?: boolean;
+  users?: string[];
+  searchText?: string;
+  includeHidden?: boolean;
+  orderBy?: { field: ModelOrderField; descending: boolean }[];
+  limit?: number;
+  offset?: number;
+}
+
+/** A task that lists a model among its input or output models. */
+export interface TaskModelUse {
+  task: string;
+  status: TaskStatus;
+  type: 'input' | 'output';
+  model: string;
+}
+
 /** A project row: the wire shape minus `path`, which the service derives. */
 export type ProjectRecord = Omit<Project, 'path'>;
 export type QueueRecord = Omit<Queue, 'entries'>;
@@ -71,6 +114,17 @@ export interface TaskRepository {
   detachFromProjects(projectIds: string[]): Promise<number>;
   /** Clears `parent` on the children of a task; answers how many. */
   detachChildren(parentId: string): Promise<number>;
+  /** The tasks that list any of these models in `models.input` or `models.output`, one entry per task, type and model. */
+  modelUses(modelIds: readonly string[]): Promise<TaskModelUse[]>;
+}
+
+export interface ModelRepository {
+  get(id: string): Promise<Model | undefined>;
+  list(query: ModelQuery): Promise<Model[]>;
+  insert(model: Model): Promise<void>;
+  /** Writes the whole model. */
+  replace(model: Model): Promise<void>;
+  delete(ids: readonly string[]): Promise<number>;
 }
 
 export interface QueueRepository {
@@ -310,6 +364,7 @@ export interface EventRepository {
 export interface Repositories {
   projects: ProjectRepository;
   tasks: TaskRepository;
+  models: ModelRepository;
   queues: QueueRepository;
   workers: WorkerRepository;
   events: EventRepository;

@@ -1,5 +1,14 @@
 import { expect } from 'vitest';
-import { ERROR_STATUS, TasklaneError, shortId, type ErrorCode, type RequestOf, type Task, type TaskStatus } from '@tasklane/protocol';
+import {
+  ERROR_STATUS,
+  TasklaneError,
+  shortId,
+  type ErrorCode,
+  type Model,
+  type RequestOf,
+  type Task,
+  type TaskStatus,
+} from '@tasklane/protocol';
 import type { ApiClient } from 'tasklane/client';
 
 let counter = 0;
@@ -19,6 +28,18 @@ export function tick(ms = 5): Promise<void> {
 export async function makeProject(api: ApiClient, name = uniqueName('proj')): Promise<{ id: string; name: string }> {
   const { id } = await api.call('projects.create', { name });
   return { id, name };
+}
+
+/** Registers a model with a unique name and a made-up weights URI (or the fields given); answers its id. */
+export async function makeModel(api: ApiClient, fields: Partial<RequestOf<'models.create'>> = {}): Promise<string> {
+  const name = fields.name ?? uniqueName('model');
+  const { id } = await api.call('models.create', { name, uri: `file:///weights/${name}.bin`, ...fields });
+  return id;
+}
+
+/** Reads a model back. */
+export async function getModel(api: ApiClient, id: string): Promise<Model> {
+  return (await api.call('models.get_by_id', { model: id })).model;
 }
 
 export type MakeTaskOptions = Partial<RequestOf<'tasks.create'>> & {
