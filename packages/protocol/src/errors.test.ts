@@ -65,6 +65,8 @@ describe('error codes', () => {
       WORKER_NOT_FOUND: 404,
       MODEL_NOT_FOUND: 404,
       FILE_NOT_FOUND: 404,
+      FILE_TOO_LARGE: 413,
+      RANGE_NOT_SATISFIABLE: 416,
       INVALID_TRANSITION: 409,
       STATUS_CONFLICT: 409,
       TASK_READ_ONLY: 409,
