@@ -1,4 +1,9 @@
-export { Task, type TaskInitOptions, type TaskQuery, type TaskCreateOptions } from './task.js';
+export { Task, type TaskInitOptions, type TaskQuery, type TaskCreateOptions, type UploadArtifactOptions } from './task.js';
+export { Artifact } from './artifacts/artifact.js';
+export type { ArtifactType } from './artifacts/artifact-payload.js';
+export { encodeNpy, decodeNpy, type NdArray, type NumericArray } from './artifacts/npy.js';
+export type { TableRecord, TableData } from './artifacts/table.js';
+export { Model, InputModel, OutputModel, type ModelQuery, type OutputModelOptions, type ImportModelOptions } from './models/model.js';
 export { loadSdkConfig, SDK_ENV_VARS, type SdkConfig } from './config.js';
 export * from './client/index.js';
 export { Logger, SINGLE_VALUE_ITERATION, type PlotlyFigure, type SampleSource, type LogLevel } from './logger.js';

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
 import type { ReportEvent } from './event-reporter.js';
 import { parseCsv } from './parse-csv.js';
+import { quoteKeyPart as keyPart } from './storage/storage-url.js';
 
 /** What the logger needs from its task (kept narrow so the logger stays testable on its own). */
 export interface LoggerSink {
@@ -53,10 +54,6 @@ function describe(value: unknown): string {
   }
 }
 
-/** File-name-safe text for storage keys, as ClearML quotes metric and variant names. */
-function keyPart(text: string): string {
-  return text.replaceAll('/', '.slash.').replace(/[#"';?:@&=+$,%!\r\n\\]/g, (c) => `0x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
-}
 
 /**
  * The reporting side of a task: scalars, single values, console text, Plotly plots (scatter, lines, histograms,

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,6 +9,7 @@ import {
   TasklaneError,
   newId,
   shortId,
+  type Artifact as ArtifactRecord,
   type HyperParams,
   type Task as TaskData,
   type TaskStatus,
@@ -23,7 +24,10 @@ import {
   type CodeInfo,
   type EnvironmentInfo,
 } from './capture/index.js';
-import { ApiClient } from './client/api-client.js';
+import { Artifact } from './artifacts/artifact.js';
+import { prepareArtifact } from './artifacts/artifact-payload.js';
+import { uploadWithRetry } from './artifacts/upload-with-retry.js';
+import type { ApiClient } from './client/api-client.js';
 import { loadSdkConfig, type SdkConfig } from './config.js';
 import { captureConsole } from './console-capture.js';
 import { EventReporter, type ReportEvent } from './event-reporter.js';
@@ -31,6 +35,9 @@ import { Logger } from './logger.js';
 import { flattenObject, fromParamText, setAtPath, toParamText } from './params.js';
 import { readLastTask, writeLastTask } from './reuse-cache.js';
 import { startResourceMonitor } from './resource-monitor.js';
+import { makeClient } from './session.js';
+import { InputModel } from './models/model.js';
+import { destinationFor, joinUrl } from './storage/storage-url.js';
 
 /** Options of {@link Task.init}. */
 export interface TaskInitOptions {
@@ -95,6 +102,21 @@ export interface TaskCreateOptions {
   container?: { image?: string; arguments?: string; setupShellScript?: string };
 }
 
+/** Options of {@link Task.uploadArtifact}. */
+export interface UploadArtifactOptions {
+  /** Free-form facts about the artifact, shown with it (kept as text: ClearML's `display_data`). */
+  metadata?: Record<string, unknown>;
+  /** The preview shown in the UI. @default a view of the content (JSON text, the first rows of a table, ...) */
+  preview?: string;
+  /** Resolve only once the file is stored and recorded (and reject if that fails). @default false */
+  waitOnUpload?: boolean;
+  /** Delete the local file (when a file path was given) once it is uploaded. @default false */
+  deleteAfterUpload?: boolean;
+}
+
+/** Task names are cut so that `<name>.<id>` fits in 128 characters in storage paths, as ClearML does. */
+const STORAGE_NAME_MAX = 128 - 33;
+
 type Outcome = { status: 'completed' | 'failed' | 'stopped'; reason: string };
 
 const EXIT_FLUSHER = fileURLToPath(new URL('./exit-flusher.js', import.meta.url));
@@ -120,14 +142,6 @@ function normalizeProject(name: string): string {
     .map((p) => p.trim())
     .filter(Boolean)
     .join('/');
-}
-
-function makeClient(config: SdkConfig): ApiClient {
-  const headers: Record<string, string> = { 'X-ClearML-Worker': hostname(), 'X-ClearML-Client': 'tasklane-0.1.0' };
-  if (config.accessKey && config.secretKey) {
-    headers.Authorization = `Basic ${Buffer.from(`${config.accessKey}:${config.secretKey}`).toString('base64')}`;
-  }
-  return new ApiClient({ baseUrl: config.apiHost, headers, timeoutMs: 30_000 });
 }
 
 function unreachable(error: unknown, config: SdkConfig): unknown {
@@ -165,6 +179,11 @@ export class Task {
   private reporter: EventReporter | undefined;
   private logger: Logger | undefined;
   private uploads: Promise<void> = Promise.resolve();
+  /** Artifact and model uploads, in the order asked for. */
+  private artifactUploads: Promise<void> = Promise.resolve();
+  private pendingArtifactUploads = 0;
+  /** The last upload that finally failed, kept as the status message (a status change would clear it otherwise). */
+  private uploadFailure: string | undefined;
   private projectName: string | undefined;
   /** @internal undo functions, run in reverse when the run ends. */
   readonly cleanups: (() => void)[] = [];
@@ -572,6 +591,12 @@ export class Task {
     if (this.isClosed) return;
     const outcome = this.outcomeAtExit(code);
     this.stopCapturing();
+    if (this.pendingArtifactUploads > 0) {
+      // The process ends (process.exit) before the uploads could finish: say so, loudly and on the task.
+      const message = `${this.pendingArtifactUploads} artifact/model upload(s) were not finished when the process exited; they are lost`;
+      process.stderr.write(`tasklane: ${message}\n`);
+      this.uploadFailure ??= message;
+    }
     const events = this.reporter?.drain() ?? [];
     if (this.fatal) {
       const error = this.fatal.error;
@@ -598,7 +623,8 @@ export class Task {
   }
 
   private statusBody(outcome: Outcome) {
-    return { task: this.id, status_reason: outcome.reason, force: this.isRemote && outcome.status !== 'completed' };
+    const message = this.uploadFailure === undefined ? {} : { status_message: this.uploadFailure };
+    return { task: this.id, status_reason: outcome.reason, force: this.isRemote && outcome.status !== 'completed', ...message };
   }
 
   private logEvent(msg: string, level: string): ReportEvent {
@@ -625,6 +651,7 @@ export class Task {
   /** Sends everything reported and saved so far. */
   async flush(): Promise<void> {
     await this.writes;
+    await this.artifactUploads;
     await this.uploads;
     await this.reporter?.flush();
   }
@@ -641,6 +668,9 @@ export class Task {
   private finish(outcome: Outcome): Promise<void> {
     this.closing ??= (async () => {
       this.stopCapturing();
+      await this.writes;
+      if (this.pendingArtifactUploads > 0) warn(`waiting for ${this.pendingArtifactUploads} artifact/model upload(s) to finish`);
+      await this.artifactUploads;
       await this.writes;
       await this.uploads;
       try {
@@ -725,6 +755,10 @@ export class Task {
    * the local values), so edits made to a cloned task take effect.
    */
   connect<T extends object>(obj: T, name = GENERAL_SECTION): T {
+    if (obj instanceof InputModel) {
+      this.connectInputModel(obj, name === GENERAL_SECTION ? undefined : name);
+      return obj;
+    }
     const section = { ...(this.data.hyperparams[name] ?? {}) };
     const target = obj as Record<string, unknown>;
     const local = flattenObject(target);
@@ -742,6 +776,20 @@ export class Task {
     this.data.hyperparams = { ...this.data.hyperparams, [name]: section };
     this.saveHyperParams();
     return obj;
+  }
+
+  /**
+   * Records an input model of the task (what `connect(inputModel)` does): saved in the background, under the
+   * model's name unless `name` is given.
+   */
+  private connectInputModel(model: InputModel, name: string | undefined): void {
+    this.queueWrite('input model', async () => {
+      await model.load();
+      const entry = name ?? model.name;
+      await this.api.call('tasks.add_or_update_model', { task: this.id, name: entry, model: model.id, type: 'input' });
+      const input = this.data.models.input.filter((m) => m.name !== entry);
+      this.data.models = { ...this.data.models, input: [...input, { name: entry, model: model.id }] };
+    });
   }
 
   /**
@@ -813,6 +861,124 @@ export class Task {
     const params = this.getParameters();
     const key = path.includes('/') ? path : `${GENERAL_SECTION}/${path}`;
     return key in params ? (params[key] as T) : fallback;
+  }
+
+  // ---- artifacts -----------------------------------------------------------------------------------------------
+
+  /**
+   * Stores an object as an artifact of the task: plain data → JSON (`dict`), a string → text (`string`), a Buffer or
+   * Uint8Array → `.bin` bytes (`custom`), a file path → that file (`custom`), a folder path → a zip (`archive`),
+   * records (an array of flat objects) or `{columns, rows}` → CSV (`table`), a typed array or `{data, shape}` →
+   * NumPy `.npy` (`numpy`). The object is serialised now; the upload runs in the background, in order, retried
+   * three times; `close()` waits for it. A final failure is printed and set as the task's status message.
+   *
+   * @example
+   * await task.uploadArtifact('stats', { accuracy: 0.93 }, { metadata: { split: 'val' } });
+   * await task.uploadArtifact('weights', './out/model.bin', { waitOnUpload: true });
+   */
+  async uploadArtifact(name: string, obj: unknown, options: UploadArtifactOptions = {}): Promise<void> {
+    if (typeof name !== 'string' || name.trim() === '') {
+      throw new TasklaneError('INVALID_INPUT', `uploadArtifact: the name must be non-empty text, got ${JSON.stringify(name)}`);
+    }
+    const payload = await prepareArtifact(name, obj);
+    const metadata = Object.entries(options.metadata ?? {}).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v) ?? String(v)]);
+    const what = `artifact "${name}"`;
+    const done = this.runUpload(what, async () => {
+      try {
+        const url = joinUrl(await this.storageBase(), 'artifacts', name, payload.fileName);
+        const stored = await uploadWithRetry(payload.path, url, { config: this.config, what, say });
+        const record: ArtifactRecord = {
+          key: name,
+          type: payload.type,
+          mode: 'output',
+          uri: stored.uri,
+          hash: stored.sha256,
+          content_size: stored.size,
+          timestamp: Math.floor(Date.now() / 1000),
+          type_data: {
+            preview: options.preview ?? payload.preview,
+            content_type: payload.contentType,
+            // The hash of the object itself: for bytes, the stored file's (how get() knows to answer a Buffer).
+            ...(payload.isBytes ? { data_hash: stored.sha256 } : {}),
+          },
+          display_data: metadata,
+        };
+        await this.api.call('tasks.add_or_update_artifacts', { task: this.id, artifacts: [record], force: true });
+        const others = (this.data.execution.artifacts ?? []).filter((a) => !(a.key === name && (a.mode ?? 'output') === 'output'));
+        this.data.execution = { ...this.data.execution, artifacts: [...others, record].sort((a, b) => a.key.localeCompare(b.key)) };
+        if (options.deleteAfterUpload && !payload.isTemporary) await rm(payload.path, { force: true });
+      } finally {
+        await payload.cleanup();
+      }
+    });
+    if (options.waitOnUpload) await done;
+    else done.catch(() => undefined); // reported by runUpload
+  }
+
+  /** The task's artifacts by name, as last read from (or written by) this process; see {@link Artifact}. */
+  get artifacts(): Record<string, Artifact> {
+    const out: Record<string, Artifact> = {};
+    for (const record of this.data.execution.artifacts ?? []) {
+      if ((record.mode ?? 'output') === 'output' || !(record.key in out)) out[record.key] = new Artifact(record, this.config);
+    }
+    return out;
+  }
+
+  /** Deletes output artifacts by name (the records; the stored files stay). */
+  async deleteArtifacts(names: string[]): Promise<void> {
+    await this.flush();
+    await this.api.call('tasks.delete_artifacts', { task: this.id, artifacts: names.map((key) => ({ key, mode: 'output' as const })), force: true });
+    await this.reload();
+  }
+
+  /**
+   * Runs an upload after the ones asked for before; a final failure is printed, kept as the task's status message
+   * and rethrown to the caller's promise.
+   *
+   * @internal for OutputModel
+   */
+  runUpload<T>(what: string, upload: () => Promise<T>): Promise<T> {
+    this.pendingArtifactUploads += 1;
+    const result = this.artifactUploads.then(upload);
+    this.artifactUploads = result.then(
+      () => {
+        this.pendingArtifactUploads -= 1;
+      },
+      async (error: unknown) => {
+        this.pendingArtifactUploads -= 1;
+        const message = `upload of ${what} failed: ${(error as Error).message}`.slice(0, 1000);
+        process.stderr.write(`tasklane: ${message}\n`);
+        this.uploadFailure = message;
+        await this.api.call('tasks.set_progress', { task: this.id, status_message: message }).catch((cause: unknown) => {
+          warn(`could not record the failed upload on task ${shortId(this.id)}: ${(cause as Error).message}`);
+        });
+      },
+    );
+    return result;
+  }
+
+  /**
+   * Where this task's files go: `<destination>/<project path>/<task name>.<id>`, the destination being the task's
+   * output URI or the file server.
+   *
+   * @internal for OutputModel
+   */
+  async storageBase(): Promise<string> {
+    this.projectName ??= await this.lookUpProjectName();
+    const project = (this.projectName ?? '').split('/').filter(Boolean);
+    const taskPart = `${this.data.name.slice(0, STORAGE_NAME_MAX)}.${this.id}`;
+    return joinUrl(destinationFor(this.data.output?.destination ?? undefined, this.config), ...project, taskPart);
+  }
+
+  /** @internal the API client and settings, for models made from this task. */
+  get session(): { api: ApiClient; config: SdkConfig } {
+    return { api: this.api, config: this.config };
+  }
+
+  /** @internal records an output model in the local copy of the task (after tasks.add_or_update_model). */
+  noteOutputModel(name: string, model: string): void {
+    const output = this.data.models.output.filter((m) => m.name !== name);
+    this.data.models = { ...this.data.models, output: [...output, { name, model }] };
   }
 
   // ---- changes -------------------------------------------------------------------------------------------------
@@ -1011,6 +1177,11 @@ export class Task {
 }
 
 const warned = new Set<string>();
+
+/** A Tasklane diagnostic on stderr, every time (progress, retries). */
+function say(message: string): void {
+  process.stderr.write(`tasklane: ${message}\n`);
+}
 
 /** A Tasklane diagnostic on stderr (so it also lands in the task's console), once per message. */
 function warn(message: string): void {
