@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { TasklaneError } from '@tasklane/protocol';
+import { registerAgentCommands } from './commands/agent.js';
 import { registerServerCommand } from './commands/server.js';
 import { registerTaskCommands } from './commands/task.js';
 
@@ -14,6 +15,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerServerCommand(program);
   registerTaskCommands(program);
+  registerAgentCommands(program);
   return program;
 }
 

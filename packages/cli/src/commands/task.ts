@@ -2,6 +2,8 @@ import { Command, Option } from 'commander';
 import { TASK_STATUSES, TASK_STATUS_LABEL, TasklaneError, isId, shortId, type Task } from '@tasklane/protocol';
 import type { ApiClient } from 'tasklane/client';
 import { clientFor, printJson, type ApiOptions } from '../api-options.js';
+import { registerTaskCreateCommand } from './task-create.js';
+import { registerTaskEditCommand } from './task-edit.js';
 import { formatTable, truncate } from '../format-table.js';
 import { timeAgo } from '../format-time.js';
 
@@ -171,6 +173,9 @@ export function registerTaskCommands(program: Command): void {
       const stopping = data.fields?.status_message === 'stopping';
       reportChange(options, data, stopping ? `Asked the agent running ${shortId(id)} to stop it` : `Aborted ${shortId(id)}`);
     });
+
+  registerTaskCreateCommand(task, common);
+  registerTaskEditCommand(task, common);
 }
 
 /** A readable, sectioned description of a task for `task show`. */

@@ -1,0 +1,89 @@
+import { describe, expect, it } from 'vitest';
+import { TasklaneError } from '@tasklane/protocol';
+import { TaskConsole, type ConsoleLineEvent } from './task-console.js';
+
+function makeConsole(send: (events: ConsoleLineEvent[]) => Promise<void>, options: { maxPending?: number; tailLines?: number } = {}) {
+  return new TaskConsole({ taskId: 't'.repeat(32), worker: 'w1', send, flushIntervalMs: 10_000, ...options });
+}
+
+describe('TaskConsole', () => {
+  it('cuts output into lines (stderr as error), keeps a partial line for later, and sends the agent lines in order', async () => {
+    const sent: ConsoleLineEvent[] = [];
+    const taskConsole = makeConsole(async (events) => void sent.push(...events));
+    taskConsole.agentLine('cloning x');
+    taskConsole.write('stdout', 'one\ntw');
+    taskConsole.write('stderr', 'bad\r\n');
+    taskConsole.write('stdout', 'o\n10%\r50%\r100%\nno newline');
+    expect(await taskConsole.close(Date.now() + 1000)).toBe(true);
+    expect(sent.map((e) => [e.level, e.msg])).toEqual([
+      ['info', 'tasklane-agent: cloning x'],
+      ['info', 'one'],
+      ['error', 'bad'],
+      ['info', 'two'],
+      ['info', '100%'],
+      ['info', 'no newline'],
+    ]);
+    expect(sent.every((e) => e.type === 'log' && e.worker === 'w1' && /^[0-9a-f]{32}$/.test(e.id))).toBe(true);
+    expect(taskConsole.tail()).toEqual(['one', 'bad', 'two', '100%', 'no newline']);
+  });
+
+  it('keeps a batch that failed and sends it again with the same ids', async () => {
+    const attempts: string[][] = [];
+    let fail = true;
+    const taskConsole = makeConsole(async (events) => {
+      attempts.push(events.map((e) => e.id));
+      if (fail) {
+        fail = false;
+        throw new TasklaneError('SERVER_UNREACHABLE', 'down');
+      }
+    });
+    taskConsole.write('stdout', 'a\nb\n');
+    expect(await taskConsole.close(Date.now() + 5000)).toBe(true);
+    expect(attempts).toHaveLength(2);
+    expect(attempts[1]).toEqual(attempts[0]);
+  });
+
+  it('drops a batch the server refuses for good, so the lines behind it still go', async () => {
+    const delivered: string[] = [];
+    let calls = 0;
+    const taskConsole = new TaskConsole({
+      taskId: 't'.repeat(32),
+      worker: 'w',
+      maxBatch: 1,
+      send: async (events) => {
+        calls += 1;
+        if (calls === 1) throw new TasklaneError('INVALID_INPUT', 'refused');
+        delivered.push(...events.map((e) => e.msg));
+      },
+    });
+    taskConsole.write('stdout', 'first\nsecond\n');
+    expect(await taskConsole.close(Date.now() + 1000)).toBe(true);
+    expect(delivered).toEqual(['second']);
+  });
+
+  it('keeps at most maxPending lines while the server is away, and says how many it dropped', async () => {
+    let isDown = true;
+    const delivered: string[] = [];
+    const taskConsole = makeConsole(
+      async (events) => {
+        if (isDown) throw new TasklaneError('SERVER_UNREACHABLE', 'down');
+        delivered.push(...events.map((e) => e.msg));
+      },
+      { maxPending: 3, tailLines: 2 },
+    );
+    taskConsole.write('stdout', '1\n2\n3\n4\n5\n');
+    expect(await taskConsole.close(Date.now() + 50)).toBe(false);
+    isDown = false;
+    expect(await taskConsole.close(Date.now() + 5000)).toBe(true);
+    expect(delivered).toEqual(['tasklane-agent: 2 console lines were dropped while the server could not be reached', '3', '4', '5']);
+    expect(taskConsole.tail()).toEqual(['4', '5']);
+  });
+
+  it('cuts very long lines into pieces', async () => {
+    const sent: string[] = [];
+    const taskConsole = new TaskConsole({ taskId: 't'.repeat(32), worker: 'w', maxLineChars: 4, send: async (events) => void sent.push(...events.map((e) => e.msg)) });
+    taskConsole.write('stdout', 'abcdefghij\n');
+    await taskConsole.close(Date.now() + 1000);
+    expect(sent).toEqual(['abcd', 'efgh', 'ij']);
+  });
+});
