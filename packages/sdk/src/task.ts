@@ -624,7 +624,8 @@ export class Task {
 
   private statusBody(outcome: Outcome) {
     const message = this.uploadFailure === undefined ? {} : { status_message: this.uploadFailure };
-    return { task: this.id, status_reason: outcome.reason, force: this.isRemote && outcome.status !== 'completed', ...message };
+    // Never forced: under an agent a reset or abort decided on the server must not be overwritten by the dying script.
+    return { task: this.id, status_reason: outcome.reason, force: false, ...message };
   }
 
   private logEvent(msg: string, level: string): ReportEvent {
