@@ -70,6 +70,26 @@ describe('tasklane CLI against a server it started', () => {
     expect((await api.call('tasks.get_by_id', { task: cloneId })).task.status).toBe('published');
   });
 
+  it('lists queues with what waits in them, and workers with what they run', async () => {
+    const { id } = await api.call('tasks.create', { name: 'cli e2e queued', project_name: 'e2e/cli' });
+    expect((await cli('task', 'enqueue', id.slice(0, 8), '--queue', 'cli-e2e-queue', '--priority', '7')).code).toBe(0);
+    const queues = await cli('queue', 'list');
+    expect(queues.code).toBe(0);
+    expect(queues.stdout).toMatch(/^QUEUE\s+ID\s+WAITING\s+LONGEST WAIT\s+WORKERS/);
+    expect(queues.stdout).toMatch(/cli-e2e-queue\s+[0-9a-f]{8}\s+1\s/);
+    const { queue } = await api.call('queues.get_by_id', { queue: (await api.call('tasks.get_by_id', { task: id })).task.execution.queue! });
+    expect(queue.entries).toEqual([expect.objectContaining({ task: id, priority: 7 })]);
+
+    await api.call('workers.status_report', { worker: 'e2e-box:cpu', timestamp: Date.now(), queues: [queue.id] });
+    const workers = await cli('worker', 'list');
+    expect(workers.code).toBe(0);
+    expect(workers.stdout).toMatch(/e2e-box:cpu\s+idle\s+-\s+cli-e2e-queue/);
+
+    const bad = await cli('task', 'enqueue', id.slice(0, 8), '--priority', '101');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--priority expects an integer from 0 to 100, got "101"');
+  });
+
   it('says what went wrong, with exit code 1 for errors and 2 for bad usage', async () => {
     const missing = await cli('task', 'show', 'abcdef12');
     expect(missing.code).toBe(1);

@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { TasklaneError } from '@tasklane/protocol';
 import { registerAgentCommands } from './commands/agent.js';
 import { registerServerCommand } from './commands/server.js';
+import { registerQueueAndWorkerCommands } from './commands/queue-worker.js';
 import { registerTaskCommands } from './commands/task.js';
 
 export const CLI_VERSION = '0.1.0';
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
   registerServerCommand(program);
   registerTaskCommands(program);
   registerAgentCommands(program);
+  registerQueueAndWorkerCommands(program);
   return program;
 }
 

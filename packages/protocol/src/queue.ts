@@ -1,7 +1,11 @@
 import { z } from 'zod';
 import { IdSchema, IdListSchema, ListOptionsShape, StringListSchema, TimestampSchema } from './common.js';
 
-export const QueueEntrySchema = z.object({ task: z.string(), added: TimestampSchema });
+export const QueueEntrySchema = z.object({
+  task: z.string(),
+  added: TimestampSchema,
+  priority: z.number().int().optional().describe('higher leaves the queue first; equal priorities keep arrival order'),
+});
 export type QueueEntry = z.infer<typeof QueueEntrySchema>;
 
 /** A queue of tasks waiting for an agent, oldest first. */

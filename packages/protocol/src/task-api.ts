@@ -174,6 +174,7 @@ export const TasksResetRequestSchema = TaskStatusChangeRequestSchema.extend({
 export const TasksEnqueueRequestSchema = TaskStatusChangeRequestSchema.extend({
   queue: IdSchema.optional().describe('queue id; the default queue when neither queue nor queue_name is given'),
   queue_name: z.string().min(1).optional().describe('queue by name; created when missing'),
+  priority: z.number().int().min(0).max(100).optional().default(0).describe('0–100; higher leaves the queue first'),
 });
 export const TasksDequeueRequestSchema = TaskStatusChangeRequestSchema.extend({
   new_status: TaskStatusSchema.optional().describe('status after leaving the queue; default: the one before enqueue'),

@@ -1165,9 +1165,14 @@ export class Task {
   }
 
   /** Puts a draft in a queue (by name, created if missing; or by id; default: the default queue). */
-  static async enqueue(task: Task | string, options: { queueName?: string; queueId?: string } = {}): Promise<void> {
+  static async enqueue(task: Task | string, options: { queueName?: string; queueId?: string; priority?: number } = {}): Promise<void> {
     const { api } = Task.connectTo();
-    await api.call('tasks.enqueue', { task: typeof task === 'string' ? task : task.id, queue: options.queueId, queue_name: options.queueName });
+    await api.call('tasks.enqueue', {
+      task: typeof task === 'string' ? task : task.id,
+      queue: options.queueId,
+      queue_name: options.queueName,
+      priority: options.priority,
+    });
   }
 
   /** Takes a queued task out of its queue. */

@@ -123,10 +123,15 @@ export function registerTaskCommands(program: Command): void {
     .description('Put a draft in a queue for an agent to run')
     .argument('<task>', 'task id, or its first characters')
     .option('-q, --queue <name>', 'queue name, created if missing (default: the default queue)')
-    .action(async (ref: string, options: ApiOptions & { queue?: string }) => {
+    .option('--priority <n>', 'from 0 to 100; higher leaves the queue first (default: 0)')
+    .action(async (ref: string, options: ApiOptions & { queue?: string; priority?: string }) => {
       const api = clientFor(options);
       const id = await resolveTaskId(api, ref);
-      const data = await api.call('tasks.enqueue', { task: id, queue_name: options.queue });
+      const priority = options.priority === undefined ? undefined : Number(options.priority);
+      if (priority !== undefined && (!Number.isInteger(priority) || priority < 0 || priority > 100)) {
+        throw new TasklaneError('INVALID_INPUT', `--priority expects an integer from 0 to 100, got "${options.priority}"`);
+      }
+      const data = await api.call('tasks.enqueue', { task: id, queue_name: options.queue, priority });
       reportChange(options, data, `Enqueued ${shortId(id)} in ${options.queue ? `queue "${options.queue}"` : 'the default queue'}`);
     });
 

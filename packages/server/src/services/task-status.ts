@@ -246,7 +246,7 @@ export async function enqueueTask(ctx: ServiceContext, body: ParsedRequestOf<'ta
     }),
   });
   await ctx.repos.queues.remove(task.id);
-  await ctx.repos.queues.push(queue.id, task.id, ctx.now());
+  await ctx.repos.queues.push(queue.id, task.id, ctx.now(), body.priority);
   return { updated: 1, fields, queued: 1, queue: queue.id };
 }
 

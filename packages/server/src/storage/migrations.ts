@@ -210,6 +210,15 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
         WHERE json_extract(ref.value, '$.model') IS NOT NULL;
     `,
   },
+  {
+    version: 5,
+    name: 'queue priority',
+    // Higher priority leaves the queue first; equal priorities keep their arrival order (seq).
+    sql: `
+      ALTER TABLE queue_entries ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;
+      CREATE INDEX queue_entries_order ON queue_entries(queue, priority DESC, seq);
+    `,
+  },
 ];
 
 /** @internal The block sizes migration 3 summarized with; they must equal SUMMARY_BLOCK_SIZES (a test checks). */

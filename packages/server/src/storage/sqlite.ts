@@ -569,9 +569,9 @@ class SqliteQueues implements QueueRepository {
     this.byName = db.prepare('SELECT data FROM queues WHERE name = ?').pluck();
     this.all = db.prepare('SELECT data FROM queues ORDER BY created, name').pluck();
     this.insertStmt = db.prepare('INSERT INTO queues (id, name, created, data) VALUES (@id, @name, @created, @data)');
-    this.entriesStmt = db.prepare('SELECT task, added FROM queue_entries WHERE queue = ? ORDER BY seq');
-    this.pushStmt = db.prepare('INSERT INTO queue_entries (queue, task, added) VALUES (?, ?, ?)');
-    this.headStmt = db.prepare('SELECT seq, task, added FROM queue_entries WHERE queue = ? ORDER BY seq LIMIT 1');
+    this.entriesStmt = db.prepare('SELECT task, added, priority FROM queue_entries WHERE queue = ? ORDER BY priority DESC, seq');
+    this.pushStmt = db.prepare('INSERT INTO queue_entries (queue, task, added, priority) VALUES (?, ?, ?, ?)');
+    this.headStmt = db.prepare('SELECT seq, task, added, priority FROM queue_entries WHERE queue = ? ORDER BY priority DESC, seq LIMIT 1');
     this.deleteEntryStmt = db.prepare('DELETE FROM queue_entries WHERE seq = ?');
   }
 
@@ -593,8 +593,8 @@ class SqliteQueues implements QueueRepository {
   async entries(queueId: string) {
     return this.entriesStmt.all(queueId) as QueueEntry[];
   }
-  async push(queueId: string, taskId: string, added: string) {
-    this.pushStmt.run(queueId, taskId, added);
+  async push(queueId: string, taskId: string, added: string, priority = 0) {
+    this.pushStmt.run(queueId, taskId, added, priority);
   }
   async remove(taskId: string, queueId?: string) {
     return queueId === undefined
@@ -602,10 +602,10 @@ class SqliteQueues implements QueueRepository {
       : this.db.prepare('DELETE FROM queue_entries WHERE task = ? AND queue = ?').run(taskId, queueId).changes;
   }
   async popHead(queueId: string, onlyTask?: string) {
-    const head = this.headStmt.get(queueId) as { seq: number; task: string; added: string } | undefined;
+    const head = this.headStmt.get(queueId) as { seq: number; task: string; added: string; priority: number } | undefined;
     if (!head || (onlyTask !== undefined && head.task !== onlyTask)) return undefined;
     this.deleteEntryStmt.run(head.seq);
-    return { task: head.task, added: head.added };
+    return { task: head.task, added: head.added, priority: head.priority };
   }
   async queuesOf(taskId: string) {
     return this.db.prepare('SELECT DISTINCT queue FROM queue_entries WHERE task = ?').pluck().all(taskId) as string[];

@@ -135,7 +135,7 @@ export interface QueueRepository {
   delete(id: string): Promise<number>;
   entries(queueId: string): Promise<QueueEntry[]>;
   /** Appends a task at the tail. */
-  push(queueId: string, taskId: string, added: string): Promise<void>;
+  push(queueId: string, taskId: string, added: string, priority?: number): Promise<void>;
   /** Removes a task from one queue, or from every queue when `queueId` is undefined; answers how many entries. */
   remove(taskId: string, queueId?: string): Promise<number>;
   /** Atomically removes and answers the head entry (only if it is `onlyTask`, when given). */
