@@ -15,11 +15,13 @@ const LOCK_DIR = join(tmpdir(), 'tasklane-workspace-build.lock');
 const STALE_LOCK_MS = 180_000;
 
 /**
- * Builds every package with `tsc -b` (e2e tests run the built CLI, agent and SDK as child processes). Test files run
- * in parallel workers, so builds take turns through a lock directory; after the first, `tsc -b` finds everything up
- * to date in well under a second.
+ * Builds packages with `tsc -b` — all of them, or the given package folders with what they reference (tests run the
+ * built CLI, agent and SDK as child processes). Test files run in parallel workers, and two `tsc -b` writing the same
+ * dist folders at once could leave a half-written file for another test's child process, so every build in the
+ * suite takes turns through this one lock directory; after the first, `tsc -b` finds everything up to date in well
+ * under a second.
  */
-export async function buildWorkspace(): Promise<void> {
+export async function buildWorkspace(packages: readonly string[] = []): Promise<void> {
   const deadline = Date.now() + STALE_LOCK_MS;
   for (;;) {
     try {
@@ -33,10 +35,10 @@ export async function buildWorkspace(): Promise<void> {
     }
   }
   try {
-    await execFileAsync(process.execPath, [join(WORKSPACE_ROOT, 'node_modules/typescript/bin/tsc'), '-b'], { cwd: WORKSPACE_ROOT });
+    await execFileAsync(process.execPath, [join(WORKSPACE_ROOT, 'node_modules/typescript/bin/tsc'), '-b', ...packages], { cwd: WORKSPACE_ROOT });
   } catch (error) {
     const { stdout = '', stderr = '' } = error as { stdout?: string; stderr?: string };
-    throw new Error(`npx tsc -b failed:\n${stdout}${stderr}`, { cause: error });
+    throw new Error(`tsc -b ${packages.join(' ')} failed:\n${stdout}${stderr}`, { cause: error });
   } finally {
     await rmdir(LOCK_DIR).catch(() => undefined);
   }

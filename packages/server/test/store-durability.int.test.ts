@@ -1,4 +1,4 @@
-import { execFileSync, spawn, type ChildProcessByStdio } from 'node:child_process';
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -11,9 +11,9 @@ import { newId, type Task } from '@tasklane/protocol';
 import { openSqliteStore, type Store } from '@tasklane/server';
 import { SQLITE_MIGRATIONS } from '../src/storage/migrations.js';
 import type { ProjectRecord } from '../src/storage/store.js';
+import { buildWorkspace } from '../../../test/support/workspace-build.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const REPO_ROOT = join(HERE, '../../..');
 const CHILD_SCRIPT = join(HERE, 'fixtures/store-child.mjs');
 const LATEST_VERSION = SQLITE_MIGRATIONS.at(-1)!.version;
 
@@ -26,10 +26,7 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'tasklane-durability-'));
   // The child processes run plain Node, which resolves '@tasklane/server' to dist/: bring it up to date with the
   // sources this suite imports (incremental, well under a second when nothing changed).
-  execFileSync(process.execPath, [join(REPO_ROOT, 'node_modules/typescript/bin/tsc'), '-b', 'packages/server'], {
-    cwd: REPO_ROOT,
-    stdio: 'pipe',
-  });
+  await buildWorkspace(['packages/server']);
 });
 
 afterEach(async () => {
