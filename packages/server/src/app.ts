@@ -1,9 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { ServerConfig } from './config.js';
-import { LANDING_PAGE } from './landing-page.js';
 import { registerApiRoute } from './routes/api-route.js';
 import { registerFilesRoutes } from './routes/files-route.js';
+import { createWebUiHandler } from './routes/web-ui-route.js';
 import { newTokenSecret } from './services/auth.js';
 import type { ServiceContext } from './services/context.js';
 import { ensureDefaultQueue } from './services/queues.js';
@@ -53,11 +53,7 @@ export async function buildApp(config: ServerConfig, deps: AppDependencies = {})
     store,
     context,
     maxRequestBytes: config.maxRequestBytes,
-    serveUi: (request, reply) => {
-      const path = request.url.split('?', 1)[0];
-      if (path === '/' || path === '/index.html') return reply.type('text/html; charset=utf-8').send(LANDING_PAGE);
-      return reply.code(404).type('text/plain; charset=utf-8').send(`Not found: ${path}\n`);
-    },
+    serveUi: createWebUiHandler(config.webDir),
   });
 
   const runWatchdog = () => abortNonResponsiveTasks(store, context, config.watchdogTimeoutSec);

@@ -31,6 +31,8 @@ export const ServerConfigSchema = z.object({
   /** Largest file the built-in file server accepts. @default 10 GiB */
   maxFileBytes: z.coerce.number().int().positive().default(10 * 1024 ** 3),
   logLevel: z.enum(LOG_LEVELS).default('info'),
+  /** Folder of the built web UI (`index.html` and assets) served at `/`; without it `/` shows a short landing page. */
+  webDir: z.string().min(1).optional(),
 });
 export type ServerConfigInput = z.input<typeof ServerConfigSchema>;
 
@@ -51,6 +53,7 @@ const ENV_KEYS: Record<string, keyof ServerConfigInput> = {
   TASKLANE_DEBUG_SAMPLE_HISTORY: 'debugSampleHistory',
   TASKLANE_MAX_FILE_BYTES: 'maxFileBytes',
   TASKLANE_LOG_LEVEL: 'logLevel',
+  TASKLANE_WEB_DIR: 'webDir',
 };
 
 /** Environment variables the server reads, for `--help`. */

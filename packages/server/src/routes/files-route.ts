@@ -5,7 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import multipart from '@fastify/multipart';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { TasklaneError, newId } from '@tasklane/protocol';
-import { UPLOADING_SUFFIX, resolveStorageFolder, resolveStorageKey } from './safe-path.js';
+import { UPLOADING_SUFFIX, resolveStorageFolder, resolveStorageKey } from '../storage/safe-path.js';
 
 /** The URL prefix of the built-in file server. */
 export const FILES_PREFIX = '/files';

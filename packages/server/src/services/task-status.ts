@@ -9,7 +9,7 @@ import {
   type TaskStatus,
 } from '@tasklane/protocol';
 import { rm } from 'node:fs/promises';
-import { resolveStorageKey } from '../routes/safe-path.js';
+import { resolveStorageKey } from '../storage/safe-path.js';
 import type { ServiceContext } from './context.js';
 import { deleteTaskEvents } from './events.js';
 import { publishOutputModels, releaseTaskModels } from './model-links.js';
