@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { prettyLogStream } from '../pretty-log-stream.js';
 import { SERVER_ENV_VARS, loadServerConfig, startServer, type ServerConfigInput } from '@tasklane/server';
@@ -12,7 +13,11 @@ interface ServerOptions {
   watchdogInterval?: string;
   workerTimeout?: string;
   logLevel?: string;
+  webDir?: string;
 }
+
+/** The web UI build in this checkout (`packages/web/dist`), from `packages/cli/{src,dist}/commands/`. */
+const DEFAULT_WEB_DIR = fileURLToPath(new URL('../../../web/dist', import.meta.url));
 
 export function registerServerCommand(program: Command): void {
   program
@@ -29,6 +34,7 @@ export function registerServerCommand(program: Command): void {
     )
     .option('--watchdog-interval <seconds>', 'how often the watchdog checks running tasks (default: 900)')
     .option('--worker-timeout <seconds>', 'a worker that has not reported for this long is gone (default: 600)')
+    .option('--web-dir <dir>', 'folder of the built web UI served at / (default: packages/web/dist of this install)')
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (default: info)')
     .addHelpText(
       'after',
@@ -51,8 +57,11 @@ Examples:
         watchdogIntervalSec: options.watchdogInterval as unknown as number | undefined,
         workerTimeoutSec: options.workerTimeout as unknown as number | undefined,
         logLevel: options.logLevel as ServerConfigInput['logLevel'],
+        webDir: options.webDir,
       };
-      const config = loadServerConfig(process.env, overrides, options.config ?? process.env.TASKLANE_CONFIG);
+      const loaded = loadServerConfig(process.env, overrides, options.config ?? process.env.TASKLANE_CONFIG);
+      // The default comes last: only the CLI knows where the web build sits relative to itself.
+      const config = Object.freeze({ ...loaded, webDir: loaded.webDir ?? DEFAULT_WEB_DIR });
       let server;
       try {
         server = await startServer(config, { logStream: process.stderr.isTTY ? prettyLogStream(process.stderr) : process.stderr });

@@ -1,0 +1,11 @@
+import { defineConfig } from 'vite';
+import react from '@vitejs/plugin-react';
+
+// `npm run dev -w @tasklane/web` proxies the API to a server started with `npm start`.
+const API_TARGET = 'http://127.0.0.1:8008';
+
+export default defineConfig({
+  plugins: [react()],
+  build: { outDir: 'dist', emptyOutDir: true, chunkSizeWarningLimit: 1024 },
+  server: { proxy: { '^/(v\\d+\\.\\d+/)?\\w+\\.\\w+$': API_TARGET, '/files/': API_TARGET } },
+});
