@@ -244,6 +244,28 @@ function projectColumns(p: ProjectRecord) {
   return { id: p.id, name: p.name, parent: p.parent, created: p.created, last_update: p.last_update };
 }
 
+/**
+ * Reads the JSON documents of a table that match `where`, in the asked order (then by creation and id, so paging is
+ * stable), one page when `limit` is given.
+ */
+function selectDocuments<T>(
+  db: Db,
+  table: 'tasks' | 'models',
+  where: string[],
+  params: Params,
+  page: { orderBy?: { field: string; descending: boolean }[]; limit?: number; offset?: number },
+): T[] {
+  const order = (page.orderBy ?? []).map((o) => `${o.field} ${o.descending ? 'DESC' : 'ASC'}`);
+  order.push('created ASC', 'id ASC');
+  let sql = `SELECT data FROM ${table}${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY ${order.join(', ')}`;
+  if (page.limit !== undefined) {
+    sql += ' LIMIT @limit OFFSET @offset';
+    params.limit = page.limit;
+    params.offset = page.offset ?? 0;
+  }
+  return (db.prepare(sql).pluck().all(params) as string[]).map((row) => JSON.parse(row) as T);
+}
+
 function parseRow<T>(row: unknown): T | undefined {
   return typeof row === 'string' ? (JSON.parse(row) as T) : undefined;
 }
@@ -298,16 +320,7 @@ class SqliteTasks implements TaskRepository {
 
   async list(query: TaskQuery) {
     const params: Params = {};
-    const where = taskWhere(query, params);
-    const order = (query.orderBy ?? []).map((o) => `${o.field} ${o.descending ? 'DESC' : 'ASC'}`);
-    order.push('created ASC', 'id ASC');
-    let sql = `SELECT data FROM tasks${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY ${order.join(', ')}`;
-    if (query.limit !== undefined) {
-      sql += ' LIMIT @limit OFFSET @offset';
-      params.limit = query.limit;
-      params.offset = query.offset ?? 0;
-    }
-    return (this.db.prepare(sql).pluck().all(params) as string[]).map((row) => JSON.parse(row) as Task);
+    return selectDocuments<Task>(this.db, 'tasks', taskWhere(query, params), params, query);
   }
 
   async countInProjects(projectIds: string[]) {
@@ -495,16 +508,7 @@ class SqliteModels implements ModelRepository {
 
   async list(query: ModelQuery) {
     const params: Params = {};
-    const where = modelWhere(query, params);
-    const order = (query.orderBy ?? []).map((o) => `${o.field} ${o.descending ? 'DESC' : 'ASC'}`);
-    order.push('created ASC', 'id ASC');
-    let sql = `SELECT data FROM models${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY ${order.join(', ')}`;
-    if (query.limit !== undefined) {
-      sql += ' LIMIT @limit OFFSET @offset';
-      params.limit = query.limit;
-      params.offset = query.offset ?? 0;
-    }
-    return (this.db.prepare(sql).pluck().all(params) as string[]).map((row) => JSON.parse(row) as Model);
+    return selectDocuments<Model>(this.db, 'models', modelWhere(query, params), params, query);
   }
 
   async insert(model: Model) {
