@@ -1,4 +1,5 @@
 import { TasklaneError, type HyperParams } from '@tasklane/protocol';
+import { parseArgv } from 'tasklane/args';
 
 /** The hyperparameter section that holds a script's command-line arguments (ClearML's name). */
 export const ARGS_SECTION = 'Args';
@@ -10,21 +11,6 @@ export interface ScriptArg {
   name: string;
   value: string;
   type: 'str' | 'int' | 'float' | 'bool' | 'list';
-}
-
-const INTEGER_TEXT = /^-?(?:0|[1-9]\d*)$/;
-const FLOAT_TEXT = /^-?(?:\d+\.\d*|\.\d+|\d+(?:\.\d*)?[eE][+-]?\d+)$/;
-
-/** The type of an argument's text, as the SDK infers it: `5` int, `0.1` float, `true` bool, else str. */
-function typeOfText(text: string): ScriptArg['type'] {
-  if (INTEGER_TEXT.test(text) && Number.isSafeInteger(Number(text))) return 'int';
-  if (FLOAT_TEXT.test(text) && Number.isFinite(Number(text))) return 'float';
-  if (text === 'true' || text === 'false') return 'bool';
-  return 'str';
-}
-
-function isOptionToken(token: string): boolean {
-  return token.length > 1 && token.startsWith('-') && token !== '--' && typeOfText(token) === 'str';
 }
 
 /**
@@ -74,41 +60,11 @@ export function splitCommandLine(text: string): string[] {
 
 /**
  * Reads arguments (`['--lr', '0.1', '--verbose', 'data.csv']`) as the `Args` items the SDK records for a script
- * without an argument parser: `--name value` and `--name=value` give a typed value, a lone `--flag` is a bool,
- * `--no-flag` is `flag=false`, a repeated name is a list, and positionals (and all after `--`) go to `_`.
+ * without an argument parser — the SDK's own reading, so a task made by `tasklane task create` looks like one
+ * recorded by `Task.init`.
  */
 export function parseScriptArgs(args: readonly string[]): ScriptArg[] {
-  const values = new Map<string, unknown[]>();
-  const positionals: string[] = [];
-  const add = (name: string, value: unknown) => values.set(name, [...(values.get(name) ?? []), value]);
-  for (let index = 0; index < args.length; index += 1) {
-    const token = args[index]!;
-    if (token === '--') {
-      positionals.push(...args.slice(index + 1));
-      break;
-    }
-    if (!isOptionToken(token)) {
-      positionals.push(token);
-      continue;
-    }
-    const body = token.replace(/^--?/, '');
-    const equals = body.indexOf('=');
-    if (equals > 0) add(body.slice(0, equals), body.slice(equals + 1));
-    else if (body.startsWith('no-') && body.length > 3) add(body.slice(3), false);
-    else if (args[index + 1] !== undefined && args[index + 1] !== '--' && !isOptionToken(args[index + 1]!)) add(body, args[++index]);
-    else add(body, true);
-  }
-  const out: ScriptArg[] = [];
-  for (const [name, list] of values) {
-    if (list.length === 1) {
-      const only = list[0];
-      out.push(typeof only === 'boolean' ? { name, value: String(only), type: 'bool' } : { name, value: String(only), type: typeOfText(String(only)) });
-    } else {
-      out.push({ name, value: JSON.stringify(list.map((v) => (typeof v === 'string' && typeOfText(v) !== 'str' ? JSON.parse(v) : v))), type: 'list' });
-    }
-  }
-  if (positionals.length > 0) out.push({ name: POSITIONALS_NAME, value: JSON.stringify(positionals), type: 'list' });
-  return out;
+  return parseArgv(args).map(({ name, value, type }) => ({ name, value, type }));
 }
 
 /** The default the SDK keeps in a parameter's description (`… — default: 0.01`), if any. */
