@@ -2,6 +2,7 @@
 // Scalar ingest, end to end over HTTP, against the SQLite ceiling measured in the same run.
 //
 //   node bench/events-ingest.mjs [--series 10] [--iterations 100000] [--batch 5000] [--in-flight 2] [--rounds 2]
+//                                [--skip-store] [--skip-http]
 //
 // Data: 10 series × 100,000 iterations = 1,000,000 scalar points, reported iteration by iteration (all series of an
 // iteration, then the next), as a training loop does.
@@ -19,16 +20,21 @@
 //   the storing side); the clock stops when the last batch is acknowledged. Then every point is checked stored
 //   (last_metrics counts), and the server's VmRSS/VmHWM and CPU time (utime + stime) are read from /proc: CPU time
 //   per point is the figure least disturbed by other work on a shared machine.
+// - sdk: issue 4's benchmark 1 — one SDK process (a child running `tasklane`: Task.init, then reportScalar for every
+//   point in loop order, then task.flush()) against a new server; the clock runs from the first report to the end
+//   of flush(), when the server has acknowledged everything. Every point is then checked stored, as for http.
 //
 // Rounds alternate the order of ceiling and http. Prints a table and a final JSON line.
+import { execFile } from 'node:child_process';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { parseArgs } from 'node:util';
+import { parseArgs, promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { openSqliteStore } from '@tasklane/server';
 import {
+  REPO_ROOT,
   call,
   createRunningTask,
   median,
@@ -43,6 +49,8 @@ import {
   valueAt,
 } from './events-support.mjs';
 
+const execFileAsync = promisify(execFile);
+
 const { values: options } = parseArgs({
   options: {
     series: { type: 'string', default: '10' },
@@ -51,6 +59,7 @@ const { values: options } = parseArgs({
     'in-flight': { type: 'string', default: '2' },
     rounds: { type: 'string', default: '2' },
     'skip-store': { type: 'boolean', default: false },
+    'skip-http': { type: 'boolean', default: false },
   },
 });
 const seriesCount = Number(options.series);
@@ -197,12 +206,70 @@ async function runHttp() {
   }
 }
 
-const results = { ceiling: [], ceilingServerWal: [], http: [], storePlain: [], storeSummaries: [] };
+// The SDK process: reports every point as a training loop does, then waits for delivery. Prints its seconds.
+const SDK_SOURCE = `
+import { performance } from 'node:perf_hooks';
+import { Task } from 'tasklane';
+const [seriesCount, iterations] = JSON.parse(process.env.BENCH_SHAPE);
+const names = JSON.parse(process.env.BENCH_NAMES);
+const task = await Task.init({ projectName: 'bench', taskName: 'sdk ingest', reuseLastTaskId: false,
+  autoConnectStreams: false, autoResourceMonitoring: false });
+const logger = task.getLogger();
+const started = performance.now();
+for (let i = 0; i < iterations; i += 1) {
+  for (let k = 0; k < seriesCount; k += 1) logger.reportScalar(names[k].metric, names[k].variant, Math.sin(i * 0.001 + k) + k, i);
+}
+const reported = performance.now();
+await task.flush();
+const seconds = (performance.now() - started) / 1000;
+console.log(JSON.stringify({ task: task.id, seconds, reportSeconds: (reported - started) / 1000 }));
+await task.close();
+`;
+
+/** Issue 4's benchmark 1: one SDK process reporting every point to a server child process. */
+async function runSdk() {
+  const server = await startServerProcess();
+  const state = tempDir('tasklane-sdk-state-');
+  try {
+    const idle = readMemoryMiB(server.pid);
+    const cpuBefore = readCpuMs(server.pid);
+    const { stdout } = await execFileAsync(process.execPath, ['--input-type=module', '-e', SDK_SOURCE], {
+      cwd: REPO_ROOT,
+      env: {
+        ...process.env,
+        TASKLANE_API_HOST: server.url,
+        TASKLANE_STATE_DIR: state.dir,
+        BENCH_SHAPE: JSON.stringify([seriesCount, iterations]),
+        BENCH_NAMES: JSON.stringify(names),
+      },
+      maxBuffer: 1 << 20,
+    });
+    const { task, seconds, reportSeconds } = JSON.parse(stdout.trim().split('\n').at(-1));
+    const cpuMicrosPerPoint = ((readCpuMs(server.pid) - cpuBefore) * 1000) / points;
+    const afterIngest = readMemoryMiB(server.pid);
+    const { task: saved } = await call(server.url, 'tasks.get_by_id', { task });
+    const entries = Object.values(saved.last_metrics).flatMap((variants) => Object.values(variants));
+    const stored = entries.reduce((n, e) => n + e.count, 0);
+    if (entries.length !== seriesCount || stored !== points || saved.last_iteration !== iterations - 1) {
+      throw new Error(`SDK run stored ${stored} points in ${entries.length} series (last_iteration ${saved.last_iteration}), expected ${points}`);
+    }
+    return { seconds, reportSeconds, pointsPerSec: points / seconds, cpuMicrosPerPoint, rssIdleMiB: idle.rss, rssAfterMiB: afterIngest.rss };
+  } catch (error) {
+    throw new Error(`${error.message}\nserver stderr: ${server.stderr()}`, { cause: error });
+  } finally {
+    state.remove();
+    await server.stop();
+  }
+}
+
+const results = { ceiling: [], ceilingServerWal: [], http: [], sdk: [], storePlain: [], storeSummaries: [] };
 try {
   for (let round_ = 0; round_ < rounds; round_ += 1) {
-    const order = round_ % 2 === 0 ? ['ceiling', 'http', 'ceilingServerWal'] : ['ceilingServerWal', 'http', 'ceiling'];
+    const order = round_ % 2 === 0 ? ['ceiling', 'http', 'sdk', 'ceilingServerWal'] : ['ceilingServerWal', 'sdk', 'http', 'ceiling'];
     for (const name of order) {
-      if (name === 'http') results.http.push(await runHttp());
+      if (name === 'http') {
+        if (!options['skip-http']) results.http.push(await runHttp());
+      } else if (name === 'sdk') results.sdk.push(await runSdk());
       else results[name].push(runCeiling(name === 'ceilingServerWal'));
     }
     if (!options['skip-store']) {
@@ -218,9 +285,11 @@ try {
 
 const med = (list, key) => median(list.map((r) => r[key]));
 const ceiling = med(results.ceiling, 'pointsPerSec');
-const http = med(results.http, 'pointsPerSec');
+const http = results.http.length ? med(results.http, 'pointsPerSec') : NaN;
 const ratio = http / ceiling;
-const rss = med(results.http, 'rssAfterMiB');
+const sdk = med(results.sdk, 'pointsPerSec');
+const sdkRatio = sdk / ceiling;
+const rss = results.http.length ? med(results.http, 'rssAfterMiB') : med(results.sdk, 'rssAfterMiB');
 const summary = {
   bench: 'events-ingest',
   date: new Date().toISOString(),
@@ -239,16 +308,22 @@ const summary = {
   ratio: round(ratio, 3),
   storePlainPointsPerSec: results.storePlain.length ? Math.round(med(results.storePlain, 'pointsPerSec')) : undefined,
   storeSummariesPointsPerSec: results.storeSummaries.length ? Math.round(med(results.storeSummaries, 'pointsPerSec')) : undefined,
-  serverCpuMicrosPerPoint: round(med(results.http, 'cpuMicrosPerPoint'), 2),
+  serverCpuMicrosPerPoint: results.http.length ? round(med(results.http, 'cpuMicrosPerPoint'), 2) : undefined,
+  sdkPointsPerSec: Math.round(sdk),
+  sdkRatio: round(sdkRatio, 3),
+  sdkServerCpuMicrosPerPoint: round(med(results.sdk, 'cpuMicrosPerPoint'), 2),
+  sdkReportSeconds: round(med(results.sdk, 'reportSeconds'), 2),
   ceilingMicrosPerPoint: round(1e6 / ceiling, 2),
-  serverRssIdleMiB: round(med(results.http, 'rssIdleMiB')),
+  serverRssIdleMiB: results.http.length ? round(med(results.http, 'rssIdleMiB')) : undefined,
   serverRssAfterIngestMiB: round(rss),
-  serverRssSettledMiB: round(med(results.http, 'rssSettledMiB')),
-  serverPeakRssMiB: round(med(results.http, 'peakMiB')),
+  serverRssSettledMiB: results.http.length ? round(med(results.http, 'rssSettledMiB')) : undefined,
+  serverPeakRssMiB: results.http.length ? round(med(results.http, 'peakMiB')) : undefined,
   runs: results,
   targets: {
     atLeastHalfOfCeiling: ratio >= 0.5,
     over200kPerSec: http > 200_000,
+    sdkAtLeastHalfOfCeiling: sdkRatio >= 0.5,
+    sdkOver200kPerSec: sdk > 200_000,
     rssUnder200MiB: rss < 200,
   },
 };
@@ -270,18 +345,22 @@ printTable([
         ['store layer, with summaries', summary.storeSummariesPointsPerSec.toLocaleString('en'), fmt(results.storeSummaries), round(summary.storeSummariesPointsPerSec / ceiling, 2)],
       ]
     : []),
-  ['HTTP end to end (server process)', Math.round(http).toLocaleString('en'), fmt(results.http), round(ratio, 2)],
+  ...(results.http.length ? [['HTTP end to end (server process)', Math.round(http).toLocaleString('en'), fmt(results.http), round(ratio, 2)]] : []),
+  ['SDK process end to end (Task.init, reportScalar, flush)', Math.round(sdk).toLocaleString('en'), fmt(results.sdk), round(sdkRatio, 2)],
 ]);
 console.log(
-  `server CPU time per point: ${summary.serverCpuMicrosPerPoint} µs (the ceiling spends ${summary.ceilingMicrosPerPoint} µs of wall time per row)`,
+  `server CPU time per point: ${summary.serverCpuMicrosPerPoint ?? '-'} µs over HTTP, ${summary.sdkServerCpuMicrosPerPoint} µs from the SDK ` +
+    `(the ceiling spends ${summary.ceilingMicrosPerPoint} µs of wall time per row); the SDK's report loop took ${summary.sdkReportSeconds} s`,
 );
-console.log(
+if (results.http.length) console.log(
   `server RSS: idle ${summary.serverRssIdleMiB} MiB, right after ingest ${summary.serverRssAfterIngestMiB} MiB, ` +
     `2 s later ${summary.serverRssSettledMiB} MiB, peak ${summary.serverPeakRssMiB} MiB`,
 );
 console.log(`HTTP end to end / ceiling with the server's WAL setting: ${round(summary.ratioToCeilingServerWal, 2)}`);
+const met = (ok) => (ok ? 'met' : 'NOT met');
 console.log(
-  `targets: ≥ 50% of ceiling ${summary.targets.atLeastHalfOfCeiling ? 'met' : 'NOT met'}; > 200,000 points/s ` +
-    `${summary.targets.over200kPerSec ? 'met' : 'NOT met'}; RSS < 200 MiB ${summary.targets.rssUnder200MiB ? 'met' : 'NOT met'}`,
+  `targets (SDK process): ≥ 50% of ceiling ${met(summary.targets.sdkAtLeastHalfOfCeiling)}; > 200,000 points/s ` +
+    `${met(summary.targets.sdkOver200kPerSec)}; (raw HTTP: ${met(summary.targets.atLeastHalfOfCeiling)}, ` +
+    `${met(summary.targets.over200kPerSec)}); server RSS < 200 MiB ${met(summary.targets.rssUnder200MiB)}`,
 );
 console.log(JSON.stringify({ ...summary, runs: undefined }));

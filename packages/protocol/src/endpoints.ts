@@ -5,6 +5,7 @@ import {
   EventsAddBatchRequestSchema,
   EventsAddBatchResponseSchema,
   EventsAddRequestSchema,
+  EventsAddScalarsRequestSchema,
   EventsDebugImagesRequestSchema,
   EventsDebugImagesResponseSchema,
   EventsDeleteForTaskRequestSchema,
@@ -357,6 +358,14 @@ export const ENDPOINTS = {
   'events.add': endpoint(
     'Stores one event, sent as a flat JSON body, with the rules of events.add_batch.',
     EventsAddRequestSchema,
+    EventsAddBatchResponseSchema,
+  ),
+  'events.add_scalars': endpoint(
+    'Tasklane extension (the SDK sends scalars this way): stores the scalar points of one task column by column — ' +
+      '{task, series: [{metric, variant, iter: [...], value: [...], timestamp?: [...], x_axis_label?}]}, the i-th ' +
+      'entries of the lists making the i-th point. The same rules and effects as scalar events of ' +
+      'events.add_batch: a point with the same iteration overwrites the stored one; all or nothing.',
+    EventsAddScalarsRequestSchema,
     EventsAddBatchResponseSchema,
   ),
   'events.get_task_log': endpoint(

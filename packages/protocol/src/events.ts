@@ -290,6 +290,53 @@ export const EventsAddBatchResponseSchema = z.object({
   errors_info: z.record(z.string(), z.number().int()),
 });
 
+/** A list of finite numbers (checked by hand: zod would cost as much as parsing the body, per point). */
+function numberList(what: string, isValid: (n: number) => boolean) {
+  return z.custom<number[]>((v) => {
+    if (!Array.isArray(v)) return false;
+    for (let i = 0; i < v.length; i += 1) {
+      const n: unknown = v[i];
+      if (typeof n !== 'number' || !isValid(n)) return false;
+    }
+    return true;
+  }, `expected a list of ${what}`);
+}
+
+/** One series of `events.add_scalars`: its points column by column, the i-th entries making the i-th point. */
+export const ScalarColumnsInputSchema = z
+  .object({
+    metric: z.string().describe('title'),
+    variant: z.string().describe('series'),
+    iter: numberList('integer iterations', Number.isSafeInteger).describe('the iterations'),
+    value: numberList('finite numbers', Number.isFinite).describe('the values'),
+    timestamp: numberList('epoch milliseconds', Number.isFinite)
+      .optional()
+      .describe('epoch milliseconds of each point; the time of arrival when left out'),
+    x_axis_label: z.string().optional(),
+  })
+  .superRefine((series, ctx) => {
+    const lengths = [series.iter.length, series.value.length, ...(series.timestamp ? [series.timestamp.length] : [])];
+    if (lengths.some((n) => n !== lengths[0])) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `iter, value and timestamp must have one entry per point, got ${lengths.join(', ')} entries`,
+      });
+    }
+    if (series.iter.length === 0) ctx.addIssue({ code: 'custom', message: 'a series needs at least one point' });
+  });
+export type ScalarColumnsInput = z.output<typeof ScalarColumnsInputSchema>;
+
+/**
+ * `events.add_scalars` (a Tasklane extension): the scalar points of one task, column by column, which costs a
+ * fraction of one JSON event per point to send and to parse. Same rules as scalar events of `events.add_batch`.
+ */
+export const EventsAddScalarsRequestSchema = z.object({
+  task: z.string().min(1).describe('task id'),
+  series: z.array(ScalarColumnsInputSchema).min(1).describe('one entry per metric/variant'),
+  worker: z.string().optional(),
+  allow_locked: z.boolean().optional().describe('write even if the task is published'),
+});
+
 export const EventsGetTaskLogRequestSchema = z.object({
   task: IdSchema,
   batch_size: z.number().int().min(1).max(10_000).optional().default(500).describe('how many lines to answer'),

@@ -54,6 +54,25 @@ describe('EventReporter', () => {
     expect(await readdir(dir)).toEqual([]);
   });
 
+  it('spills every kind of event intact (scalars go column by column in the files)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tasklane-spill-'));
+    dirs.push(dir);
+    const sent: ReportEvent[] = [];
+    const events: ReportEvent[] = [];
+    for (let i = 0; i < 40; i++) {
+      events.push({ ...scalar(i), timestamp: 1000 + i, ...(i % 2 ? { x_axis_label: 'epoch' } : {}), variant: i % 2 ? 'odd' : 'even' });
+      if (i % 10 === 0) events.push({ type: 'log', task: 't', timestamp: 2000 + i, id: `line-${i}`, level: 'info', msg: `line ${i}` });
+    }
+    const reporter = new EventReporter({ send: async (batch) => void sent.push(...batch), flushIntervalMs: 1000, maxBatch: 7, maxInMemory: 15, spillDir: dir });
+    for (const event of events) reporter.push(event);
+    expect((await readdir(dir)).length).toBeGreaterThan(1);
+    await reporter.flush();
+    const key = (e: ReportEvent) => JSON.stringify(Object.entries(e).sort(([a], [b]) => a.localeCompare(b)));
+    expect(sent.map(key).sort()).toEqual(events.map(key).sort());
+    // Each series keeps its order (a later point of an iteration overwrites an earlier one on the server).
+    expect(sent.filter((e) => e.variant === 'even').map((e) => e.iter)).toEqual(events.filter((e) => e.variant === 'even').map((e) => e.iter));
+  });
+
   it('hands over spilled and queued events, oldest first, at exit', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'tasklane-spill-'));
     dirs.push(dir);

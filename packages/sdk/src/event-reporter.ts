@@ -1,6 +1,7 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { joinScalars, splitScalars, type SplitBatch } from './scalar-columns.js';
 
 /** One event in ClearML's `events.add_batch` format (`type`, `task`, `timestamp` in ms, then the type's fields). */
 export interface ReportEvent {
@@ -46,9 +47,14 @@ export class EventReporter {
   private nextTryAt = 0;
   private readonly maxBatch: number;
   private readonly maxInMemory: number;
-  /** Spill files, oldest first; the first one may be partly sent already (`spillSent` events). */
+  /**
+   * Spill files, oldest first: one line per batch of up to maxBatch events (scalars column by column, which is
+   * several times cheaper to write and read back than an object per line). The first file may be partly sent
+   * already: `spillSent` lines, holding `spillSentEvents` events.
+   */
   private spills: { file: string; count: number }[] = [];
   private spillSent = 0;
+  private spillSentEvents = 0;
   private spillSeq = 0;
   /** The events being sent now (taken from the queue as a whole: no O(n) shifting of a long array per batch). */
   private inFlight: ReportEvent[] = [];
@@ -80,7 +86,7 @@ export class EventReporter {
 
   /** How many events are not delivered yet. */
   pendingCount(): number {
-    return this.spills.reduce((n, s) => n + s.count, -this.spillSent) + this.inFlight.length - this.inFlightSent + this.queue.length;
+    return this.spills.reduce((n, s) => n + s.count, -this.spillSentEvents) + this.inFlight.length - this.inFlightSent + this.queue.length;
   }
 
   /** Writes the in-memory queue to a new spill file, keeping memory bounded while the server is away. */
@@ -88,9 +94,18 @@ export class EventReporter {
     const dir = this.options.spillDir!;
     mkdirSync(dir, { recursive: true });
     const file = join(dir, `events-${process.pid}-${String(this.spillSeq++).padStart(6, '0')}.jsonl`);
-    writeFileSync(file, this.queue.map((e) => JSON.stringify(e)).join('\n'));
+    const lines: string[] = [];
+    for (let start = 0; start < this.queue.length; start += this.maxBatch) {
+      lines.push(JSON.stringify(splitScalars(this.queue.slice(start, start + this.maxBatch))));
+    }
+    writeFileSync(file, lines.join('\n'));
     this.spills.push({ file, count: this.queue.length });
     this.queue = [];
+  }
+
+  /** The events of one spilled line. */
+  private static readSpilled(line: string): ReportEvent[] {
+    return joinScalars(JSON.parse(line) as SplitBatch);
   }
 
   /** Takes every undelivered event, spilled ones included, oldest first (for a last synchronous delivery at exit). */
@@ -98,11 +113,12 @@ export class EventReporter {
     const all: ReportEvent[] = [];
     for (const [i, spill] of this.spills.entries()) {
       const lines = readFileSync(spill.file, 'utf8').split('\n').slice(i === 0 ? this.spillSent : 0);
-      for (const line of lines) if (line) all.push(JSON.parse(line) as ReportEvent);
+      for (const line of lines) if (line) all.push(...EventReporter.readSpilled(line));
       rmSync(spill.file, { force: true });
     }
     this.spills = [];
     this.spillSent = 0;
+    this.spillSentEvents = 0;
     // A batch in the air may arrive too: sending it again is harmless (scalars overwrite, lines carry ids).
     for (let i = this.inFlightSent; i < this.inFlight.length; i++) all.push(this.inFlight[i]!);
     this.inFlight = [];
@@ -140,13 +156,15 @@ export class EventReporter {
     while (this.spills.length > 0) {
       const spill = this.spills[0]!;
       const lines = (await readFile(spill.file, 'utf8')).split('\n');
-      while (this.spillSent < spill.count) {
-        const batch = lines.slice(this.spillSent, this.spillSent + this.maxBatch).map((l) => JSON.parse(l) as ReportEvent);
+      while (this.spillSent < lines.length) {
+        const batch = EventReporter.readSpilled(lines[this.spillSent]!);
         await this.sendBatch(batch);
-        this.spillSent += batch.length;
+        this.spillSent += 1;
+        this.spillSentEvents += batch.length;
       }
       this.spills.shift();
       this.spillSent = 0;
+      this.spillSentEvents = 0;
       await rm(spill.file, { force: true });
     }
     while (this.queue.length > 0) {

@@ -35,6 +35,7 @@ import { Logger } from './logger.js';
 import { flattenObject, fromParamText, setAtPath, toParamText } from './params.js';
 import { readLastTask, writeLastTask } from './reuse-cache.js';
 import { startResourceMonitor } from './resource-monitor.js';
+import { jsonLinesBodies, splitScalars } from './scalar-columns.js';
 import { makeClient } from './session.js';
 import { InputModel } from './models/model.js';
 import { destinationFor, joinUrl } from './storage/storage-url.js';
@@ -121,6 +122,10 @@ type Outcome = { status: 'completed' | 'failed' | 'stopped'; reason: string };
 
 const EXIT_FLUSHER = fileURLToPath(new URL('./exit-flusher.js', import.meta.url));
 const GENERAL_SECTION = 'General';
+/** Most events per request (scalars go column by column: 20,000 points are about 1 MB). */
+const EVENT_BATCH = 20_000;
+/** Most bytes of one events.add_batch body (plots can be large); the server takes 64 MiB by default. */
+const MAX_EVENTS_BODY_BYTES = 8 * 1024 * 1024;
 const ARGS_SECTION = 'Args';
 
 let current: Task | undefined;
@@ -477,8 +482,14 @@ export class Task {
   private ensureReporter(): EventReporter {
     if (this.reporter) return this.reporter;
     const reporter = new EventReporter({
-      send: async (events) => void (await this.api.callJsonLines('events.add_batch', events)),
+      send: async (events) => {
+        const { scalars, others } = splitScalars(events);
+        for (const body of scalars) await this.api.call('events.add_scalars', body);
+        for (const body of jsonLinesBodies(others, MAX_EVENTS_BODY_BYTES)) await this.api.sendBody('events.add_batch', body, 'application/json-lines');
+      },
       flushIntervalMs: this.config.flushIntervalMs,
+      // Large batches: a request's fixed costs (the task's row, the commit, HTTP) are paid once per 20,000 points.
+      maxBatch: EVENT_BATCH,
       onError: (error) => warn(`could not send reports yet (will retry): ${(error as Error).message}`),
       isPermanent: (error) => error instanceof TasklaneError && error.status >= 400 && error.status < 500,
       onDropped: (events, error) => warn(`the server refused ${events.length} reports: ${(error as Error).message}`),
@@ -609,9 +620,12 @@ export class Task {
       const body = { task: this.id, force: true, ...(this.isRemote ? { hyperparams, configuration } : { script, hyperparams, configuration, runtime }) };
       calls.push({ endpoint: 'tasks.edit', body: JSON.stringify(body), contentType: 'application/json' });
     }
-    for (let start = 0; start < events.length; start += 5000) {
-      const body = events.slice(start, start + 5000).map((e) => JSON.stringify(e)).join('\n');
-      calls.push({ endpoint: 'events.add_batch', body, contentType: 'application/json-lines' });
+    for (let start = 0; start < events.length; start += EVENT_BATCH) {
+      const { scalars, others } = splitScalars(events.slice(start, start + EVENT_BATCH));
+      for (const body of scalars) calls.push({ endpoint: 'events.add_scalars', body: JSON.stringify(body), contentType: 'application/json' });
+      for (const body of jsonLinesBodies(others, MAX_EVENTS_BODY_BYTES)) {
+        calls.push({ endpoint: 'events.add_batch', body, contentType: 'application/json-lines' });
+      }
     }
     calls.push({ endpoint: `tasks.${outcome.status}`, body: JSON.stringify(this.statusBody(outcome)), contentType: 'application/json' });
     spawnSync(process.execPath, [EXIT_FLUSHER], {

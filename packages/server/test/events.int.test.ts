@@ -394,6 +394,57 @@ describe('events over HTTP', () => {
     });
   });
 
+  describe('add_scalars (columns)', () => {
+    const addScalars = (body: unknown) => rawCall(server.url, '/events.add_scalars', { body: JSON.stringify(body) });
+
+    it('stores points column by column with the identity of add_batch scalars, and keeps last_metrics current', async () => {
+      const task = await makeTask(api, { status: 'in_progress' });
+      const { status, json } = await addScalars({
+        task,
+        series: [
+          { metric: 'loss', variant: 'train', iter: [0, 1, 2], value: [3, 1, 2], timestamp: [T0, T0 + 1, T0 + 2] },
+          { metric: 'loss', variant: 'val', iter: [2], value: [5] },
+        ],
+      });
+      expect({ status, data: json.data }).toEqual({ status: 200, data: { added: 4, errors: 0, errors_info: {} } });
+      // The same point sent again as a JSON-lines event overwrites it: one identity for both forms.
+      await addOk([scalar(task, 1, 0.5)]);
+      const chart = await histogram(task);
+      expect(chart.loss!.train).toMatchObject({ x: [0, 1, 2], y: [3, 0.5, 2] });
+      expect(chart.loss!.val).toMatchObject({ x: [2], y: [5] });
+      expect(await lastMetrics(task)).toMatchObject({ value: 2, min_value: 0.5, min_value_iteration: 1, max_value: 3, count: 3 });
+      const stored = await getTask(api, task);
+      expect(stored.last_iteration).toBe(2);
+      const events = (await api.call('events.get_task_events', { task, event_type: 'training_stats_scalar', order: 'asc' })).events;
+      expect(events.filter((e) => e.variant === 'train').map((e) => e.timestamp)).toEqual([T0, T0 + 1, T0 + 2]);
+    });
+
+    it('refuses bad columns, saying what is wrong and storing nothing', async () => {
+      const task = await makeTask(api, { status: 'in_progress' });
+      const before = await getTask(api, task);
+      const mismatch = await addScalars({ task, series: [{ metric: 'm', variant: 'v', iter: [1, 2], value: [1] }] });
+      expect(mismatch.status).toBe(400);
+      expect(mismatch.json.meta.result_msg).toContain('iter, value and timestamp must have one entry per point, got 2, 1 entries');
+      const notNumbers = await addScalars({ task, series: [{ metric: 'm', variant: 'v', iter: [1, 2.5], value: [1, 2] }] });
+      expect(notNumbers.status).toBe(400);
+      expect(notNumbers.json.meta.result_msg).toContain('series.0.iter: expected a list of integer iterations');
+      const strings = await addScalars({ task, series: [{ metric: 'm', variant: 'v', iter: [1], value: ['1'] }] });
+      expect(strings.json.meta.result_msg).toContain('series.0.value: expected a list of finite numbers');
+      const unknown = await addScalars({ task: 'f'.repeat(32), series: [{ metric: 'm', variant: 'v', iter: [1], value: [1] }] });
+      expect(unknown.status).toBe(404);
+      expect(await getTask(api, task)).toEqual(before);
+      expect(await histogram(task)).toEqual({});
+    });
+
+    it('refuses points for a published task unless allow_locked', async () => {
+      const task = await makeTask(api, { status: 'published' });
+      const series = [{ metric: 'm', variant: 'v', iter: [1], value: [1] }];
+      expect((await addScalars({ task, series })).status).toBe(409);
+      expect((await addScalars({ task, series, allow_locked: true })).status).toBe(200);
+      expect((await histogram(task)).m?.v?.y).toEqual([1]);
+    });
+  });
+
   describe('get_task_log', () => {
     /** Ten lines; l3, l4 and l5 share a timestamp. */
     async function taskWithLines(): Promise<string> {

@@ -63,6 +63,11 @@ export class ApiClient {
     return this.send(endpoint, items.map((item) => JSON.stringify(item)).join('\n'), 'application/json-lines');
   }
 
+  /** Sends a body already encoded (e.g. JSON lines cut to a size); answers the reply's `data`. */
+  async sendBody(endpoint: string, body: string, contentType: string): Promise<unknown> {
+    return this.send(endpoint, body, contentType);
+  }
+
   /** The headers every request carries (for requests sent by other means, e.g. at process exit). */
   get requestHeaders(): Record<string, string> {
     return { ...this.headers };

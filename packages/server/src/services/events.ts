@@ -17,6 +17,7 @@ import {
   type MetricVariants,
   type ParsedRequestOf,
   type ResponseOf,
+  type ScalarEventInput,
   type ScalarKey,
   type ScalarSeries,
   type Task,
@@ -85,6 +86,37 @@ export async function addBatch(
 
 export async function addEvent(ctx: ServiceContext, body: ParsedRequestOf<'events.add'>): Promise<ResponseOf<'events.add'>> {
   return storeEvents(ctx, [parseEvent(body)], false);
+}
+
+/**
+ * `events.add_scalars`: the points arrive column by column; each becomes the scalar event it stands for, so that
+ * identity, locking and last_metrics follow exactly the rules of add_batch (an object per point costs little next
+ * to the JSON line it replaces).
+ */
+export async function addScalars(
+  ctx: ServiceContext,
+  body: ParsedRequestOf<'events.add_scalars'>,
+): Promise<ResponseOf<'events.add_scalars'>> {
+  const { task, worker, allow_locked } = body;
+  const events: ScalarEventInput[] = [];
+  for (const series of body.series) {
+    const { metric, variant, iter, value, timestamp, x_axis_label } = series;
+    for (let i = 0; i < iter.length; i += 1) {
+      events.push({
+        type: 'training_stats_scalar',
+        task,
+        iter: iter[i],
+        metric,
+        variant,
+        value: value[i]!,
+        timestamp: timestamp?.[i],
+        worker,
+        allow_locked,
+        x_axis_label,
+      });
+    }
+  }
+  return storeEvents(ctx, events, false);
 }
 
 /** Stores validated events, all or nothing; `isBatch` only changes the wording of errors. */

@@ -4,6 +4,7 @@ import type { ServiceContext } from './context.js';
 import {
   addBatch,
   addEvent,
+  addScalars,
   debugImages,
   deleteForTask,
   downloadTaskLog,
@@ -152,6 +153,7 @@ export const HANDLERS: { [TName in EndpointName]: Handler<TName> } = {
   'models.delete_metadata': deleteModelMetadata,
   'events.add_batch': addBatch,
   'events.add': addEvent,
+  'events.add_scalars': addScalars,
   'events.get_task_log': getTaskLog,
   'events.download_task_log': downloadTaskLog,
   'events.get_task_events': getTaskEvents,
