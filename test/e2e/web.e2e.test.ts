@@ -124,6 +124,7 @@ describe.skipIf(!existsSync(CHROMIUM))('web UI in Chromium', () => {
     expect(await page.locator('button', { hasText: 'Abort' }).isDisabled()).toBe(true);
     expect(await page.locator('button', { hasText: 'Publish' }).isEnabled()).toBe(true);
     await page.locator('button', { hasText: 'Clone' }).click();
+    await page.locator('dialog[open] button[type=submit]').click();
     await page.locator('h1 .task-name', { hasText: 'Clone of train resnet50' }).waitFor();
     expect(await page.locator('h1 [data-status]').getAttribute('data-status')).toBe('created');
     expect(await page.locator('button', { hasText: 'Enqueue' }).isEnabled()).toBe(true);

@@ -40,6 +40,7 @@ import {
   ModelsDeleteRequestSchema,
   ModelsEditRequestSchema,
   ModelsGetAllRequestSchema,
+  ModelsGetFrameworksRequestSchema,
   ModelsManyRequestSchema,
   ModelsPublishManyRequestSchema,
   ModelsSetReadyRequestSchema,
@@ -47,9 +48,14 @@ import {
 } from './model.js';
 import {
   ProjectSchema,
+  ProjectWithStatsSchema,
   ProjectsCreateRequestSchema,
   ProjectsDeleteRequestSchema,
+  ProjectsGetAllExRequestSchema,
   ProjectsGetAllRequestSchema,
+  ProjectsGetHyperParametersRequestSchema,
+  ProjectsGetTaskTagsRequestSchema,
+  ProjectsGetUniqueMetricVariantsRequestSchema,
   ProjectsGetByIdRequestSchema,
   ProjectsMoveRequestSchema,
   ProjectsUpdateRequestSchema,
@@ -64,6 +70,8 @@ import {
   QueuesGetAllRequestSchema,
   QueuesGetByIdRequestSchema,
   QueuesGetNextTaskRequestSchema,
+  QueuesMoveTaskRequestSchema,
+  QueuesMoveTaskResponseSchema,
 } from './queue.js';
 import { ConfigurationItemSchema, HyperParamItemSchema, TaskSchema } from './task.js';
 import {
@@ -78,20 +86,24 @@ import {
   TasksDeleteArtifactsRequestSchema,
   TasksDeleteConfigurationRequestSchema,
   TasksDeleteHyperParamsRequestSchema,
+  TasksDeleteManyRequestSchema,
   TasksDeleteRequestSchema,
   TasksDequeueRequestSchema,
   TasksEditConfigurationRequestSchema,
   TasksEditHyperParamsRequestSchema,
   TasksEditRequestSchema,
+  TasksEnqueueManyRequestSchema,
   TasksEnqueueRequestSchema,
   TasksGetAllRequestSchema,
   TasksGetConfigurationsRequestSchema,
   TasksGetHyperParamsRequestSchema,
   TasksManyRequestSchema,
   TasksPublishRequestSchema,
+  TasksResetManyRequestSchema,
   TasksResetRequestSchema,
   TasksSetProgressRequestSchema,
   TasksSetRequirementsRequestSchema,
+  TasksStopManyRequestSchema,
   TasksUpdateRequestSchema,
 } from './task-api.js';
 import {
@@ -160,6 +172,36 @@ export const ENDPOINTS = {
     'Deletes a project and its sub-projects; refused while they hold tasks unless forced.',
     ProjectsDeleteRequestSchema,
     z.object({ deleted: z.number().int(), disassociated_tasks: z.number().int(), deleted_tasks: z.number().int() }),
+  ),
+  'projects.get_all_ex': endpoint(
+    'Lists projects as projects.get_all; with include_stats, each project also gets stats.active (or .archived, by ' +
+      'stats_for_state): its task counts by status and its latest task update, with the tasks of its sub-projects ' +
+      'when stats_with_children (the default). Counted on the server, fast for projects of 100,000 tasks.',
+    ProjectsGetAllExRequestSchema,
+    z.object({ projects: z.array(ProjectWithStatsSchema) }),
+  ),
+  'projects.get_hyper_parameters': endpoint(
+    'Returns the distinct hyperparameters (section, name) of the tasks of a project (and its sub-projects), a page ' +
+      'at a time; total is how many there are, remaining how many come after this page.',
+    ProjectsGetHyperParametersRequestSchema,
+    z.object({
+      parameters: z.array(z.object({ section: z.string(), name: z.string() })),
+      total: z.number().int(),
+      remaining: z.number().int(),
+    }),
+  ),
+  'projects.get_unique_metric_variants': endpoint(
+    'Returns the distinct metric/variant pairs in last_metrics of the tasks of a project (and its sub-projects), with ' +
+      'the keys they have there (for ordering tasks by last_metrics.<metric_hash>.<variant_hash>.value).',
+    ProjectsGetUniqueMetricVariantsRequestSchema,
+    z.object({
+      metrics: z.array(z.object({ metric: z.string(), variant: z.string(), metric_hash: z.string(), variant_hash: z.string() })),
+    }),
+  ),
+  'projects.get_task_tags': endpoint(
+    'Returns the distinct tags (and with include_system the system tags) of the tasks of some projects, or of all tasks.',
+    ProjectsGetTaskTagsRequestSchema,
+    z.object({ tags: z.array(z.string()), system_tags: z.array(z.string()).optional() }),
   ),
 
   'tasks.create': endpoint('Creates a draft task.', TasksCreateRequestSchema, z.object({ id: z.string() })),
@@ -277,6 +319,10 @@ export const ENDPOINTS = {
   'tasks.archive': endpoint('Archives tasks (system tag "archived"); queued ones are dequeued.', TasksArchiveRequestSchema, Counted('archived')),
   'tasks.archive_many': endpoint('Archives tasks, reporting each one.', TasksManyRequestSchema, BulkResult),
   'tasks.unarchive_many': endpoint('Restores archived tasks, reporting each one.', TasksManyRequestSchema, BulkResult),
+  'tasks.enqueue_many': endpoint('Enqueues tasks as tasks.enqueue, reporting each one.', TasksEnqueueManyRequestSchema, BulkResult),
+  'tasks.stop_many': endpoint('Aborts tasks as tasks.stop, reporting each one.', TasksStopManyRequestSchema, BulkResult),
+  'tasks.reset_many': endpoint('Resets tasks as tasks.reset, reporting each one.', TasksResetManyRequestSchema, BulkResult),
+  'tasks.delete_many': endpoint('Deletes tasks as tasks.delete, reporting each one.', TasksDeleteManyRequestSchema, BulkResult),
   'tasks.delete': endpoint(
     'Deletes a task with its outputs, including (delete_output_models) the unpublished models it created that no ' +
       'other task uses; the models it keeps lose their task link (updated_models). A running or published task only ' +
@@ -344,6 +390,11 @@ export const ENDPOINTS = {
     Counted('updated'),
   ),
   'models.delete_metadata': endpoint('Deletes metadata entries of a model by key.', ModelsDeleteMetadataRequestSchema, Counted('updated')),
+  'models.get_frameworks': endpoint(
+    'Lists the frameworks the models use (sorted, without repeats), for filters.',
+    ModelsGetFrameworksRequestSchema,
+    z.object({ frameworks: z.array(z.string()) }),
+  ),
 
   'events.add_batch': endpoint(
     'Stores a batch of events — JSON lines (Content-Type: application/json-lines) or a JSON array, one event each: ' +
@@ -476,6 +527,18 @@ export const ENDPOINTS = {
   ),
   'queues.peek_task': endpoint('Returns the task at the head of the queue without popping it.', QueueOnlyRequestSchema, z.object({ task: z.string().nullable() })),
   'queues.get_num_entries': endpoint('Returns how many tasks wait in the queue.', QueueOnlyRequestSchema, z.object({ num: z.number().int() })),
+  'queues.move_task_forward': endpoint(
+    'Moves a waiting task count places toward the head of its queue (atomic; stops at the head).',
+    QueuesMoveTaskRequestSchema,
+    QueuesMoveTaskResponseSchema,
+  ),
+  'queues.move_task_backward': endpoint(
+    'Moves a waiting task count places toward the tail of its queue (atomic; stops at the tail).',
+    QueuesMoveTaskRequestSchema,
+    QueuesMoveTaskResponseSchema,
+  ),
+  'queues.move_task_to_front': endpoint('Moves a waiting task to the head of its queue.', QueueTaskRequestSchema, QueuesMoveTaskResponseSchema),
+  'queues.move_task_to_back': endpoint('Moves a waiting task to the tail of its queue.', QueueTaskRequestSchema, QueuesMoveTaskResponseSchema),
 
   'workers.register': endpoint('Registers a worker (an agent) and the queues it serves.', WorkersRegisterRequestSchema, Empty),
   'workers.unregister': endpoint('Unregisters a worker.', WorkersUnregisterRequestSchema, Empty),

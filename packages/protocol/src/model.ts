@@ -158,3 +158,8 @@ export const ModelsDeleteMetadataRequestSchema = z.object({
   model: IdSchema,
   keys: StringListSchema.describe('keys of the entries to delete'),
 });
+
+/** The body of `models.get_frameworks`. */
+export const ModelsGetFrameworksRequestSchema = z.object({
+  projects: IdListSchema.optional().describe('only models of these projects (all projects when missing)'),
+});

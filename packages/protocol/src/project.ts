@@ -65,3 +65,52 @@ export const ProjectsDeleteRequestSchema = z.object({
     .default(false)
     .describe('with force: delete the tasks too; otherwise they are kept without a project'),
 });
+
+/** `projects.get_all_ex`: `projects.get_all` plus, on request, task counts computed on the server. */
+export const ProjectsGetAllExRequestSchema = ProjectsGetAllRequestSchema.extend({
+  include_stats: z.boolean().optional().default(false).describe('add `stats` to each project'),
+  stats_with_children: z
+    .boolean()
+    .optional()
+    .default(true)
+    .describe('count the tasks of sub-projects too'),
+  stats_for_state: z
+    .enum(['active', 'archived'])
+    .optional()
+    .default('active')
+    .describe('count the tasks that are not archived (active) or only the archived ones'),
+});
+
+/** Task counts of a project (hidden tasks are not counted). */
+export const ProjectTaskStatsSchema = z.object({
+  total_tasks: z.number().int(),
+  status_count: z.record(z.string(), z.number().int()).describe('tasks by status'),
+  last_update: TimestampSchema.nullable().describe('Tasklane extension: the latest last_update among those tasks'),
+});
+export type ProjectTaskStats = z.infer<typeof ProjectTaskStatsSchema>;
+
+export const ProjectWithStatsSchema = ProjectSchema.partial().extend({
+  stats: z
+    .object({ active: ProjectTaskStatsSchema.optional(), archived: ProjectTaskStatsSchema.optional() })
+    .optional(),
+});
+
+/** Scope of the project-wide task summaries (hyperparameters, metrics): one project, or every task. */
+const ProjectScopeShape = {
+  project: IdSchema.optional().describe('the project; every task when not given'),
+  include_subprojects: z.boolean().optional().default(true).describe('include the tasks of its sub-projects'),
+};
+
+export const ProjectsGetHyperParametersRequestSchema = z.object({
+  ...ProjectScopeShape,
+  page: z.number().int().min(0).optional().default(0),
+  page_size: z.number().int().min(1).max(10_000).optional().default(500),
+});
+
+export const ProjectsGetUniqueMetricVariantsRequestSchema = z.object(ProjectScopeShape);
+
+export const ProjectsGetTaskTagsRequestSchema = z.object({
+  projects: IdListSchema.optional().describe('only tasks of these projects; every task when not given'),
+  include_subprojects: z.boolean().optional().default(false).describe('Tasklane extension: with projects, their sub-projects too'),
+  include_system: z.boolean().optional().default(false).describe('also answer the system tags'),
+});

@@ -55,3 +55,13 @@ export const QueuesGetNextTaskRequestSchema = z.object({
   task: IdSchema.optional().describe('pop only if this task is at the head'),
 });
 export const QueueOnlyRequestSchema = z.object({ queue: IdSchema });
+/** `queues.move_task_forward` / `move_task_backward`: moves a waiting task `count` places toward the head / tail. */
+export const QueuesMoveTaskRequestSchema = z.object({
+  queue: IdSchema,
+  task: IdSchema,
+  count: z.number().int().min(1).optional().default(1).describe('how many places to move'),
+});
+/** The answer of the `queues.move_task_*` calls: where the task now waits (0 is the head). */
+export const QueuesMoveTaskResponseSchema = z.object({
+  position: z.number().int().describe('the new place of the task in the queue, 0 being the head'),
+});

@@ -56,6 +56,7 @@ export const TasksGetAllRequestSchema = z.object({
   user: StringListSchema.optional(),
   search_text: z.string().optional().describe('plain text searched in id, name and comment'),
   search_hidden: z.boolean().optional().describe('include tasks with the "hidden" system tag'),
+  'models.input.model': IdListSchema.optional().describe('only tasks that use any of these models as input (ClearML\'s field path)'),
   ...ListOptionsShape,
 });
 export type TasksGetAllRequest = z.infer<typeof TasksGetAllRequestSchema>;
@@ -205,4 +206,29 @@ export const TasksSetProgressRequestSchema = z.object({
   task: IdSchema,
   progress: z.number().min(0).max(100).optional().describe('0–100'),
   status_message: z.string().optional(),
+});
+
+/** The options every `*_many` status action shares with its single form. */
+const ManyShape = {
+  ids: IdListSchema.describe('task ids; each is tried on its own and reported in succeeded or failed'),
+  status_reason: z.string().optional(),
+  status_message: z.string().optional(),
+};
+export const TasksEnqueueManyRequestSchema = z.object({
+  ...ManyShape,
+  queue: IdSchema.optional().describe('queue id; the default queue when neither queue nor queue_name is given'),
+  queue_name: z.string().min(1).optional().describe('queue by name; created when missing'),
+  priority: z.number().int().min(0).max(100).optional().default(0),
+});
+export const TasksStopManyRequestSchema = z.object({ ...ManyShape, force });
+export const TasksResetManyRequestSchema = z.object({
+  ...ManyShape,
+  force,
+  clear_all: z.boolean().optional().default(false),
+  delete_output_models: deleteOutputModels,
+});
+export const TasksDeleteManyRequestSchema = z.object({
+  ids: ManyShape.ids,
+  force: z.boolean().optional().default(false).describe('delete even running or published tasks'),
+  delete_output_models: deleteOutputModels,
 });

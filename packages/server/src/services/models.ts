@@ -107,6 +107,16 @@ export async function listModels(ctx: ServiceContext, body: ParsedRequestOf<'mod
   return { models: models.map((m) => project(m, body.only_fields)) };
 }
 
+/** `models.get_frameworks`: the distinct frameworks of the (unhidden) models, for the models table's filter. */
+export async function listModelFrameworks(
+  ctx: ServiceContext,
+  body: ParsedRequestOf<'models.get_frameworks'>,
+): Promise<ResponseOf<'models.get_frameworks'>> {
+  const models = await ctx.repos.models.list({ projects: body.projects });
+  const frameworks = new Set(models.map((m) => m.framework).filter((f): f is string => !!f));
+  return { frameworks: [...frameworks].sort((a, b) => a.localeCompare(b)) };
+}
+
 /** What a published (ready) model may still change without force: what describes it, not what it is. */
 const PUBLISHED_MODEL_EDITABLE: ReadonlySet<string> = new Set(['name', 'comment', 'tags', 'system_tags', 'project', 'metadata']);
 

@@ -5,6 +5,7 @@ import {
   shortId,
   type ParsedRequestOf,
   type Project,
+  type ProjectTaskStats,
   type ResponseOf,
 } from '@tasklane/protocol';
 import type { ProjectRecord } from '../storage/store.js';
@@ -170,6 +171,75 @@ export async function listProjects(
   const { limit, offset = 0 } = paging(body);
   if (limit !== undefined) found = found.slice(offset, offset + limit);
   return { projects: found.map((p) => projectFields(toProject(p, byId), body.only_fields)) };
+}
+
+/**
+ * `projects.get_all_ex`: the listing of get_all, plus task counts per project (own tasks, or with those of every
+ * sub-project), counted by one grouped query rather than by reading tasks.
+ */
+export async function listProjectsEx(
+  ctx: ServiceContext,
+  body: ParsedRequestOf<'projects.get_all_ex'>,
+): Promise<ResponseOf<'projects.get_all_ex'>> {
+  const { include_stats: includeStats, stats_with_children: withChildren, stats_for_state: state, ...rest } = body;
+  const { projects } = await listProjects(ctx, rest);
+  if (!includeStats) return { projects };
+  const all = await ctx.repos.projects.list();
+  const parentOf = new Map(all.map((p) => [p.id, p.parent]));
+  const stats = new Map<string, ProjectTaskStats>();
+  const add = (projectId: string, status: string, count: number, lastUpdate: string) => {
+    const entry = stats.get(projectId) ?? { total_tasks: 0, status_count: {}, last_update: null };
+    entry.total_tasks += count;
+    entry.status_count[status] = (entry.status_count[status] ?? 0) + count;
+    if (entry.last_update === null || lastUpdate > entry.last_update) entry.last_update = lastUpdate;
+    stats.set(projectId, entry);
+  };
+  for (const row of await ctx.repos.tasks.projectStats(state === 'archived')) {
+    if (row.project === null || !parentOf.has(row.project)) continue;
+    add(row.project, row.status, row.count, row.last_update);
+    if (!withChildren) continue;
+    for (let p = parentOf.get(row.project) ?? null; p !== null; p = parentOf.get(p) ?? null) {
+      add(p, row.status, row.count, row.last_update);
+    }
+  }
+  const empty = (): ProjectTaskStats => ({ total_tasks: 0, status_count: {}, last_update: null });
+  return {
+    projects: projects.map((p) => ({ ...p, stats: { [state]: (p.id && stats.get(p.id)) || empty() } })),
+  };
+}
+
+/** The project ids a project-wide summary covers: one project (and its sub-projects), or undefined for all tasks. */
+async function scopeIds(ctx: ServiceContext, project: string | undefined, withChildren: boolean): Promise<string[] | undefined> {
+  if (project === undefined) return undefined;
+  await getProjectOrThrow(ctx, project);
+  return withChildren ? descendantIds([project], await ctx.repos.projects.list()) : [project];
+}
+
+export async function getProjectHyperParameters(
+  ctx: ServiceContext,
+  body: ParsedRequestOf<'projects.get_hyper_parameters'>,
+): Promise<ResponseOf<'projects.get_hyper_parameters'>> {
+  const all = await ctx.repos.tasks.hyperParameterNames(await scopeIds(ctx, body.project, body.include_subprojects));
+  const start = body.page * body.page_size;
+  const parameters = all.slice(start, start + body.page_size);
+  return { parameters, total: all.length, remaining: Math.max(0, all.length - start - parameters.length) };
+}
+
+export async function getUniqueMetricVariants(
+  ctx: ServiceContext,
+  body: ParsedRequestOf<'projects.get_unique_metric_variants'>,
+): Promise<ResponseOf<'projects.get_unique_metric_variants'>> {
+  return { metrics: await ctx.repos.tasks.metricVariants(await scopeIds(ctx, body.project, body.include_subprojects)) };
+}
+
+export async function getTaskTags(
+  ctx: ServiceContext,
+  body: ParsedRequestOf<'projects.get_task_tags'>,
+): Promise<ResponseOf<'projects.get_task_tags'>> {
+  let ids = body.projects;
+  if (ids && body.include_subprojects) ids = descendantIds(ids, await ctx.repos.projects.list());
+  const { tags, system_tags } = await ctx.repos.tasks.taskTags(ids);
+  return body.include_system ? { tags, system_tags } : { tags };
 }
 
 const PROJECT_ORDER_FIELDS = new Set(['name', 'basename', 'created', 'last_update', 'id']);

@@ -163,3 +163,39 @@ export async function countEntries(
   const queue = await getQueueOrThrow(ctx, body.queue);
   return { num: (await ctx.repos.queues.entries(queue.id)).length };
 }
+
+/** Where a `queues.move_task_*` call puts the task, given its place and the queue's length. */
+export type QueueMove = (from: number, length: number) => number;
+
+/**
+ * Moves a waiting task to another place in its queue, in the request's transaction (so concurrent pops and moves see
+ * the queue before or after, never half-way). The queue orders by priority, then arrival: the moved task takes a
+ * priority between its new neighbours' so that the order holds, and tasks enqueued later with a higher priority still
+ * go ahead of it.
+ */
+export async function moveTaskInQueue(
+  ctx: ServiceContext,
+  body: { queue: string; task: string },
+  move: QueueMove,
+): Promise<{ position: number }> {
+  const queue = await getQueueOrThrow(ctx, body.queue);
+  const entries = await ctx.repos.queues.entries(queue.id);
+  const from = entries.findIndex((e) => e.task === body.task);
+  if (from < 0) {
+    throw new TasklaneError(
+      'INVALID_INPUT',
+      `Task ${shortId(body.task)} is not waiting in queue "${queue.name}"; only a queued task can be moved. List the queue with queues.get_by_id.`,
+      { queue: queue.id, task: body.task },
+    );
+  }
+  const to = Math.max(0, Math.min(entries.length - 1, move(from, entries.length)));
+  if (to === from) return { position: from };
+  const [moved] = entries.splice(from, 1);
+  entries.splice(to, 0, moved!);
+  const ahead = entries[to - 1]?.priority ?? Number.POSITIVE_INFINITY;
+  const behind = entries[to + 1]?.priority ?? Number.NEGATIVE_INFINITY;
+  const priority = Math.min(ahead, Math.max(behind, moved!.priority ?? 0));
+  entries[to] = { ...moved!, priority };
+  await ctx.repos.queues.reorder(queue.id, entries);
+  return { position: to };
+}

@@ -45,7 +45,11 @@ export async function changeStatus(ctx: ServiceContext, task: Task, change: Stat
   return { task: next, fields };
 }
 
-const finishedAt = (_task: Task, now: string): Partial<Task> => ({ completed: now });
+// As ClearML, a finished task keeps its run time in seconds (active_duration), so that tables can sort by it.
+const finishedAt = (task: Task, now: string): Partial<Task> => ({
+  completed: now,
+  active_duration: task.started ? Math.max(0, Math.round((Date.parse(now) - Date.parse(task.started)) / 1000)) : null,
+});
 const publishedAt = (_task: Task, now: string): Partial<Task> => ({ published: now });
 
 const startedAt = (task: Task, now: string): Partial<Task> => ({ started: task.started ?? now });
@@ -346,6 +350,27 @@ export async function unarchiveMany(
   body: ParsedRequestOf<'tasks.unarchive_many'>,
 ): Promise<ResponseOf<'tasks.unarchive_many'>> {
   return forEachTask(body.ids, async (id) => setArchived(ctx, await getTaskOrThrow(ctx, id), false));
+}
+
+// ClearML's `*_many` status actions: each id runs the single action with the shared options.
+export async function enqueueMany(ctx: ServiceContext, body: ParsedRequestOf<'tasks.enqueue_many'>): Promise<ResponseOf<'tasks.enqueue_many'>> {
+  const { ids, ...options } = body;
+  return forEachTask(ids, async (task) => void (await enqueueTask(ctx, { ...options, task, force: false })));
+}
+
+export async function stopMany(ctx: ServiceContext, body: ParsedRequestOf<'tasks.stop_many'>): Promise<ResponseOf<'tasks.stop_many'>> {
+  const { ids, ...options } = body;
+  return forEachTask(ids, async (task) => void (await stopTask(ctx, { ...options, task })));
+}
+
+export async function resetMany(ctx: ServiceContext, body: ParsedRequestOf<'tasks.reset_many'>): Promise<ResponseOf<'tasks.reset_many'>> {
+  const { ids, ...options } = body;
+  return forEachTask(ids, async (task) => void (await resetTask(ctx, { ...options, task })));
+}
+
+export async function deleteMany(ctx: ServiceContext, body: ParsedRequestOf<'tasks.delete_many'>): Promise<ResponseOf<'tasks.delete_many'>> {
+  const { ids, ...options } = body;
+  return forEachTask(ids, async (task) => void (await deleteTask(ctx, { ...options, task })));
 }
 
 /**

@@ -15,7 +15,7 @@ import {
   type Task,
   type TaskWriteKind,
 } from '@tasklane/protocol';
-import { TASK_ORDER_FIELDS, type TaskOrderField, type TaskQuery } from '../storage/store.js';
+import { TASK_ORDER_FIELDS, type TaskOrder, type TaskOrderField, type TaskQuery } from '../storage/store.js';
 import type { ServiceContext } from './context.js';
 import { toListFilter } from './list-filter.js';
 import { getModelOrThrow } from './model-links.js';
@@ -129,18 +129,36 @@ export async function getTask(ctx: ServiceContext, body: ParsedRequestOf<'tasks.
   return { task: await getTaskOrThrow(ctx, body.task) };
 }
 
+/** Values inside the task document that listings may be ordered by, besides the columns (TASK_ORDER_FIELDS). */
+const DOCUMENT_ORDER_FIELDS = new Set(['active_duration', 'comment', 'tags', 'system_tags', 'last_change', 'status_changed']);
+const METRIC_ORDER_VALUES = new Set(['value', 'min_value', 'max_value', 'first_value', 'mean_value', 'count']);
+
+/**
+ * Reads ClearML's `order_by`: a column, a document field, `hyperparams.<section>.<name>.value` (a name may hold
+ * dots: the section is the first part, the name everything up to `.value`) or
+ * `last_metrics.<metric hash>.<variant hash>.<value|min_value|max_value|...>`; a leading "-" orders descending.
+ */
 function orderBy(raw: readonly string[] | undefined): TaskQuery['orderBy'] {
-  return (raw ?? []).map((entry) => {
+  return (raw ?? []).map((entry): TaskOrder => {
     const descending = entry.startsWith('-');
     const field = descending ? entry.slice(1) : entry;
-    if (!(TASK_ORDER_FIELDS as readonly string[]).includes(field)) {
-      throw new TasklaneError(
-        'INVALID_INPUT',
-        `Invalid request: body.order_by: cannot order tasks by ${JSON.stringify(field)}; use one of ${TASK_ORDER_FIELDS.join(', ')} (prefix "-" for descending)`,
-        { fields: ['body.order_by'] },
-      );
+    if ((TASK_ORDER_FIELDS as readonly string[]).includes(field)) return { field: field as TaskOrderField, descending };
+    if (DOCUMENT_ORDER_FIELDS.has(field)) return { path: [field], descending };
+    const parts = field.split('.');
+    const hasQuote = parts.some((p) => p.includes('"'));
+    if (!hasQuote && parts[0] === 'hyperparams' && parts.length >= 4 && parts.at(-1) === 'value') {
+      return { path: ['hyperparams', parts[1]!, parts.slice(2, -1).join('.'), 'value'], descending };
     }
-    return { field: field as TaskOrderField, descending };
+    if (!hasQuote && parts[0] === 'last_metrics' && parts.length === 4 && METRIC_ORDER_VALUES.has(parts[3]!)) {
+      return { path: parts, descending };
+    }
+    throw new TasklaneError(
+      'INVALID_INPUT',
+      `Invalid request: body.order_by: cannot order tasks by ${JSON.stringify(field)}; use one of ` +
+        `${[...TASK_ORDER_FIELDS, ...DOCUMENT_ORDER_FIELDS].join(', ')}, hyperparams.<section>.<name>.value or ` +
+        'last_metrics.<metric hash>.<variant hash>.value (prefix "-" for descending)',
+      { fields: ['body.order_by'] },
+    );
   });
 }
 
@@ -161,8 +179,14 @@ export async function listTasks(ctx: ServiceContext, body: ParsedRequestOf<'task
       );
     }
   }
+  let ids = body.id;
+  const inputModels = body['models.input.model'];
+  if (inputModels) {
+    const users = (await ctx.repos.tasks.modelUses(inputModels)).filter((use) => use.type === 'input').map((use) => use.task);
+    ids = ids ? ids.filter((id) => users.includes(id)) : [...new Set(users)];
+  }
   const tasks = await ctx.repos.tasks.list({
-    ids: body.id,
+    ids,
     namePattern: body.name,
     projects,
     statuses,

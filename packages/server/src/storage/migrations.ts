@@ -219,6 +219,21 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX queue_entries_order ON queue_entries(queue, priority DESC, seq);
     `,
   },
+  {
+    version: 6,
+    name: 'task tags as columns, listing index',
+    // The web UI lists one project's tasks, archived ones left out, newest update first, a page at a time. With the
+    // tags only inside the JSON document, every such page parsed every task of the project (~0.8 s at 100,000 tasks).
+    // Tags in their own columns, and an index that holds the listing order and the system tags, make the first page
+    // an index walk and the per-project counts an index scan.
+    sql: `
+      ALTER TABLE tasks ADD COLUMN tags TEXT NOT NULL DEFAULT '[]';
+      ALTER TABLE tasks ADD COLUMN system_tags TEXT NOT NULL DEFAULT '[]';
+      UPDATE tasks SET tags = COALESCE(json_extract(data, '$.tags'), '[]'),
+        system_tags = COALESCE(json_extract(data, '$.system_tags'), '[]');
+      CREATE INDEX tasks_project_update ON tasks(project, last_update, system_tags, status);
+    `,
+  },
 ];
 
 /** @internal The block sizes migration 3 summarized with; they must equal SUMMARY_BLOCK_SIZES (a test checks). */

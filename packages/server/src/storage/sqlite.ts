@@ -38,6 +38,7 @@ import type {
   OtherEventRecord,
   PlotQuery,
   ProjectRecord,
+  ProjectTaskStats,
   ProjectRepository,
   QueueRecord,
   QueueRepository,
@@ -75,6 +76,7 @@ export function openSqliteStore(file: string): Store {
   db.pragma('busy_timeout = 10000');
   registerRegexp(db);
   registerContains(db);
+  registerSortKey(db);
   migrate(db, SQLITE_MIGRATIONS);
   return new SqliteStore(db);
 }
@@ -119,6 +121,19 @@ function registerContains(db: Db): void {
   db.function('tasklane_icontains', { deterministic: true }, (text: unknown, needle: unknown) =>
     typeof text === 'string' && typeof needle === 'string' && text.toLowerCase().includes(needle) ? 1 : 0,
   );
+}
+
+/**
+ * `tasklane_sort_key(value)`: how a value inside a document sorts. Hyperparameters are text on the wire, so "10"
+ * must sort after "9": text that reads as a finite number becomes that number (SQLite sorts numbers before text).
+ */
+function registerSortKey(db: Db): void {
+  db.function('tasklane_sort_key', { deterministic: true }, (value: unknown) => {
+    if (typeof value !== 'string') return value as number | bigint | null;
+    const trimmed = value.trim();
+    const number = trimmed === '' ? Number.NaN : Number(trimmed);
+    return Number.isFinite(number) ? number : value;
+  });
 }
 
 function migrate(db: Db, migrations: readonly Migration[]): void {
@@ -253,24 +268,36 @@ function selectDocuments<T>(
   table: 'tasks' | 'models',
   where: string[],
   params: Params,
-  page: { orderBy?: { field: string; descending: boolean }[]; limit?: number; offset?: number },
+  page: { orderBy?: { field: string; descending: boolean; nullsLast?: boolean }[]; limit?: number; offset?: number },
 ): T[] {
-  const order = (page.orderBy ?? []).map((o) => `${o.field} ${o.descending ? 'DESC' : 'ASC'}`);
+  const order = (page.orderBy ?? []).map(
+    (o) => `${o.field} ${o.descending ? 'DESC' : 'ASC'}${o.nullsLast ? ' NULLS LAST' : ''}`,
+  );
   order.push('created ASC', 'id ASC');
-  let sql = `SELECT data FROM ${table}${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY ${order.join(', ')}`;
-  if (page.limit !== undefined) {
-    sql += ' LIMIT @limit OFFSET @offset';
-    params.limit = page.limit;
-    params.offset = page.offset ?? 0;
+  const from = `FROM ${table}${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY ${order.join(', ')}`;
+  if (page.limit === undefined) {
+    return (db.prepare(`SELECT data ${from}`).pluck().all(params) as string[]).map((row) => JSON.parse(row) as T);
   }
-  return (db.prepare(sql).pluck().all(params) as string[]).map((row) => JSON.parse(row) as T);
+  // A page picks its ids first and reads their documents after: sorting only ids keeps the (large) documents of the
+  // rows that do not make the page out of SQLite's sorter, ~3x faster on a 100,000-task project.
+  params.limit = page.limit;
+  params.offset = page.offset ?? 0;
+  const ids = db.prepare(`SELECT id ${from} LIMIT @limit OFFSET @offset`).pluck().all(params) as string[];
+  if (ids.length === 0) return [];
+  const byId = new Map<string, string>();
+  const read = db.prepare(`SELECT id, data FROM ${table} WHERE id IN (SELECT value FROM json_each(?))`).raw();
+  for (const [id, data] of read.all(JSON.stringify(ids)) as [string, string][]) byId.set(id, data);
+  return ids.flatMap((id) => {
+    const data = byId.get(id);
+    return data === undefined ? [] : [JSON.parse(data) as T];
+  });
 }
 
 function parseRow<T>(row: unknown): T | undefined {
   return typeof row === 'string' ? (JSON.parse(row) as T) : undefined;
 }
 
-const TASK_COLUMNS = `id, name, project, parent, type, status, user, created, started, completed, last_update, last_iteration, data`;
+const TASK_COLUMNS = `id, name, project, parent, type, status, user, created, started, completed, last_update, last_iteration, tags, system_tags, data`;
 
 function taskColumns(task: Task) {
   return {
@@ -286,6 +313,9 @@ function taskColumns(task: Task) {
     completed: task.completed ?? null,
     last_update: task.last_update,
     last_iteration: task.last_iteration,
+    // Mirrors of the document's tags (migration 6), so that listings filter on them without parsing documents.
+    tags: JSON.stringify(task.tags ?? []),
+    system_tags: JSON.stringify(task.system_tags ?? []),
     data: JSON.stringify(task),
   };
 }
@@ -320,7 +350,14 @@ class SqliteTasks implements TaskRepository {
 
   async list(query: TaskQuery) {
     const params: Params = {};
-    return selectDocuments<Task>(this.db, 'tasks', taskWhere(query, params), params, query);
+    const where = taskWhere(query, params);
+    const orderBy = (query.orderBy ?? []).map((o, i) => {
+      if ('field' in o) return o;
+      // A value inside the document (a hyperparameter, a metric): its JSON path is a bound parameter.
+      params[`ob${i}`] = `$${o.path.map((part) => `."${part}"`).join('')}`;
+      return { field: `tasklane_sort_key(json_extract(data, @ob${i}))`, descending: o.descending, nullsLast: true };
+    });
+    return selectDocuments<Task>(this.db, 'tasks', where, params, { ...query, orderBy });
   }
 
   async countInProjects(projectIds: string[]) {
@@ -328,6 +365,43 @@ class SqliteTasks implements TaskRepository {
     const params: Params = {};
     const sql = `SELECT COUNT(*) FROM tasks WHERE project IN (${placeholders(projectIds, params, 'p')})`;
     return this.db.prepare(sql).pluck().get(params) as number;
+  }
+
+  async projectStats(archived: boolean) {
+    const isArchived = `EXISTS (SELECT 1 FROM json_each(tasks.system_tags) WHERE value = 'archived')`;
+    const sql = `SELECT project, status, COUNT(*) AS count, MAX(last_update) AS last_update FROM tasks
+      WHERE ${archived ? '' : 'NOT '}${isArchived}
+        AND NOT EXISTS (SELECT 1 FROM json_each(tasks.system_tags) WHERE value = 'hidden')
+      GROUP BY project, status`;
+    return this.db.prepare(sql).all() as ProjectTaskStats[];
+  }
+
+  async hyperParameterNames(projectIds: string[] | undefined) {
+    const params: Params = {};
+    const sql = `SELECT DISTINCT section.key AS section, param.key AS name
+      FROM tasks, json_each(tasks.data, '$.hyperparams') AS section, json_each(section.value) AS param
+      ${inProjects(projectIds, params)} ORDER BY section, name`;
+    return this.db.prepare(sql).all(params) as { section: string; name: string }[];
+  }
+
+  async metricVariants(projectIds: string[] | undefined) {
+    const params: Params = {};
+    const sql = `SELECT json_extract(variant.value, '$.metric') AS metric, json_extract(variant.value, '$.variant') AS variant,
+        metric.key AS metric_hash, variant.key AS variant_hash
+      FROM tasks, json_each(tasks.data, '$.last_metrics') AS metric, json_each(metric.value) AS variant
+      ${inProjects(projectIds, params)} GROUP BY metric.key, variant.key ORDER BY metric, variant`;
+    return this.db.prepare(sql).all(params) as { metric: string; variant: string; metric_hash: string; variant_hash: string }[];
+  }
+
+  async taskTags(projectIds: string[] | undefined) {
+    const params: Params = {};
+    const where = inProjects(projectIds, params);
+    const distinct = (column: string) =>
+      this.db
+        .prepare(`SELECT DISTINCT tag.value FROM tasks, json_each(tasks.${column}) AS tag ${where} ORDER BY tag.value`)
+        .pluck()
+        .all(params) as string[];
+    return { tags: distinct('tags'), system_tags: distinct('system_tags') };
   }
 
   async idsInProjects(projectIds: string[]) {
@@ -427,6 +501,22 @@ function tagCondition(
   return out;
 }
 
+/** `WHERE project IN (...)` for these projects, or nothing when undefined (every task). */
+function inProjects(projectIds: string[] | undefined, params: Params): string {
+  if (projectIds === undefined) return '';
+  return projectIds.length > 0 ? `WHERE tasks.project IN (${placeholders(projectIds, params, 'p')})` : 'WHERE 0';
+}
+
+/** Like tagCondition, on the tag columns of tasks (migration 6) rather than inside the document. */
+function taskTagCondition(column: 'tags' | 'system_tags', filter: ListFilter | undefined, params: Params, prefix: string): string[] {
+  if (!filter) return [];
+  const out: string[] = [];
+  const any = (list: string) => `EXISTS (SELECT 1 FROM json_each(tasks.${column}) WHERE value IN (${list}))`;
+  if (filter.include.length > 0) out.push(any(placeholders(filter.include, params, `${prefix}i`)));
+  if (filter.exclude.length > 0) out.push(`NOT ${any(placeholders(filter.exclude, params, `${prefix}x`))}`);
+  return out;
+}
+
 function taskWhere(query: TaskQuery, params: Params): string[] {
   const where: string[] = [];
   if (query.ids) where.push(query.ids.length > 0 ? `id IN (${placeholders(query.ids, params, 'id')})` : '0');
@@ -443,8 +533,8 @@ function taskWhere(query: TaskQuery, params: Params): string[] {
   }
   where.push(...listCondition('status', query.statuses, params, 'st'));
   where.push(...listCondition('type', query.types, params, 'ty'));
-  where.push(...tagCondition('$.tags', query.tags, params, 'tg'));
-  where.push(...tagCondition('$.system_tags', query.systemTags, params, 'sy'));
+  where.push(...taskTagCondition('tags', query.tags, params, 'tg'));
+  where.push(...taskTagCondition('system_tags', query.systemTags, params, 'sy'));
   if (query.parent !== undefined) {
     params.parent = query.parent;
     where.push('parent = @parent');
@@ -457,7 +547,7 @@ function taskWhere(query: TaskQuery, params: Params): string[] {
     );
   }
   if (!query.includeHidden) {
-    where.push(`NOT EXISTS (SELECT 1 FROM json_each(tasks.data, '$.system_tags') WHERE value = 'hidden')`);
+    where.push(`NOT EXISTS (SELECT 1 FROM json_each(tasks.system_tags) WHERE value = 'hidden')`);
   }
   if (query.lastUpdateBefore !== undefined) {
     params.lastUpdateBefore = query.lastUpdateBefore;
@@ -610,6 +700,11 @@ class SqliteQueues implements QueueRepository {
     if (!head || (onlyTask !== undefined && head.task !== onlyTask)) return undefined;
     this.deleteEntryStmt.run(head.seq);
     return { task: head.task, added: head.added, priority: head.priority };
+  }
+  async reorder(queueId: string, entries: readonly QueueEntry[]) {
+    // Fresh rows get fresh (larger) seq values in the given order; the caller's transaction makes it all-or-nothing.
+    this.db.prepare('DELETE FROM queue_entries WHERE queue = ?').run(queueId);
+    for (const entry of entries) this.pushStmt.run(queueId, entry.task, entry.added, entry.priority ?? 0);
   }
   async queuesOf(taskId: string) {
     return this.db.prepare('SELECT DISTINCT queue FROM queue_entries WHERE task = ?').pluck().all(taskId) as string[];

@@ -17,8 +17,26 @@ export const TASK_ORDER_FIELDS = [
   'type',
   'last_iteration',
   'project',
+  'parent',
+  'user',
 ] as const;
 export type TaskOrderField = (typeof TASK_ORDER_FIELDS)[number];
+
+/**
+ * One key of a task listing's order: a column, or a value inside the task document by its path (a hyperparameter
+ * `['hyperparams', section, name, 'value']`, a metric `['last_metrics', metricHash, variantHash, 'value']`). Text
+ * that reads as a number sorts as that number; tasks without the value come last.
+ */
+export type TaskOrder = { field: TaskOrderField; descending: boolean } | { path: string[]; descending: boolean };
+
+/** Task counts of one project and status (see TaskRepository.projectStats). */
+export interface ProjectTaskStats {
+  project: string | null;
+  status: TaskStatus;
+  count: number;
+  /** The latest last_update among those tasks. */
+  last_update: string;
+}
 
 /** What a task listing asks the store for. The service has resolved names and sub-projects already. */
 export interface TaskQuery {
@@ -36,7 +54,7 @@ export interface TaskQuery {
   searchText?: string;
   includeHidden?: boolean;
   lastUpdateBefore?: string;
-  orderBy?: { field: TaskOrderField; descending: boolean }[];
+  orderBy?: TaskOrder[];
   limit?: number;
   offset?: number;
 }
@@ -102,6 +120,16 @@ export interface TaskRepository {
   get(id: string): Promise<Task | undefined>;
   list(query: TaskQuery): Promise<Task[]>;
   countInProjects(projectIds: string[]): Promise<number>;
+  /** Counts of tasks by project and status, archived ones only or all but them; hidden tasks left out. */
+  projectStats(archived: boolean): Promise<ProjectTaskStats[]>;
+  /** Distinct hyperparameters (section, name) of the tasks of these projects (all tasks when undefined). */
+  hyperParameterNames(projectIds: string[] | undefined): Promise<{ section: string; name: string }[]>;
+  /** Distinct metric/variant pairs in `last_metrics` of the tasks of these projects, with their keys there. */
+  metricVariants(
+    projectIds: string[] | undefined,
+  ): Promise<{ metric: string; variant: string; metric_hash: string; variant_hash: string }[]>;
+  /** Distinct tags and system tags of the tasks of these projects. */
+  taskTags(projectIds: string[] | undefined): Promise<{ tags: string[]; system_tags: string[] }>;
   insert(task: Task): Promise<void>;
   /**
    * Writes the whole task. With `expectedStatus`, an atomic compare-and-set: written only if the stored status is
@@ -140,6 +168,8 @@ export interface QueueRepository {
   remove(taskId: string, queueId?: string): Promise<number>;
   /** Atomically removes and answers the head entry (only if it is `onlyTask`, when given). */
   popHead(queueId: string, onlyTask?: string): Promise<QueueEntry | undefined>;
+  /** Rewrites the waiting order of a queue: `entries` (the same tasks as now) from head to tail. */
+  reorder(queueId: string, entries: readonly QueueEntry[]): Promise<void>;
   queuesOf(taskId: string): Promise<string[]>;
 }
 

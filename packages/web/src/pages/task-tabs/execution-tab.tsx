@@ -1,31 +1,62 @@
 import type { Task } from '@tasklane/protocol';
 import { Fields } from '../../components/fields';
+import { DiffView } from '../../task-details/diff-view';
+import '../../styles/task-details.css';
+
+/** Requirements are text in ClearML (`pip`, `conda`…); anything else is shown as JSON. */
+function requirementText(value: unknown): string {
+  return typeof value === 'string' ? value : JSON.stringify(value, null, 2);
+}
 
 export function ExecutionTab({ task }: { task: Task }) {
   const s = task.script;
-  const requirements = s.requirements ? Object.entries(s.requirements) : [];
+  const requirements = Object.entries(s.requirements ?? {}).filter(([, text]) => text !== undefined && text !== null && text !== '');
+  const container = task.container;
+  const hasContainer = Object.values(container).some((v) => v);
   return (
-    <>
+    <div className="execution">
+      <h2>Source</h2>
       <Fields
         rows={[
           ['Repository', s.repository],
           ['Branch', s.branch],
-          ['Commit', s.version_num],
-          ['Entry point', s.entry_point],
-          ['Working directory', s.working_dir],
-          ['Interpreter', s.binary],
-          ['Container image', task.container.image as string | undefined],
+          ['Tag', s.tag],
+          ['Commit', s.version_num && <code>{s.version_num}</code>],
+          ['Entry point', s.entry_point && <code>{s.entry_point}</code>],
+          ['Working directory', s.working_dir && <code>{s.working_dir}</code>],
+          ['Interpreter', s.binary && <code>{s.binary}</code>],
+          ['Output destination', task.output.destination],
         ]}
       />
+      <h2>Uncommitted changes</h2>
+      {s.diff ? <DiffView text={s.diff} fileName={s.entry_point} /> : <p className="muted">None.</p>}
+      <h2>Requirements</h2>
+      {requirements.length === 0 && <p className="muted">None recorded.</p>}
       {requirements.map(([kind, text]) => (
-        <div key={kind}>
-          <h3>Requirements ({kind})</h3>
-          <pre className="code">{typeof text === 'string' ? text : JSON.stringify(text, null, 2)}</pre>
+        <div key={kind} data-requirements={kind}>
+          <h3>{kind}</h3>
+          <pre className="code">{requirementText(text)}</pre>
         </div>
       ))}
-      <h3>Uncommitted changes</h3>
-      {s.diff ? <pre className="code diff">{s.diff}</pre> : <p className="muted">None.</p>}
-    </>
+      <h2>Container</h2>
+      {hasContainer ? (
+        <>
+          <Fields
+            rows={[
+              ['Image', container.image],
+              ['Arguments', container.arguments && <code>{container.arguments}</code>],
+            ]}
+          />
+          {container.setup_shell_script && (
+            <>
+              <h3>Setup shell script</h3>
+              <pre className="code">{container.setup_shell_script}</pre>
+            </>
+          )}
+        </>
+      ) : (
+        <p className="muted">None: the agent runs the task in its own environment.</p>
+      )}
+    </div>
   );
 }
-

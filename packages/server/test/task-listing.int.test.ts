@@ -1,0 +1,104 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ApiClient } from 'tasklane/client';
+import { expectError, makeProject, makeTask, uniqueName } from './support/factories.js';
+import { startTestServer, type TestServer } from './support/test-server.js';
+
+/** What the web UI's projects page and tasks table ask of the server: stats, column values, ordering, bulk actions. */
+describe('task listing for the web UI', () => {
+  let server: TestServer;
+  let api: ApiClient;
+  beforeAll(async () => {
+    server = await startTestServer();
+    api = server.api;
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+
+  async function scalar(task: string, metric: string, variant: string, value: number) {
+    await api.call('events.add', { type: 'training_stats_scalar', task, iter: 1, metric, variant, value, timestamp: Date.now() });
+  }
+
+  it('counts tasks per project on the server, with and without sub-projects, archived apart', async () => {
+    const root = uniqueName('stats');
+    const { id: rootId } = await makeProject(api, root);
+    const { id: childId } = await api.call('projects.create', { name: `${root}/child` });
+    await makeTask(api, { project: rootId, status: 'completed' });
+    await makeTask(api, { project: childId, status: 'completed' });
+    await makeTask(api, { project: childId });
+    const archived = await makeTask(api, { project: childId });
+    await api.call('tasks.archive_many', { ids: [archived] });
+
+    const statsOf = async (withChildren: boolean, state: 'active' | 'archived' = 'active') => {
+      const { projects } = await api.call('projects.get_all_ex', {
+        name: `^${root}(/|$)`,
+        include_stats: true,
+        stats_with_children: withChildren,
+        stats_for_state: state,
+      });
+      return Object.fromEntries(projects.map((p) => [p.name, p.stats?.[state]]));
+    };
+    const own = await statsOf(false);
+    expect(own[root]).toMatchObject({ total_tasks: 1, status_count: { completed: 1 } });
+    expect(own[`${root}/child`]).toMatchObject({ total_tasks: 2, status_count: { completed: 1, created: 1 } });
+    const deep = await statsOf(true);
+    expect(deep[root]).toMatchObject({ total_tasks: 3, status_count: { completed: 2, created: 1 } });
+    expect(deep[root]?.last_update).toEqual(deep[`${root}/child`]?.last_update);
+    expect((await statsOf(true, 'archived'))[root]).toMatchObject({ total_tasks: 1 });
+    const { projects: plain } = await api.call('projects.get_all_ex', { name: `^${root}$` });
+    expect(plain[0]?.stats).toBeUndefined();
+  });
+
+  it('orders by hyperparameters (numbers as numbers) and last metric values, and lists what a project has', async () => {
+    const { id: project } = await makeProject(api);
+    const hp = (lr: string) => ({ Args: { lr: { section: 'Args', name: 'lr', value: lr } } });
+    const a = await makeTask(api, { project, name: 'task a', hyperparams: hp('9'), tags: ['x'] });
+    const b = await makeTask(api, { project, name: 'task b', hyperparams: hp('10'), tags: ['y', 'x'] });
+    const c = await makeTask(api, { project, name: 'task c' });
+    for (const id of [a, b, c]) await api.call('tasks.started', { task: id });
+    await scalar(a, 'loss', 'val', 0.5);
+    await scalar(b, 'loss', 'val', 0.25);
+
+    const { metrics } = await api.call('projects.get_unique_metric_variants', { project });
+    expect(metrics).toHaveLength(1);
+    const [m] = metrics;
+    expect(m).toMatchObject({ metric: 'loss', variant: 'val' });
+    const { parameters, total } = await api.call('projects.get_hyper_parameters', { project });
+    expect({ parameters, total }).toEqual({ parameters: [{ section: 'Args', name: 'lr' }], total: 1 });
+    expect(await api.call('projects.get_task_tags', { projects: [project] })).toEqual({ tags: ['x', 'y'] });
+
+    const order = async (key: string) =>
+      (await api.call('tasks.get_all', { project: [project], order_by: [key], only_fields: ['name'] })).tasks.map((t) => t.name);
+    // "10" > "9" as numbers; a task without the value comes last either way.
+    expect(await order('hyperparams.Args.lr.value')).toEqual(['task a', 'task b', 'task c']);
+    expect(await order('-hyperparams.Args.lr.value')).toEqual(['task b', 'task a', 'task c']);
+    expect(await order(`last_metrics.${m!.metric_hash}.${m!.variant_hash}.value`)).toEqual(['task b', 'task a', 'task c']);
+    expect(await order('-name')).toEqual(['task c', 'task b', 'task a']);
+    const error = await expectError(api.call('tasks.get_all', { project: [project], order_by: ['hyperparams.Args'] }), 'INVALID_INPUT');
+    expect(error.message).toMatch(/cannot order tasks by "hyperparams.Args"/);
+    const tagged = await api.call('tasks.get_all', { project: [project], tags: ['y'], only_fields: ['name'] });
+    expect(tagged.tasks.map((t) => t.name)).toEqual(['task b']);
+  });
+
+  it('runs bulk actions task by task, reporting each failure readably', async () => {
+    const { id: project } = await makeProject(api);
+    const draft = await makeTask(api, { project });
+    const done = await makeTask(api, { project, status: 'completed' });
+    const { id: queue } = await api.call('queues.create', { name: uniqueName('q') });
+
+    const enqueued = await api.call('tasks.enqueue_many', { ids: [draft, done], queue });
+    expect(enqueued.succeeded.map((s) => s.id)).toEqual([draft]);
+    expect(enqueued.failed).toHaveLength(1);
+    expect(enqueued.failed[0]).toMatchObject({ id: done });
+    expect(enqueued.failed[0]?.error.msg).toMatch(/completed/);
+
+    const stopped = await api.call('tasks.stop_many', { ids: [draft] });
+    expect(stopped.succeeded.map((s) => s.id)).toEqual([draft]);
+    const reset = await api.call('tasks.reset_many', { ids: [draft, done] });
+    expect(reset.succeeded.map((s) => s.id)).toEqual([draft, done]);
+    const deleted = await api.call('tasks.delete_many', { ids: [draft, done, '0'.repeat(32)] });
+    expect(deleted.succeeded.map((s) => s.id)).toEqual([draft, done]);
+    expect(deleted.failed[0]?.error.msg).toMatch(/not found/);
+    expect((await api.call('tasks.get_all', { project: [project] })).tasks).toEqual([]);
+  });
+});
