@@ -9,6 +9,7 @@ import { installDependencies, linkSdk } from './install-dependencies.js';
 import { endGroup, signalGroup, spawnGroup, type GroupProcess, type ProcessExit } from './process-tree.js';
 import { retryWhileUnreachable } from './retry-while-unreachable.js';
 import { runCommand } from './run-command.js';
+import { isRunTask, metricLineTaker, runTaskCommand } from './run-task.js';
 import { RunAbortedError, SetupError } from './setup-error.js';
 import { TaskConsole } from './task-console.js';
 import { WorkerPresence } from './worker-presence.js';
@@ -134,10 +135,13 @@ export async function executeTask(options: ExecuteTaskOptions): Promise<TaskRunR
     .catch((error: unknown) => log.warn({ err: (error as Error).message }, 'could not record the worker in the task runtime'));
   log.info({ name: task.name }, 'task started');
 
-  const taskConsole = new TaskConsole({
+  // A `tasklane run` task has no SDK inside: its metric lines become scalars here.
+  const isRun = isRunTask(task);
+  const taskConsole: TaskConsole = new TaskConsole({
     taskId,
     worker,
     flushIntervalMs: options.logFlushIntervalMs,
+    takeLine: isRun ? metricLineTaker(() => taskConsole) : undefined,
     send: async (events) => void (await api.callJsonLines('events.add_batch', events)),
     onError: (error) => log.warn({ err: (error as Error).message }, 'could not send console lines yet (will retry)'),
   });
@@ -181,7 +185,7 @@ export async function executeTask(options: ExecuteTaskOptions): Promise<TaskRunR
   let unexpected: unknown;
   try {
     say(`task ${taskId} ("${task.name}") on worker ${worker}`);
-    const copy = await prepareWorkingCopy({ script: task.script, dir, run, say });
+    const copy = await prepareWorkingCopy({ script: task.script, dir, run, say, needsEntry: !isRun });
     checkAborted();
     if (copy.commit && !task.script.version_num) {
       // As ClearML's agent: a task recorded without a commit learns the one it ran.
@@ -195,19 +199,28 @@ export async function executeTask(options: ExecuteTaskOptions): Promise<TaskRunR
       say,
     });
     checkAborted();
-    await linkSdk(nodeModulesDirs);
-
-    const interpreter = interpreterOf(task.script.binary);
-    const args = [...interpreter.args, copy.entry, ...buildScriptArgs(task.hyperparams)];
-    const shown = [task.script.binary?.trim() || 'node', ...args.slice(interpreter.args.length).map((a, i) => (i === 0 ? relative(copy.cwd, a) : a))];
+    let command: string;
+    let args: string[];
+    let shown: string[];
+    if (isRun) {
+      ({ command, args, shown } = runTaskCommand(task, copy));
+    } else {
+      await linkSdk(nodeModulesDirs);
+      const interpreter = interpreterOf(task.script.binary);
+      command = interpreter.command;
+      args = [...interpreter.args, copy.entry, ...buildScriptArgs(task.hyperparams)];
+      shown = [task.script.binary?.trim() || 'node', ...args.slice(interpreter.args.length).map((a, i) => (i === 0 ? relative(copy.cwd, a) : a))];
+    }
     say(`running: ${shown.join(' ')} (in ${relative(copy.root, copy.cwd) || '.'})`);
     let running: GroupProcess;
     try {
-      running = await spawnGroup(interpreter.command, args, {
+      running = await spawnGroup(command, args, {
         cwd: copy.cwd,
         env: {
           ...env,
-          TASKLANE_TASK_ID: taskId,
+          // A run task's program reports through its output; an SDK inside would start a task of its own, as it
+          // does under `tasklane run`.
+          ...(isRun ? {} : { TASKLANE_TASK_ID: taskId }),
           TASKLANE_API_HOST: options.apiUrl,
           TASKLANE_FILES_HOST: options.filesUrl ?? `${options.apiUrl.replace(/\/+$/, '')}/files`,
           TASKLANE_WORKER_ID: worker,
@@ -216,7 +229,7 @@ export async function executeTask(options: ExecuteTaskOptions): Promise<TaskRunR
       });
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
-      const why = code === 'ENOENT' ? `"${interpreter.command}" is not installed on this machine (not found on PATH)` : (error as Error).message;
+      const why = code === 'ENOENT' ? `"${command}" is not installed on this machine (not found on PATH)` : (error as Error).message;
       throw new SetupError('start', `cannot run ${task.script.binary || 'node'}: ${why}`, { cause: error });
     }
     options.onProcessStart?.(running.pid);

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { TasklaneError } from '@tasklane/protocol';
-import { TaskConsole, type ConsoleLineEvent } from './task-console.js';
+import { TaskConsole, type ConsoleLineEvent, type TaskConsoleEvent } from './task-console.js';
 
 function makeConsole(send: (events: ConsoleLineEvent[]) => Promise<void>, options: { maxPending?: number; tailLines?: number } = {}) {
-  return new TaskConsole({ taskId: 't'.repeat(32), worker: 'w1', send, flushIntervalMs: 10_000, ...options });
+  // Only console lines here: the scalar events are tested on their own below.
+  return new TaskConsole({ taskId: 't'.repeat(32), worker: 'w1', send: (events) => send(events as ConsoleLineEvent[]), flushIntervalMs: 10_000, ...options });
 }
 
 describe('TaskConsole', () => {
@@ -81,9 +82,37 @@ describe('TaskConsole', () => {
 
   it('cuts very long lines into pieces', async () => {
     const sent: string[] = [];
-    const taskConsole = new TaskConsole({ taskId: 't'.repeat(32), worker: 'w', maxLineChars: 4, send: async (events) => void sent.push(...events.map((e) => e.msg)) });
+    const taskConsole = new TaskConsole({ taskId: 't'.repeat(32), worker: 'w', maxLineChars: 4, send: async (events) => void sent.push(...(events as ConsoleLineEvent[]).map((e) => e.msg)) });
     taskConsole.write('stdout', 'abcdefghij\n');
     await taskConsole.close(Date.now() + 1000);
     expect(sent).toEqual(['abcd', 'efgh', 'ij']);
+  });
+
+  it('hands each line to takeLine first, and sends the scalars it reports in order with the lines', async () => {
+    const sent: TaskConsoleEvent[] = [];
+    const seen: string[] = [];
+    const taskConsole = new TaskConsole({
+      taskId: 't'.repeat(32),
+      worker: 'w',
+      send: async (events) => void sent.push(...events),
+      takeLine: (stream, line) => {
+        seen.push(`${stream}:${line}`);
+        if (stream !== 'stdout' || !line.startsWith('metric ')) return false;
+        taskConsole.scalar({ metric: 'loss', series: 'train', value: Number(line.slice(7)), iteration: 4 });
+        return true;
+      },
+    });
+    taskConsole.write('stdout', 'before\nmetric 0.5\n');
+    taskConsole.write('stderr', 'metric 9\n');
+    taskConsole.agentLine('agent says');
+    await taskConsole.close(Date.now() + 1000);
+    expect(seen).toEqual(['stdout:before', 'stdout:metric 0.5', 'stderr:metric 9']);
+    expect(sent.map((e) => (e.type === 'log' ? e.msg : `${e.metric}/${e.variant}@${e.iter}=${e.value}`))).toEqual([
+      'before',
+      'loss/train@4=0.5',
+      'metric 9',
+      'tasklane-agent: agent says',
+    ]);
+    expect(taskConsole.tail()).toEqual(['before', 'metric 9']);
   });
 });

@@ -12,11 +12,25 @@ export interface ConsoleLineEvent {
   msg: string;
 }
 
+/** A scalar point as `events.add_batch` takes it (read from the program's metric lines). */
+export interface ScalarEvent {
+  type: 'training_stats_scalar';
+  task: string;
+  timestamp: number;
+  iter: number;
+  metric: string;
+  variant: string;
+  value: number;
+}
+
+/** What the console sends: its lines, and the scalars read from the output on the way. */
+export type TaskConsoleEvent = ConsoleLineEvent | ScalarEvent;
+
 export interface TaskConsoleOptions {
   taskId: string;
   worker: string;
   /** Sends one batch; throws when it did not arrive. */
-  send: (events: ConsoleLineEvent[]) => Promise<void>;
+  send: (events: TaskConsoleEvent[]) => Promise<void>;
   /** @default 1000 */
   flushIntervalMs?: number;
   /** @default 2000 */
@@ -29,6 +43,8 @@ export interface TaskConsoleOptions {
   maxLineChars?: number;
   /** Called once per failure streak. */
   onError?: (error: unknown) => void;
+  /** Sees each line of the process first; answering true takes it out of the console (e.g. a metric line). */
+  takeLine?: (stream: 'stdout' | 'stderr', line: string) => boolean;
   now?: () => number;
 }
 
@@ -40,7 +56,7 @@ type StreamName = 'stdout' | 'stderr';
  * head and is sent again (with the same ids) on the next tick. Keeps the process's last lines for the failure reason.
  */
 export class TaskConsole {
-  private pending: ConsoleLineEvent[] = [];
+  private pending: TaskConsoleEvent[] = [];
   private readonly partial: Record<StreamName, { text: string; since: number }> = {
     stdout: { text: '', since: 0 },
     stderr: { text: '', since: 0 },
@@ -50,7 +66,7 @@ export class TaskConsole {
   private sending: Promise<void> | undefined;
   private isFailing = false;
   private dropped = 0;
-  private readonly options: Required<Omit<TaskConsoleOptions, 'onError'>> & Pick<TaskConsoleOptions, 'onError'>;
+  private readonly options: Required<Omit<TaskConsoleOptions, 'onError' | 'takeLine'>> & Pick<TaskConsoleOptions, 'onError' | 'takeLine'>;
 
   constructor(options: TaskConsoleOptions) {
     this.options = {
@@ -98,6 +114,19 @@ export class TaskConsole {
     for (const line of text.split('\n')) this.push(level, `tasklane-agent: ${line}`);
   }
 
+  /** A scalar point, sent in order with the console lines. */
+  scalar(point: { metric: string; series: string; value: number; iteration: number }): void {
+    this.enqueue({
+      type: 'training_stats_scalar',
+      task: this.options.taskId,
+      timestamp: this.options.now(),
+      iter: point.iteration,
+      metric: point.metric,
+      variant: point.series,
+      value: point.value,
+    });
+  }
+
   /** The process's last lines (without the agent's), oldest first. */
   tail(): string[] {
     return [...this.lastLines];
@@ -125,6 +154,7 @@ export class TaskConsole {
     // A progress bar rewrites its line with \r: keep what a terminal would show last.
     const segments = raw.split('\r').filter((segment) => segment !== '');
     const line = segments.length > 0 ? segments[segments.length - 1]! : '';
+    if (this.options.takeLine?.(stream, line)) return;
     this.lastLines.push(line);
     if (this.lastLines.length > this.options.tailLines) this.lastLines.shift();
     const max = this.options.maxLineChars;
@@ -135,7 +165,11 @@ export class TaskConsole {
 
   private push(level: 'info' | 'error', msg: string): void {
     const { taskId, worker } = this.options;
-    this.pending.push({ type: 'log', task: taskId, id: newId(), timestamp: this.options.now(), level, worker, msg });
+    this.enqueue({ type: 'log', task: taskId, id: newId(), timestamp: this.options.now(), level, worker, msg });
+  }
+
+  private enqueue(event: TaskConsoleEvent): void {
+    this.pending.push(event);
     const overflow = this.pending.length - this.options.maxPending;
     if (overflow > 0) {
       this.pending.splice(0, overflow);
@@ -166,7 +200,8 @@ export class TaskConsole {
   private async sendBatch(): Promise<void> {
     if (this.dropped > 0 && this.pending.length > 0) {
       const note = `tasklane-agent: ${this.dropped} console lines were dropped while the server could not be reached`;
-      this.pending.unshift({ ...this.pending[0]!, id: newId(), level: 'error', msg: note });
+      const { taskId, worker } = this.options;
+      this.pending.unshift({ type: 'log', task: taskId, worker, timestamp: this.pending[0]!.timestamp, id: newId(), level: 'error', msg: note });
       this.dropped = 0;
     }
     const batch = this.pending.slice(0, this.options.maxBatch);

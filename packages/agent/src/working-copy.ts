@@ -14,7 +14,7 @@ export interface WorkingCopy {
   root: string;
   /** The folder the process runs in: `script.working_dir` under the root. */
   cwd: string;
-  /** The entry script, absolute. */
+  /** The entry script, absolute ('' when the task has none: a `tasklane run` command of a program on PATH). */
   entry: string;
   /** The commit checked out, when there is a repository. */
   commit?: string;
@@ -27,6 +27,11 @@ export interface PrepareWorkingCopyOptions {
   run: SetupRunner;
   /** Tells the user what happens (a line in the task's console). */
   say: (line: string) => void;
+  /**
+   * Whether the task must have an entry script. A `tasklane run` task may have none (`echo hi`, `torchrun ...`): it
+   * then runs in its repository, or in an empty folder. @default true
+   */
+  needsEntry?: boolean;
 }
 
 /** The environment for git: no prompts (an agent has no terminal), no GIT_* of the caller pointing elsewhere. */
@@ -64,11 +69,14 @@ export async function prepareWorkingCopy(options: PrepareWorkingCopyOptions): Pr
   await rm(dir, { recursive: true, force: true });
   const repository = script.repository?.trim() ?? '';
   const entryPoint = script.entry_point?.trim() ?? '';
-  if (entryPoint === '') {
+  const needsEntry = options.needsEntry ?? true;
+  if (entryPoint === '' && needsEntry) {
     throw new SetupError('prepare', 'the task records no entry point (script.entry_point); set one with tasklane task create --script');
   }
   let commit: string | undefined;
-  if (repository === '') {
+  if (repository === '' && entryPoint === '') {
+    await mkdir(dir, { recursive: true });
+  } else if (repository === '') {
     const diff = script.diff ?? '';
     if (diff.trim() === '') {
       throw new SetupError('prepare', 'the task has neither a repository nor a stored script (script.diff is empty)');
@@ -98,8 +106,8 @@ export async function prepareWorkingCopy(options: PrepareWorkingCopyOptions): Pr
     }
   }
   const cwd = inside(dir, script.working_dir?.trim() || '.', 'working directory', 'prepare');
-  const entry = inside(dir, entryPoint, 'entry point', 'prepare');
-  if (!existsSync(entry)) {
+  const entry = entryPoint === '' ? '' : inside(dir, entryPoint, 'entry point', 'prepare');
+  if (entry !== '' && !existsSync(entry)) {
     throw new SetupError('prepare', `the entry point ${entryPoint} is not in the working copy${repository ? ` of ${repository}` : ''}`);
   }
   const cwdStat = await stat(cwd).catch(() => undefined);

@@ -1,8 +1,10 @@
 import { Command, CommanderError } from 'commander';
 import { TasklaneError } from '@tasklane/protocol';
 import { registerAgentCommands } from './commands/agent.js';
+import { registerImportOfflineCommand } from './commands/import-offline.js';
 import { registerServerCommand } from './commands/server.js';
 import { registerQueueAndWorkerCommands } from './commands/queue-worker.js';
+import { registerRunCommand } from './commands/run.js';
 import { registerTaskCommands } from './commands/task.js';
 
 export const CLI_VERSION = '0.1.0';
@@ -18,6 +20,8 @@ export function buildProgram(): Command {
   registerTaskCommands(program);
   registerAgentCommands(program);
   registerQueueAndWorkerCommands(program);
+  registerRunCommand(program);
+  registerImportOfflineCommand(program);
   return program;
 }
 

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { TasklaneError } from '@tasklane/protocol';
 
@@ -15,8 +15,13 @@ export const SdkConfigSchema = z.object({
   /** Credentials (sent as HTTP Basic); the local server does not require them. */
   accessKey: z.string().optional(),
   secretKey: z.string().optional(),
-  /** Record to a local folder instead of a server. */
+  /**
+   * Record to an offline session folder instead of a server (import it later with `tasklane import-offline`).
+   * `Task.setOffline()` overrides it. @default false
+   */
   offlineMode: z.coerce.boolean().default(false),
+  /** Where offline sessions are written, one folder (and zip) per run. @default `<stateDir>/offline` */
+  offlineDir: z.string().min(1).optional(),
   /** Reuse the last task of the same project and name when it is younger than this. @default 72 */
   taskReuseWindowHours: z.coerce.number().nonnegative().default(72),
   /** Never reuse tasks. */
@@ -48,6 +53,7 @@ export type SdkConfig = z.output<typeof SdkConfigSchema> & {
   webHost: string;
   filesHost: string;
   stateDir: string;
+  offlineDir: string;
   s3ForcePathStyle: boolean;
   configFile: string;
 };
@@ -59,6 +65,7 @@ const ENV_KEYS: Record<string, keyof z.input<typeof SdkConfigSchema>> = {
   TASKLANE_API_ACCESS_KEY: 'accessKey',
   TASKLANE_API_SECRET_KEY: 'secretKey',
   TASKLANE_OFFLINE_MODE: 'offlineMode',
+  TASKLANE_OFFLINE_DIR: 'offlineDir',
   TASKLANE_TASK_REUSE_HOURS: 'taskReuseWindowHours',
   TASKLANE_TASK_NO_REUSE: 'noReuse',
   TASKLANE_PING_INTERVAL_MS: 'pingIntervalMs',
@@ -124,12 +131,14 @@ export function loadSdkConfig(env: NodeJS.ProcessEnv = process.env): SdkConfig {
   }
   const config = parsed.data;
   const apiHost = config.apiHost.replace(/\/+$/, '');
+  const stateDir = config.stateDir ?? defaultConfigDir(env);
   return {
     ...config,
     apiHost,
     webHost: (config.webHost ?? apiHost).replace(/\/+$/, ''),
     filesHost: (config.filesHost ?? `${apiHost}/files`).replace(/\/+$/, ''),
-    stateDir: config.stateDir ?? defaultConfigDir(env),
+    stateDir,
+    offlineDir: resolve(config.offlineDir ?? join(stateDir, 'offline')),
     s3ForcePathStyle: config.s3ForcePathStyle ?? config.s3Endpoint !== undefined,
     configFile,
   };

@@ -1,4 +1,4 @@
-export { Task, type TaskInitOptions, type TaskQuery, type TaskCreateOptions, type UploadArtifactOptions } from './task.js';
+export { Task, type TaskInitOptions, type TaskQuery, type TaskCreateOptions, type TaskScript, type UploadArtifactOptions } from './task.js';
 export { Artifact } from './artifacts/artifact.js';
 export type { ArtifactType } from './artifacts/artifact-payload.js';
 export { encodeNpy, decodeNpy, type NdArray, type NumericArray } from './artifacts/npy.js';
@@ -9,3 +9,5 @@ export * from './client/index.js';
 export { Logger, SINGLE_VALUE_ITERATION, type PlotlyFigure, type SampleSource, type LogLevel } from './logger.js';
 export * from './storage/index.js';
 export { parseArgv, type ArgParam, type ArgParamType } from './capture/argv.js';
+export { captureCode, captureEnvironment, type CaptureCodeOptions, type CodeInfo, type EnvironmentInfo } from './capture/index.js';
+export type { ImportOfflineOptions, ImportOfflineResult } from './offline/import-session.js';

@@ -1,9 +1,20 @@
 import { hostname } from 'node:os';
 import { ApiClient } from './client/api-client.js';
 import type { SdkConfig } from './config.js';
+import { OfflineApiClient } from './offline/offline-api-client.js';
+import { isOfflineMode } from './offline/offline-mode.js';
 
-/** An API client for the configured server, with the SDK's identification headers and credentials. @internal */
+/**
+ * An API client for the configured server, with the SDK's identification headers and credentials; in offline mode
+ * one that refuses every call with an "offline" error (nothing may reach for a server then). @internal
+ */
 export function makeClient(config: SdkConfig): ApiClient {
+  if (isOfflineMode(config)) return new OfflineApiClient();
+  return makeServerClient(config);
+}
+
+/** An API client for the configured server, whatever the mode (importing a session talks to one). @internal */
+export function makeServerClient(config: SdkConfig): ApiClient {
   const headers: Record<string, string> = { 'X-ClearML-Worker': hostname(), 'X-ClearML-Client': 'tasklane-0.1.0' };
   if (config.accessKey && config.secretKey) {
     headers.Authorization = `Basic ${Buffer.from(`${config.accessKey}:${config.secretKey}`).toString('base64')}`;

@@ -36,7 +36,12 @@ import { flattenObject, fromParamText, setAtPath, toParamText } from './params.j
 import { readLastTask, writeLastTask } from './reuse-cache.js';
 import { startResourceMonitor } from './resource-monitor.js';
 import { jsonLinesBodies, splitScalars } from './scalar-columns.js';
-import { makeClient } from './session.js';
+import { makeClient, makeServerClient } from './session.js';
+import { OfflineApiClient } from './offline/offline-api-client.js';
+import { isOfflineMode, offlineError, setOfflineMode } from './offline/offline-mode.js';
+import { OfflineSession } from './offline/offline-session.js';
+import { importOfflineSession, type ImportOfflineOptions, type ImportOfflineResult } from './offline/import-session.js';
+import { packSession } from './offline/pack-session.js';
 import { InputModel } from './models/model.js';
 import { destinationFor, joinUrl } from './storage/storage-url.js';
 
@@ -65,6 +70,30 @@ export interface TaskInitOptions {
   autoConnectStreams?: boolean;
   /** Report CPU, memory and GPU use as `:monitor:` scalars. @default true */
   autoResourceMonitoring?: boolean;
+  /**
+   * Record the running script's code (git repository, commit, diff, entry point) and environment. `false` leaves
+   * that to {@link Task.setScript} (as `tasklane run` does for the program it wraps). @default true
+   */
+  autoCaptureCode?: boolean;
+}
+
+/** How to run a task's code again (ClearML's `script` section, camelCase); see {@link Task.setScript}. */
+export interface TaskScript {
+  /** The program: an interpreter (`node`, `python3`) or an executable. */
+  binary?: string;
+  /** Repository URL (or local path); '' when the code is not in git. */
+  repository?: string;
+  branch?: string;
+  /** The commit. */
+  commit?: string;
+  /** Uncommitted changes as a diff, or the script itself when there is no repository. */
+  diff?: string;
+  /** The script, relative to the repository root. */
+  entryPoint?: string;
+  /** Relative to the repository root. @default '.' */
+  workingDir?: string;
+  /** Requirements by kind, e.g. `{ npm: 'lodash@4.17.21' }` or `{ python: 'Python 3.12.1' }`. */
+  requirements?: Record<string, string>;
 }
 
 /** Filters of {@link Task.getTasks}. */
@@ -230,15 +259,17 @@ export class Task {
       throw new TasklaneError('INVALID_INPUT', `Task.init: taskType must be one of ${TASK_TYPES.join(', ')}, got ${JSON.stringify(taskType)}`);
     }
     const config = loadSdkConfig();
-    if (config.offlineMode) {
-      // TODO(#8): offline sessions. Until then say so, rather than silently talking to a server.
+    const remoteId = process.env.TASKLANE_TASK_ID;
+    const isOffline = isOfflineMode(config);
+    if (isOffline && remoteId) {
       throw new TasklaneError(
         'INVALID_INPUT',
-        'Task.init: offline mode (TASKLANE_OFFLINE_MODE) is not available in this version yet; unset it and run a server (npx tasklane server).',
+        `Task.init: offline mode is on, but TASKLANE_TASK_ID="${remoteId}" asks to run a task of a server (under an agent). ` +
+          'Turn offline mode off (unset TASKLANE_OFFLINE_MODE, Task.setOffline(false)) or unset TASKLANE_TASK_ID.',
       );
     }
-    const api = makeClient(config);
-    const remoteId = process.env.TASKLANE_TASK_ID;
+    // Offline, the task's "server" is a session folder: every call the Task makes is answered from and written there.
+    const api = isOffline ? new OfflineApiClient(OfflineSession.create(config.offlineDir, projectName)) : makeClient(config);
     const entryFile = process.argv[1] ? resolve(process.argv[1]) : undefined;
     // The argument-parser hook loads commander/yargs (tens of ms): do it while the server calls are on the wire,
     // and be done before Task.init returns, so the script's own parse() is seen.
@@ -257,7 +288,7 @@ export class Task {
         : undefined;
     // Code and environment capture (git, package.json) also runs while the server calls are on the wire.
     const capture =
-      !remoteId && entryFile
+      options.autoCaptureCode !== false && !remoteId && entryFile
         ? Promise.all([captureCode({ entryFile, cwd: process.cwd() }), captureEnvironment(entryFile)]).catch((error: unknown) => {
             warn(`could not record the code and environment: ${(error as Error).message}`);
             return undefined;
@@ -309,6 +340,8 @@ export class Task {
     config: SdkConfig,
     options: TaskInitOptions & { taskType: TaskType },
   ): Promise<Task> {
+    // An offline run is always a new task: the tasks it could reuse are on a server.
+    if (api instanceof OfflineApiClient) return Task.createNew(api, config, options);
     const key = { apiHost: config.apiHost, projectName: options.projectName, taskName: options.taskName, taskType: options.taskType };
     const wantsReuse = options.reuseLastTaskId !== false && !config.noReuse;
     let reused: Task | undefined;
@@ -385,7 +418,11 @@ export class Task {
     });
     await api.call('tasks.started', { task: id, status_reason: 'started by Task.init' });
     const task = new Task(api, config, (await api.call('tasks.get_by_id', { task: id })).task);
-    process.stdout.write(`Tasklane: task ${id} created in project "${options.projectName}": ${task.getOutputLogWebPage()}\n`);
+    if (api instanceof OfflineApiClient) {
+      process.stdout.write(`Tasklane: task ${id} recording offline (project "${options.projectName}") in ${task.getOutputLogWebPage()}\n`);
+    } else {
+      process.stdout.write(`Tasklane: task ${id} created in project "${options.projectName}": ${task.getOutputLogWebPage()}\n`);
+    }
     return task;
   }
 
@@ -403,9 +440,11 @@ export class Task {
 
     if (options.autoConnectArgParser !== false && !this.isRemote) this.replaceArgs(parseArgv(process.argv.slice(2)));
 
-    const ping = setInterval(() => void this.pingAndWatch(), this.config.pingIntervalMs);
-    ping.unref();
-    this.cleanups.push(() => clearInterval(ping));
+    if (!this.offlineSession) {
+      const ping = setInterval(() => void this.pingAndWatch(), this.config.pingIntervalMs);
+      ping.unref();
+      this.cleanups.push(() => clearInterval(ping));
+    }
 
     if (options.autoResourceMonitoring !== false) {
       this.cleanups.push(
@@ -521,6 +560,19 @@ export class Task {
   }
 
   private uploadSample(key: string, loading: Promise<Buffer>, fileName: string, makeEvent: (url: string) => ReportEvent): void {
+    const offline = this.offlineSession;
+    if (offline) {
+      // Offline, the session's files/ folder is the file server: the sample is written there, in the same order.
+      loading.catch(() => undefined);
+      this.uploads = this.uploads.then(async () => {
+        try {
+          this.ensureReporter().push(makeEvent(offline.writeSample(key, await loading)));
+        } catch (error) {
+          warn((error as Error).message);
+        }
+      });
+      return;
+    }
     const url = `${this.config.filesHost}/${key.split('/').map(encodeURIComponent).join('/')}`;
     loading.catch(() => undefined); // handled in the queue below; avoids an unhandled-rejection crash meanwhile
     this.uploads = this.uploads.then(async () => {
@@ -628,6 +680,20 @@ export class Task {
       }
     }
     calls.push({ endpoint: `tasks.${outcome.status}`, body: JSON.stringify(this.statusBody(outcome)), contentType: 'application/json' });
+    if (this.api instanceof OfflineApiClient) {
+      // Offline there is nobody to send to: the session files are appended to here and now (synchronous writes).
+      for (const call of calls) {
+        try {
+          this.api.applySync(call.endpoint, call.body, call.contentType);
+        } catch (error) {
+          process.stderr.write(`tasklane: could not write ${call.endpoint} to the offline session at exit: ${(error as Error).message}\n`);
+        }
+      }
+      this.api.session?.markClosed();
+      process.stdout.write(`Tasklane: offline session ${this.api.session?.dir} ended (${outcome.status}); import it with: tasklane import-offline ${this.api.session?.dir}\n`);
+      this.markClosed();
+      return;
+    }
     spawnSync(process.execPath, [EXIT_FLUSHER], {
       input: JSON.stringify({ baseUrl: this.config.apiHost, headers: this.api.requestHeaders, calls }),
       stdio: ['pipe', 'ignore', 'inherit'],
@@ -698,6 +764,16 @@ export class Task {
       } catch (error) {
         warn(`could not mark task ${shortId(this.id)} ${outcome.status}: ${(error as Error).message}`);
       }
+      const offline = this.offlineSession;
+      if (offline) {
+        offline.markClosed();
+        try {
+          const zipPath = await packSession(offline);
+          process.stdout.write(`Tasklane: offline session packed into ${zipPath}; import it with: tasklane import-offline ${zipPath}\n`);
+        } catch (error) {
+          warn(`could not pack the offline session ${offline.dir} into a zip (${(error as Error).message}); import the folder instead: tasklane import-offline ${offline.dir}`);
+        }
+      }
       this.markClosed();
     })();
     return this.closing;
@@ -759,6 +835,8 @@ export class Task {
 
   /** A link to the task's page in the web UI. */
   getOutputLogWebPage(): string {
+    const offline = this.offlineSession;
+    if (offline) return offline.dir;
     return `${this.config.webHost}/tasks/${this.id}`;
   }
 
@@ -801,7 +879,8 @@ export class Task {
     this.queueWrite('input model', async () => {
       await model.load();
       const entry = name ?? model.name;
-      await this.api.call('tasks.add_or_update_model', { task: this.id, name: entry, model: model.id, type: 'input' });
+      // force: the running task records its own inputs, as it does its configuration (drafts only, otherwise).
+      await this.api.call('tasks.add_or_update_model', { task: this.id, name: entry, model: model.id, type: 'input', force: true });
       const input = this.data.models.input.filter((m) => m.name !== entry);
       this.data.models = { ...this.data.models, input: [...input, { name: entry, model: model.id }] };
     });
@@ -982,7 +1061,19 @@ export class Task {
     this.projectName ??= await this.lookUpProjectName();
     const project = (this.projectName ?? '').split('/').filter(Boolean);
     const taskPart = `${this.data.name.slice(0, STORAGE_NAME_MAX)}.${this.id}`;
-    return joinUrl(destinationFor(this.data.output?.destination ?? undefined, this.config), ...project, taskPart);
+    // Offline, files go into the session (whatever the output URI), so that the session zip holds them for the import.
+    const destination = this.offlineSession?.filesDir ?? destinationFor(this.data.output?.destination ?? undefined, this.config);
+    return joinUrl(destination, ...project, taskPart);
+  }
+
+  /** The offline session this task records to, when offline. */
+  private get offlineSession(): OfflineSession | undefined {
+    return this.api instanceof OfflineApiClient ? this.api.session : undefined;
+  }
+
+  /** The folder of the offline session this task records to (offline mode), else undefined. */
+  get offlineSessionDir(): string | undefined {
+    return this.offlineSession?.dir;
   }
 
   /** @internal the API client and settings, for models made from this task. */
@@ -1038,6 +1129,57 @@ export class Task {
     this.data.type = type;
   }
 
+  /**
+   * Sets how the task's code is run again (ClearML's `set_script`): the given fields replace the recorded ones, the
+   * others stay. Saved in the background, in order with the task's other changes.
+   *
+   * @example task.setScript({ binary: 'python3', entryPoint: 'train.py', workingDir: '.' });
+   */
+  setScript(script: TaskScript): void {
+    const fields: TaskData['script'] = {
+      binary: script.binary,
+      repository: script.repository,
+      branch: script.branch,
+      version_num: script.commit,
+      diff: script.diff,
+      entry_point: script.entryPoint,
+      working_dir: script.workingDir,
+      requirements: script.requirements,
+    };
+    const given = Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined));
+    this.data.script = { ...this.data.script, ...given };
+    const updated = this.data.script;
+    this.queueWrite('code', () => this.api.call('tasks.edit', { task: this.id, force: true, script: updated }));
+  }
+
+  /**
+   * Records command-line arguments as the `Args` section, replacing it: raw arguments (read as {@link parseArgv}
+   * does) or parameters already read.
+   */
+  setArgs(args: readonly string[] | readonly ArgParam[]): void {
+    const params = args.every((arg) => typeof arg === 'string') ? parseArgv(args as readonly string[]) : (args as readonly ArgParam[]);
+    this.replaceArgs([...params]);
+  }
+
+  /** Adds properties to the task's runtime section (shown with the execution details, e.g. an interpreter version). */
+  setRuntimeProperties(properties: Record<string, string>): void {
+    this.data.runtime = { ...this.data.runtime, ...properties };
+    const runtime = this.data.runtime;
+    this.queueWrite('runtime properties', () => this.api.call('tasks.edit', { task: this.id, force: true, runtime }));
+  }
+
+  /** The task's system tags (set by Tasklane: `development`, `archived`, ...). */
+  getSystemTags(): string[] {
+    return [...this.data.system_tags];
+  }
+
+  /** Replaces the task's system tags (ClearML's `set_system_tags`); saved in the background. */
+  setSystemTags(tags: string[]): void {
+    this.data.system_tags = [...new Set(tags)].sort();
+    const systemTags = this.data.system_tags;
+    this.queueWrite('system tags', () => this.api.call('tasks.edit', { task: this.id, force: true, system_tags: systemTags }));
+  }
+
   /** Marks the task completed (and stops recording, when this process runs it). */
   async markCompleted(reason = 'completed'): Promise<void> {
     await this.endWith({ status: 'completed', reason });
@@ -1076,6 +1218,7 @@ export class Task {
 
   /** Deletes the task and its outputs. */
   async delete(force = false): Promise<void> {
+    if (this.offlineSession) throw offlineError('task.delete()');
     if (this.isRunning) await this.close();
     await this.api.call('tasks.delete', { task: this.id, force });
   }
@@ -1087,9 +1230,49 @@ export class Task {
     return current && !current.isClosed ? current : undefined;
   }
 
-  private static connectTo(): { api: ApiClient; config: SdkConfig } {
+  private static connectTo(what: string): { api: ApiClient; config: SdkConfig } {
     const config = loadSdkConfig();
+    if (isOfflineMode(config)) throw offlineError(what);
     return { api: makeClient(config), config };
+  }
+
+  /**
+   * Turns offline mode on or off for this process (over `TASKLANE_OFFLINE_MODE`); call it before {@link Task.init}.
+   * Offline, the task, its configuration, every report, artifact and model are written to a session folder under
+   * `offlineDir` (`<stateDir>/offline/<session id>/`), packed into `<session id>.zip` when the run ends; import it into a
+   * server with `tasklane import-offline <zip>` or {@link Task.importOfflineSession}. What needs a server (other tasks,
+   * queues, registered models) fails with an error saying it is offline.
+   *
+   * @example
+   * Task.setOffline(true);
+   * const task = await Task.init({ projectName: 'field/robot', taskName: 'calibration' });
+   */
+  static setOffline(isOn: boolean): void {
+    if (current && !current.isClosed) {
+      throw new TasklaneError('INVALID_INPUT', `Task.setOffline: task ${shortId(current.id)} is running; switch offline mode before Task.init.`);
+    }
+    setOfflineMode(isOn);
+  }
+
+  /** Whether offline mode is on (`Task.setOffline`, else `TASKLANE_OFFLINE_MODE` / the config file). */
+  static isOffline(): boolean {
+    return isOfflineMode(loadSdkConfig());
+  }
+
+  /**
+   * Replays an offline session (its zip or folder) into the server: a new task with the recorded configuration,
+   * every event with its original time and iteration, artifacts and models uploaded to the server's storage, and the
+   * final status. The whole session is checked first (a corrupt or truncated one is refused before any change);
+   * a session imported already is refused (ALREADY_EXISTS, naming the task); a failure midway deletes what was made.
+   *
+   * @example
+   * const { task } = await Task.importOfflineSession('~/.config/tasklane/offline/3f2c....zip');
+   */
+  static async importOfflineSession(path: string, options: ImportOfflineOptions = {}): Promise<ImportOfflineResult & { task: Task }> {
+    const config = loadSdkConfig(options.apiHost ? { ...process.env, TASKLANE_API_HOST: options.apiHost } : process.env);
+    const api = makeServerClient(config);
+    const result = await importOfflineSession(path, options, { api, config });
+    return { ...result, task: new Task(api, config, (await api.call('tasks.get_by_id', { task: result.taskId })).task) };
   }
 
   private static async projectId(api: ApiClient, projectName: string): Promise<string | undefined> {
@@ -1099,7 +1282,7 @@ export class Task {
 
   /** A task by id, or the most recently updated one with this name in this project. */
   static async getTask(query: { id: string } | { projectName: string; taskName: string }): Promise<Task> {
-    const { api, config } = Task.connectTo();
+    const { api, config } = Task.connectTo('Task.getTask');
     if ('id' in query) return new Task(api, config, (await api.call('tasks.get_by_id', { task: query.id })).task);
     const project = await Task.projectId(api, query.projectName);
     const { tasks } = project
@@ -1114,7 +1297,7 @@ export class Task {
 
   /** Tasks matching the filters, most recently updated first. */
   static async getTasks(query: TaskQuery = {}): Promise<Task[]> {
-    const { api, config } = Task.connectTo();
+    const { api, config } = Task.connectTo('Task.getTasks');
     let project: string[] | undefined;
     if (query.projectName) {
       const id = await Task.projectId(api, query.projectName);
@@ -1138,7 +1321,7 @@ export class Task {
 
   /** Creates a draft from a description of the code, without running anything. */
   static async create(options: TaskCreateOptions): Promise<Task> {
-    const { api, config } = Task.connectTo();
+    const { api, config } = Task.connectTo('Task.create');
     const args = options.args === undefined ? [] : Array.isArray(options.args) ? parseArgv(options.args) : Object.entries(options.args).map(([name, value]) => ({ name, ...toParamText(value) }));
     const requirements =
       options.requirements === undefined ? undefined : { npm: Array.isArray(options.requirements) ? options.requirements.join('\n') : options.requirements };
@@ -1168,7 +1351,7 @@ export class Task {
 
   /** A new draft with the source's configuration and none of its outputs. */
   static async clone(source: Task | string, options: { name?: string; project?: string; parent?: string } = {}): Promise<Task> {
-    const { api, config } = Task.connectTo();
+    const { api, config } = Task.connectTo('Task.clone');
     const { id } = await api.call('tasks.clone', {
       task: typeof source === 'string' ? source : source.id,
       new_task_name: options.name,
@@ -1180,7 +1363,7 @@ export class Task {
 
   /** Puts a draft in a queue (by name, created if missing; or by id; default: the default queue). */
   static async enqueue(task: Task | string, options: { queueName?: string; queueId?: string; priority?: number } = {}): Promise<void> {
-    const { api } = Task.connectTo();
+    const { api } = Task.connectTo('Task.enqueue');
     await api.call('tasks.enqueue', {
       task: typeof task === 'string' ? task : task.id,
       queue: options.queueId,
@@ -1191,7 +1374,7 @@ export class Task {
 
   /** Takes a queued task out of its queue. */
   static async dequeue(task: Task | string): Promise<void> {
-    const { api } = Task.connectTo();
+    const { api } = Task.connectTo('Task.dequeue');
     await api.call('tasks.dequeue', { task: typeof task === 'string' ? task : task.id });
   }
 }

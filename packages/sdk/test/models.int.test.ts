@@ -185,6 +185,16 @@ describe('InputModel', () => {
     expect(error.code).toBe('MODEL_NOT_FOUND');
   });
 
+  it('a running task records the input model it connects', async () => {
+    const task = await makeTask('models/running');
+    await api().call('tasks.started', { task: task.id });
+    const base = await InputModel.import({ url: `${server.url}/files/zoo/running-${counter}.bin`, name: 'base' });
+    task.connect(base);
+    await task.flush();
+    const { task: stored } = await api().call('tasks.get_by_id', { task: task.id });
+    expect(stored.models.input.map((m) => m.model)).toEqual([base.id]);
+  });
+
   it('clone keeps the input models; reset drops the output models and output artifacts', async () => {
     const task = await makeTask('models/lifecycle');
     const base = await InputModel.import({ url: `${server.url}/files/zoo/base-${counter}.bin`, name: 'base' });
