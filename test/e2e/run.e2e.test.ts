@@ -50,17 +50,7 @@ describe('tasklane run', { timeout: 120_000 }, () => {
     runIn(repo, ['run', '--project', 'e2e/run', ...flags, '--', 'bash', 'train.sh', ...args], { ...env, ...extraEnv });
   const cli = (...args: string[]) => runCli([...args, '--server', server.url], env);
 
-  function runIn(cwd: string, args: string[], childEnv: Record<string, string>): Promise<CliResult> {
-    return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [CLI_BIN, ...args], { cwd, env: { ...process.env, ...childEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ code, stdout, stderr }));
-    });
-  }
+  const runIn = (cwd: string, args: string[], childEnv: Record<string, string>) => runCli(args, childEnv, cwd);
 
   function taskIdOf(result: CliResult): string {
     const match = /task ([0-9a-f]{32})/.exec(result.stdout + result.stderr);

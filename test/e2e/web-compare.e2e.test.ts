@@ -1,36 +1,25 @@
-import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiClient } from 'tasklane/client';
-import { assertCliBuilt, startCliServer, type CliServer } from '../support/cli.js';
-import { WORKSPACE_ROOT, buildWorkspace } from '../support/workspace-build.js';
+import type { ApiClient } from 'tasklane/client';
+import type { CliServer } from '../support/cli.js';
+import { hasChromium, saveScreenshot, startWebUi, type WebUi } from '../support/web-ui.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const WEB_INDEX = fileURLToPath(new URL('../../packages/web/dist/index.html', import.meta.url));
-const SCREENSHOTS = fileURLToPath(new URL('../../docs/screenshots/', import.meta.url));
 const XSS_NAME = '<img src=x onerror=alert(1)> run';
 
-describe.skipIf(!existsSync(CHROMIUM))('compare page in Chromium', () => {
+describe.skipIf(!hasChromium)('compare page in Chromium', () => {
+  let ui: WebUi;
   let server: CliServer;
-  let browser: Browser;
+  let api: ApiClient;
   let page: Page;
   let fastId: string;
   let slowId: string;
   let thirdId: string;
-  const dialogs: string[] = [];
-  const pageErrors: string[] = [];
+  let dialogs: string[];
+  let pageErrors: string[];
 
   beforeAll(async () => {
-    await buildWorkspace();
-    assertCliBuilt();
-    if (!existsSync(WEB_INDEX)) {
-      await promisify(execFile)('npm', ['run', 'build', '-w', '@tasklane/web'], { cwd: WORKSPACE_ROOT });
-    }
-    server = await startCliServer();
-    const api = new ApiClient({ baseUrl: server.url });
+    ui = await startWebUi();
+    ({ server, api, page, dialogs, pageErrors } = ui);
     const project = (await api.call('projects.create', { name: 'compare/sweep' })).id;
     // Two runs differing in lr only, plus a third (with an HTML name) to add from the page.
     const makeRun = async (name: string, lr: string, scale: number) => {
@@ -69,23 +58,10 @@ describe.skipIf(!existsSync(CHROMIUM))('compare page in Chromium', () => {
     fastId = await makeRun('sweep lr=0.1', '0.1', 2);
     slowId = await makeRun('sweep lr=0.01', '0.01', 4);
     thirdId = await makeRun(XSS_NAME, '0.05', 3);
-
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
-    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    page.on('dialog', (dialog) => {
-      dialogs.push(dialog.message());
-      void dialog.dismiss();
-    });
-    page.on('pageerror', (error) => pageErrors.push(error.message));
   }, 120_000);
 
   afterAll(async () => {
-    await browser?.close();
-    await server?.stop();
+    await ui?.close();
   });
 
   it('highlights the differing hyperparameter, not the shared one, and can hide equal rows', async () => {
@@ -101,7 +77,7 @@ describe.skipIf(!existsSync(CHROMIUM))('compare page in Chromium', () => {
     expect(await isDiff(page.locator('tr[data-row="Configuration objects/model"]'))).toBe(false);
     // Both tasks in the header, linked to their pages.
     expect(await page.locator('.compare-tasks a.task-name').allTextContents()).toEqual(['sweep lr=0.1', 'sweep lr=0.01']);
-    await page.screenshot({ path: `${SCREENSHOTS}compare.png` });
+    await saveScreenshot(page, 'compare');
 
     await page.getByLabel('Only differences').check();
     await page.waitForFunction(() => document.querySelector('tr[data-row="Args/batch_size"]') === null);

@@ -1,23 +1,16 @@
-import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiClient } from 'tasklane/client';
-import { assertCliBuilt, startCliServer, type CliServer } from '../support/cli.js';
-import { WORKSPACE_ROOT, buildWorkspace } from '../support/workspace-build.js';
+import type { ApiClient } from 'tasklane/client';
+import type { CliServer } from '../support/cli.js';
+import { hasChromium, saveScreenshot, startWebUi, type WebUi } from '../support/web-ui.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const WEB_INDEX = fileURLToPath(new URL('../../packages/web/dist/index.html', import.meta.url));
-const SCREENSHOTS = fileURLToPath(new URL('../../docs/screenshots/', import.meta.url));
 const XSS_MODEL = '<script>alert(1)</script><img src=x onerror=alert(2)>';
 const WORKER = 'gpu-box-01:0';
 
-describe.skipIf(!existsSync(CHROMIUM))('queues, workers and models pages in Chromium', () => {
+describe.skipIf(!hasChromium)('queues, workers and models pages in Chromium', () => {
+  let ui: WebUi;
   let server: CliServer;
   let api: ApiClient;
-  let browser: Browser;
   let page: Page;
   let defaultQueue: string;
   let gpuQueue: string;
@@ -26,17 +19,12 @@ describe.skipIf(!existsSync(CHROMIUM))('queues, workers and models pages in Chro
   let trainerId: string;
   let userId: string;
   let resnetModel: string;
-  const dialogs: string[] = [];
-  const pageErrors: string[] = [];
+  let dialogs: string[];
+  let pageErrors: string[];
 
   beforeAll(async () => {
-    await buildWorkspace();
-    assertCliBuilt();
-    if (!existsSync(WEB_INDEX)) {
-      await promisify(execFile)('npm', ['run', 'build', '-w', '@tasklane/web'], { cwd: WORKSPACE_ROOT });
-    }
-    server = await startCliServer();
-    api = new ApiClient({ baseUrl: server.url });
+    ui = await startWebUi();
+    ({ server, api, page, dialogs, pageErrors } = ui);
     defaultQueue = (await api.call('queues.get_default', {})).id;
     gpuQueue = (await api.call('queues.create', { name: 'gpu' })).id;
     const project = (await api.call('projects.create', { name: 'vision/detect' })).id;
@@ -70,23 +58,10 @@ describe.skipIf(!existsSync(CHROMIUM))('queues, workers and models pages in Chro
     await api.call('models.create', { name: XSS_MODEL, uri: 'file:///tmp/x.pt', framework: 'PyTorch', project });
     userId = (await api.call('tasks.create', { name: 'fine-tune detector', project })).id;
     await api.call('tasks.add_or_update_model', { task: userId, name: 'init', model: resnetModel, type: 'input' });
-
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
-    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    page.on('dialog', (dialog) => {
-      dialogs.push(dialog.message());
-      void dialog.dismiss();
-    });
-    page.on('pageerror', (error) => pageErrors.push(error.message));
   }, 120_000);
 
   afterAll(async () => {
-    await browser?.close();
-    await server?.stop();
+    await ui?.close();
   });
 
   const entryNames = () => page.locator('.queue-entries tr[data-entry] a.task-name').allTextContents();
@@ -105,7 +80,7 @@ describe.skipIf(!existsSync(CHROMIUM))('queues, workers and models pages in Chro
     expect(await link.getAttribute('href')).toBe(`#/tasks/${runningId}/console`);
     expect(await worker.locator('td').nth(2).textContent()).toBe('default, gpu');
     expect(await worker.locator('td').nth(3).textContent()).toMatch(/ s ago$/);
-    await page.screenshot({ path: `${SCREENSHOTS}queues.png` });
+    await saveScreenshot(page, 'queues');
   });
 
   it('moves a task to the front, and the server agrees', async () => {
@@ -142,7 +117,7 @@ describe.skipIf(!existsSync(CHROMIUM))('queues, workers and models pages in Chro
     expect(await page.locator('tr[data-model]').count()).toBe(3);
     expect(await page.locator('a.model-name', { hasText: XSS_MODEL }).count()).toBe(1);
     expect(await page.locator('main img, main script').count()).toBe(0);
-    await page.screenshot({ path: `${SCREENSHOTS}models.png` });
+    await saveScreenshot(page, 'models');
 
     await page.selectOption('select[aria-label="Filter by framework"]', 'ONNX');
     await page.waitForFunction(() => document.querySelectorAll('tr[data-model]').length === 1);

@@ -1,17 +1,10 @@
-import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiClient } from 'tasklane/client';
-import { assertCliBuilt, startCliServer, type CliServer } from '../support/cli.js';
-import { WORKSPACE_ROOT, buildWorkspace } from '../support/workspace-build.js';
+import type { ApiClient } from 'tasklane/client';
+import type { CliServer } from '../support/cli.js';
+import { hasChromium, saveScreenshot, startWebUi, type WebUi } from '../support/web-ui.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const WEB_INDEX = fileURLToPath(new URL('../../packages/web/dist/index.html', import.meta.url));
-const SCREENSHOTS = fileURLToPath(new URL('../../docs/screenshots/', import.meta.url));
 const XSS = '<img src=x onerror=alert(1)><script>alert(2)</script>';
 
 const DIFF = `diff --git a/train.py b/train.py
@@ -29,30 +22,25 @@ index 3b18e51..a9c4f2d 100644
      print(banner)
 `;
 
-describe.skipIf(!existsSync(CHROMIUM))('web UI task details in Chromium', () => {
+describe.skipIf(!hasChromium)('web UI task details in Chromium', () => {
+  let ui: WebUi;
   let server: CliServer;
   let api: ApiClient;
-  let browser: Browser;
   let page: Page;
   let projectId: string;
   let otherProjectId: string;
   let queueId: string;
   let runningId: string;
   let finishedId: string;
-  const dialogs: string[] = [];
-  const pageErrors: string[] = [];
+  let dialogs: string[];
+  let pageErrors: string[];
 
   const log = (task: string, msg: string, timestamp: number, level = 'info') => ({ type: 'log', task, timestamp, level, msg });
   const statusOnPage = () => page.locator('h1 [data-status]').getAttribute('data-status');
 
   beforeAll(async () => {
-    await buildWorkspace();
-    assertCliBuilt();
-    if (!existsSync(WEB_INDEX)) {
-      await promisify(execFile)('npm', ['run', 'build', '-w', '@tasklane/web'], { cwd: WORKSPACE_ROOT });
-    }
-    server = await startCliServer();
-    api = new ApiClient({ baseUrl: server.url });
+    ui = await startWebUi({ page: { acceptDownloads: true } });
+    ({ server, api, page, dialogs, pageErrors } = ui);
     projectId = (await api.call('projects.create', { name: 'details/demo' })).id;
     otherProjectId = (await api.call('projects.create', { name: 'details/tuning' })).id;
     queueId = (await api.call('queues.create', { name: 'gpu-e2e' })).id;
@@ -94,23 +82,10 @@ describe.skipIf(!existsSync(CHROMIUM))('web UI task details in Chromium', () => 
     });
     await api.call('tasks.started', { task: finishedId });
     await api.call('tasks.completed', { task: finishedId });
-
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
-    page = await browser.newPage({ viewport: { width: 1280, height: 800 }, acceptDownloads: true });
-    page.on('dialog', (dialog) => {
-      dialogs.push(dialog.message());
-      void dialog.dismiss();
-    });
-    page.on('pageerror', (error) => pageErrors.push(error.message));
   }, 120_000);
 
   afterAll(async () => {
-    await browser?.close();
-    await server?.stop();
+    await ui?.close();
   });
 
   it('streams a new console line of a running task without a reload, searches the log and downloads it', async () => {
@@ -127,7 +102,7 @@ describe.skipIf(!existsSync(CHROMIUM))('web UI task details in Chromium', () => 
     // Following keeps the newest line in view.
     const atBottom = await consoleBox.evaluate((el) => el.scrollHeight - el.scrollTop - el.clientHeight < 30);
     expect(atBottom).toBe(true);
-    await page.screenshot({ path: `${SCREENSHOTS}task-console.png` });
+    await saveScreenshot(page, 'task-console');
 
     // Server-side search, in the address, matches highlighted.
     await page.fill('input[aria-label="Search the console"]', 'loss');
@@ -162,7 +137,7 @@ describe.skipIf(!existsSync(CHROMIUM))('web UI task details in Chromium', () => 
     expect(await file.locator('tr.diff-context', { hasText: 'banner =' }).textContent()).toContain(XSS);
     expect(await page.locator('text=3b18e51c0ffee').count()).toBe(1);
     expect(await page.locator('[data-requirements="pip"] pre').textContent()).toContain('torch==2.3.0');
-    await page.screenshot({ path: `${SCREENSHOTS}task-execution.png`, fullPage: false });
+    await saveScreenshot(page, 'task-execution');
   });
 
   it('aborts and resets a running task after confirmations, offering only what the lifecycle allows', async () => {
@@ -219,7 +194,7 @@ describe.skipIf(!existsSync(CHROMIUM))('web UI task details in Chromium', () => 
     await args.locator('input[aria-label="New parameter value in Args"]').fill('0.9');
     await args.locator('input[aria-label="New parameter value in Args"]').press('Enter');
     await args.locator('tr[data-param="momentum"]').waitFor();
-    await page.screenshot({ path: `${SCREENSHOTS}task-configuration.png` });
+    await saveScreenshot(page, 'task-configuration');
     await args.locator('button', { hasText: 'Save' }).click();
     await args.locator('tr[data-param="lr"] td', { hasText: '0.05' }).waitFor();
     expect(await args.locator('tr[data-param="epochs"]').count()).toBe(0);

@@ -1,19 +1,16 @@
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiClient } from 'tasklane/client';
-import { assertCliBuilt, startCliServer, type CliServer } from '../support/cli.js';
-import { WORKSPACE_ROOT, buildWorkspace } from '../support/workspace-build.js';
+import type { ApiClient } from 'tasklane/client';
+import type { CliServer } from '../support/cli.js';
+import { hasChromium, saveScreenshot, startWebUi, type WebUi } from '../support/web-ui.js';
+import { WORKSPACE_ROOT } from '../support/workspace-build.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const WEB_INDEX = fileURLToPath(new URL('../../packages/web/dist/index.html', import.meta.url));
-const SCREENSHOTS = fileURLToPath(new URL('../../docs/screenshots/', import.meta.url));
 const SDK_ENTRY = pathToFileURL(join(WORKSPACE_ROOT, 'packages/sdk/dist/index.js')).href;
 
 /**
@@ -92,25 +89,20 @@ function runScript(dir: string, env: Record<string, string>): Promise<string> {
   );
 }
 
-describe.skipIf(!existsSync(CHROMIUM))('task outputs in the web UI', () => {
+describe.skipIf(!hasChromium)('task outputs in the web UI', () => {
+  let ui: WebUi;
   let server: CliServer;
-  let browser: Browser;
   let page: Page;
   let api: ApiClient;
   let taskId: string;
   let scriptDir: string;
-  const dialogs: string[] = [];
-  const pageErrors: string[] = [];
+  let dialogs: string[];
+  let pageErrors: string[];
   const requested: string[] = [];
 
   beforeAll(async () => {
-    await buildWorkspace();
-    assertCliBuilt();
-    if (!existsSync(WEB_INDEX)) {
-      await promisify(execFile)('npm', ['run', 'build', '-w', '@tasklane/web'], { cwd: WORKSPACE_ROOT });
-    }
-    server = await startCliServer();
-    api = new ApiClient({ baseUrl: server.url });
+    ui = await startWebUi();
+    ({ server, api, page, dialogs, pageErrors } = ui);
     // Outside any git repository, so the SDK records no working-tree diff.
     scriptDir = await mkdtemp(join(tmpdir(), 'tasklane-web-outputs-'));
     await writeFile(join(scriptDir, 'run.mjs'), SCRIPT);
@@ -128,25 +120,13 @@ describe.skipIf(!existsSync(CHROMIUM))('task outputs in the web UI', () => {
     const baseId = /@@base ([0-9a-f]+)/.exec(stdout)![1]!;
     await api.call('tasks.add_or_update_model', { task: taskId, name: 'pretrained', model: baseId, type: 'input', force: true });
 
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
-    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     // Fail a step well within the test's time, naming what was awaited.
     page.setDefaultTimeout(8000);
-    page.on('dialog', (dialog) => {
-      dialogs.push(dialog.message());
-      void dialog.dismiss();
-    });
-    page.on('pageerror', (error) => pageErrors.push(error.message));
     page.on('request', (request) => requested.push(request.url()));
   }, 120_000);
 
   afterAll(async () => {
-    await browser?.close();
-    await server?.stop();
+    await ui?.close();
     if (scriptDir) await rm(scriptDir, { recursive: true, force: true });
   });
 
@@ -225,7 +205,7 @@ describe.skipIf(!existsSync(CHROMIUM))('task outputs in the web UI', () => {
     const weights = page.locator('.plot-card[data-plot-series="layer1"]');
     expect(await weights.getAttribute('data-iteration')).toBe('20');
     await weights.locator('.js-plotly-plot[data-ready="true"]').waitFor();
-    await page.screenshot({ path: `${SCREENSHOTS}task-plots.png` });
+    await saveScreenshot(page, 'task-plots');
 
     await page.selectOption('select[aria-label="Iteration"]', '2');
     expect(page.url()).toContain('iter=2');
@@ -247,7 +227,7 @@ describe.skipIf(!existsSync(CHROMIUM))('task outputs in the web UI', () => {
     const text = page.locator('.sample-group[data-sample-title="predictions"] .sample[data-sample-series="text"] a.sample-link');
     await text.waitFor();
     expect(await (await fetch((await text.getAttribute('href'))!)).text()).toBe('cat 0.93');
-    await page.screenshot({ path: `${SCREENSHOTS}task-debug-samples.png` });
+    await saveScreenshot(page, 'task-debug-samples');
 
     // The slider goes down to the first iteration: the sample of iteration 0, another image.
     const slider = sample.locator('input[type=range]');
@@ -285,7 +265,7 @@ describe.skipIf(!existsSync(CHROMIUM))('task outputs in the web UI', () => {
     // A quoted cell holding a comma stays one cell.
     expect(await table.locator('tbody tr').first().locator('td').allInnerTexts()).toEqual(['1', '0.5', 'a, b']);
     expect(page.url()).toContain('artifact=metrics+table');
-    await page.screenshot({ path: `${SCREENSHOTS}task-artifacts.png` });
+    await saveScreenshot(page, 'task-artifacts');
 
     await page.locator('tr[data-artifact="config"] a', { hasText: 'config' }).click();
     const json = await page.locator('[data-artifact-detail="config"] pre[data-preview="json"]').innerText();

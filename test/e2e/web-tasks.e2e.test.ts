@@ -1,28 +1,21 @@
-import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiClient } from 'tasklane/client';
-import { assertCliBuilt, startCliServer, type CliServer } from '../support/cli.js';
-import { WORKSPACE_ROOT, buildWorkspace } from '../support/workspace-build.js';
+import type { ApiClient } from 'tasklane/client';
+import type { CliServer } from '../support/cli.js';
+import { hasChromium, saveScreenshot, startWebUi, type WebUi } from '../support/web-ui.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const WEB_INDEX = fileURLToPath(new URL('../../packages/web/dist/index.html', import.meta.url));
-const SCREENSHOTS = fileURLToPath(new URL('../../docs/screenshots/', import.meta.url));
 const SCRIPT_TAG = '<script>window.__pwned = 1</script>';
 
 /** The projects page and the tasks table: server-side counts, columns, sort, filters, bulk actions, compare. */
-describe.skipIf(!existsSync(CHROMIUM))('web UI: projects and tasks table in Chromium', () => {
+describe.skipIf(!hasChromium)('web UI: projects and tasks table in Chromium', () => {
+  let ui: WebUi;
   let server: CliServer;
   let api: ApiClient;
-  let browser: Browser;
   let page: Page;
   let projectId: string;
   const ids: Record<string, string> = {};
-  const dialogs: string[] = [];
-  const pageErrors: string[] = [];
+  let dialogs: string[];
+  let pageErrors: string[];
 
   async function makeTask(name: string, fields: { type?: 'training' | 'testing'; lr?: string; tags?: string[]; loss?: number; parent?: string }) {
     const { id } = await api.call('tasks.create', {
@@ -69,34 +62,16 @@ describe.skipIf(!existsSync(CHROMIUM))('web UI: projects and tasks table in Chro
   }
 
   beforeAll(async () => {
-    await buildWorkspace();
-    assertCliBuilt();
-    if (!existsSync(WEB_INDEX)) {
-      await promisify(execFile)('npm', ['run', 'build', '-w', '@tasklane/web'], { cwd: WORKSPACE_ROOT });
-    }
-    server = await startCliServer();
-    api = new ApiClient({ baseUrl: server.url });
+    ui = await startWebUi();
+    ({ server, api, page, dialogs, pageErrors } = ui);
     projectId = (await api.call('projects.create', { name: 'tables/alpha' })).id;
     await makeTask('alpha one', { lr: '0.1', tags: ['best'], loss: 0.5 });
     await makeTask('alpha two', { type: 'testing', lr: '0.02', tags: [SCRIPT_TAG], loss: 0.25 });
     await makeTask('alpha three', { parent: ids['alpha one'] });
-
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
-    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    page.on('dialog', (dialog) => {
-      dialogs.push(dialog.message());
-      void dialog.dismiss();
-    });
-    page.on('pageerror', (error) => pageErrors.push(error.message));
   }, 120_000);
 
   afterAll(async () => {
-    await browser?.close();
-    await server?.stop();
+    await ui?.close();
   });
 
   it('shows server-side counts and creates and renames projects in dialogs, errors readable', async () => {
@@ -147,7 +122,7 @@ describe.skipIf(!existsSync(CHROMIUM))('web UI: projects and tasks table in Chro
     expect(await page.locator('.tag', { hasText: SCRIPT_TAG }).count()).toBe(1);
     expect(await page.evaluate(() => document.querySelectorAll('main script').length)).toBe(0);
     expect(await page.evaluate(() => (window as { __pwned?: number }).__pwned)).toBeUndefined();
-    await page.screenshot({ path: `${SCREENSHOTS}tasks-table.png` });
+    await saveScreenshot(page, 'tasks-table');
 
     await page.locator('th[data-column="hp:Args/lr"] button').click();
     await expectNames(['alpha two', 'alpha one', 'alpha three']);

@@ -1,36 +1,24 @@
-import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiClient } from 'tasklane/client';
-import { assertCliBuilt, startCliServer, type CliServer } from '../support/cli.js';
-import { WORKSPACE_ROOT, buildWorkspace } from '../support/workspace-build.js';
+import type { ApiClient } from 'tasklane/client';
+import type { CliServer } from '../support/cli.js';
+import { hasChromium, saveScreenshot, startWebUi, type WebUi } from '../support/web-ui.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const WEB_INDEX = fileURLToPath(new URL('../../packages/web/dist/index.html', import.meta.url));
-const SCREENSHOTS = fileURLToPath(new URL('../../docs/screenshots/', import.meta.url));
 const XSS_NAME = '<img src=x onerror=alert(1)>';
 
-describe.skipIf(!existsSync(CHROMIUM))('web UI in Chromium', () => {
+describe.skipIf(!hasChromium)('web UI in Chromium', () => {
+  let ui: WebUi;
   let server: CliServer;
-  let browser: Browser;
+  let api: ApiClient;
   let page: Page;
   let projectId: string;
   let trainId: string;
-  const dialogs: string[] = [];
-  const pageErrors: string[] = [];
+  let dialogs: string[];
+  let pageErrors: string[];
 
   beforeAll(async () => {
-    await buildWorkspace();
-    assertCliBuilt();
-    // npm install builds the web app; build it here when a test run comes first.
-    if (!existsSync(WEB_INDEX)) {
-      await promisify(execFile)('npm', ['run', 'build', '-w', '@tasklane/web'], { cwd: WORKSPACE_ROOT });
-    }
-    server = await startCliServer();
-    const api = new ApiClient({ baseUrl: server.url });
+    ui = await startWebUi();
+    ({ server, api, page, dialogs, pageErrors } = ui);
     projectId = (await api.call('projects.create', { name: 'vision/resnet' })).id;
     trainId = (await api.call('tasks.create', { name: 'train resnet50', project: projectId, type: 'training' })).id;
     await api.call('tasks.edit_hyper_params', {
@@ -51,23 +39,10 @@ describe.skipIf(!existsSync(CHROMIUM))('web UI in Chromium', () => {
     await api.callJsonLines('events.add_batch', events);
     await api.call('tasks.completed', { task: trainId });
     await api.call('tasks.create', { name: XSS_NAME, project: projectId, type: 'testing' });
-
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
-    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    page.on('dialog', (dialog) => {
-      dialogs.push(dialog.message());
-      void dialog.dismiss();
-    });
-    page.on('pageerror', (error) => pageErrors.push(error.message));
   }, 120_000);
 
   afterAll(async () => {
-    await browser?.close();
-    await server?.stop();
+    await ui?.close();
   });
 
   it('serves the app at / and paths of the app, keeps the API and refuses paths out of the build', async () => {
@@ -86,14 +61,14 @@ describe.skipIf(!existsSync(CHROMIUM))('web UI in Chromium', () => {
     await row.waitFor();
     expect(await row.locator('td').nth(1).textContent()).toBe('2');
     expect(await page.locator('tr[data-project="vision"] td').nth(2).textContent()).toBe('2');
-    await page.screenshot({ path: `${SCREENSHOTS}projects.png` });
+    await saveScreenshot(page, 'projects');
 
     await row.locator('a').click();
     await page.locator('tr[data-task] a.task-name', { hasText: 'train resnet50' }).waitFor();
     // The HTML string in a name is text, not markup.
     expect(await page.locator('a.task-name', { hasText: XSS_NAME }).count()).toBe(1);
     expect(await page.locator('main img').count()).toBe(0);
-    await page.screenshot({ path: `${SCREENSHOTS}tasks.png` });
+    await saveScreenshot(page, 'tasks');
 
     // Filter by status, shareable in the address.
     await page.selectOption('select[aria-label="Filter by status"]', 'completed');
@@ -114,8 +89,14 @@ describe.skipIf(!existsSync(CHROMIUM))('web UI in Chromium', () => {
     expect(await chart.getAttribute('data-series-count')).toBe('2');
     // uPlot's legend: the x series plus one row per variant.
     expect(await chart.locator('.u-legend .u-series').count()).toBe(3);
-    await page.screenshot({ path: `${SCREENSHOTS}task-scalars.png` });
+    await saveScreenshot(page, 'task-scalars');
     expect(page.url()).toContain(`#/tasks/${trainId}/scalars`);
+  });
+
+  it('opens the page of a path link, as the SDK and the CLI print them (/tasks/<id>)', async () => {
+    await page.goto(`${server.url}/tasks/${trainId}`);
+    await page.locator('h1 .task-name', { hasText: 'train resnet50' }).waitFor();
+    expect(new URL(page.url()).hash).toBe(`#/tasks/${trainId}`);
   });
 
   it('clones a task from the UI into a draft, and only offers allowed actions', async () => {

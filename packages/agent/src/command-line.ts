@@ -84,7 +84,8 @@ function optionWithValue(flag: string, value: string): string[] {
   return value.startsWith('-') && flag.startsWith('--') ? [`${flag}=${value}`] : [flag, value];
 }
 
-function listItems(text: string): string[] {
+/** The items of a stored `list` value, as words: JSON array text (non-strings as JSON), or comma-separated text as the SDK reads it. */
+export function listItems(text: string): string[] {
   try {
     const parsed: unknown = JSON.parse(text);
     if (Array.isArray(parsed)) return parsed.map((item) => (typeof item === 'string' ? item : JSON.stringify(item)));

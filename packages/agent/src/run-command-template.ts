@@ -1,6 +1,6 @@
 import { TasklaneError, type HyperParams } from '@tasklane/protocol';
-import { castParam, inferParamType, type ArgParam } from 'tasklane/args';
-import { ARGS_SECTION, POSITIONALS_NAME } from './command-line.js';
+import { castParam, inferParamType, parseArgv, type ArgParam } from 'tasklane/args';
+import { ARGS_SECTION, POSITIONALS_NAME, listItems } from './command-line.js';
 
 /** The system tag of tasks made by `tasklane run`: the agent runs their command itself, with no SDK inside. */
 export const RUN_SYSTEM_TAG = 'run';
@@ -35,8 +35,6 @@ function isOptionToken(token: string): boolean {
   return token.length > 1 && token.startsWith('-') && token !== '--' && inferParamType(token) === 'str';
 }
 
-type Entry = { kind: 'text'; text: string } | { kind: 'flag'; value: boolean };
-
 /**
  * Records a command's words after the program: the words before `entryIndex` (interpreter options) and the entry
  * script stay as they are; the rest is read as `tasklane/args`' `parseArgv` reads arguments (`--key value`,
@@ -51,85 +49,57 @@ export function recordCommand(words: readonly string[], entryIndex?: number): Re
   const start = entryIndex === undefined ? 0 : entryIndex + 1;
   for (let index = 0; index < start; index += 1) template.push(index === entryIndex ? { entry: true } : words[index]!);
 
-  const entries = new Map<string, Entry[]>();
-  const positionals: string[] = [];
-  const add = (name: string, entry: Entry): number => {
-    const list = entries.get(name) ?? [];
-    list.push(entry);
-    entries.set(name, list);
-    return list.length - 1;
+  // Which occurrence of its option each word is: the n-th item of a repeated option's list.
+  const counts = new Map<string, number>();
+  const add = (name: string): number => {
+    const count = counts.get(name) ?? 0;
+    counts.set(name, count + 1);
+    return count;
   };
-  const positional = (text: string) => {
-    template.push({ positional: positionals.length });
-    positionals.push(text);
-  };
+  let positionals = 0;
+  const positional = () => template.push({ positional: positionals++ });
   for (let index = start; index < words.length; index += 1) {
     const token = words[index]!;
     if (token === '--') {
       template.push('--');
-      for (const rest of words.slice(index + 1)) positional(rest);
+      for (let rest = index + 1; rest < words.length; rest += 1) positional();
       break;
     }
     if (!isOptionToken(token)) {
-      positional(token);
+      positional();
       continue;
     }
     const dashes = token.startsWith('--') ? '--' : '-';
     const body = token.slice(dashes.length);
     const equals = body.indexOf('=');
     if (equals === 0) {
-      positional(token);
+      positional();
       continue;
     }
     if (equals > 0) {
       const name = body.slice(0, equals);
-      const item = add(name, { kind: 'text', text: body.slice(equals + 1) });
-      template.push({ option: `${dashes}${name}`, arg: name, form: 'equals', item });
+      template.push({ option: `${dashes}${name}`, arg: name, form: 'equals', item: add(name) });
       continue;
     }
     if (dashes === '--' && body.startsWith('no-') && body.length > 3) {
       const name = body.slice(3);
-      const item = add(name, { kind: 'flag', value: false });
-      template.push({ flag: token, arg: name, negated: true, item });
+      template.push({ flag: token, arg: name, negated: true, item: add(name) });
       continue;
     }
     const next = words[index + 1];
     if (next !== undefined && next !== '--' && !isOptionToken(next)) {
-      const item = add(body, { kind: 'text', text: next });
-      template.push({ option: token, arg: body, form: 'separate', item });
+      template.push({ option: token, arg: body, form: 'separate', item: add(body) });
       index += 1;
     } else {
-      const item = add(body, { kind: 'flag', value: true });
-      template.push({ flag: token, arg: body, item });
+      template.push({ flag: token, arg: body, item: add(body) });
     }
   }
-
-  const args: ArgParam[] = [];
-  for (const [name, list] of entries) {
-    const [only] = list;
-    if (list.length === 1 && only) {
-      args.push(only.kind === 'flag' ? { name, value: String(only.value), type: 'bool' } : { name, value: only.text, type: inferParamType(only.text) });
-    } else {
-      const values = list.map((entry) => (entry.kind === 'flag' ? entry.value : castParam(entry.text, inferParamType(entry.text))));
-      args.push({ name, value: JSON.stringify(values), type: 'list' });
-    }
-  }
-  if (positionals.length > 0) args.push({ name: POSITIONALS_NAME, value: JSON.stringify(positionals), type: 'list' });
   // A single-use item index says nothing: keep the template short.
   for (const word of template) {
-    if (typeof word === 'object' && 'arg' in word && (entries.get(word.arg)?.length ?? 0) === 1) delete word.item;
+    if (typeof word === 'object' && 'arg' in word && counts.get(word.arg) === 1) delete word.item;
   }
-  return { template: { version: 1, words: template }, args };
-}
-
-function listItems(text: string): string[] {
-  try {
-    const parsed: unknown = JSON.parse(text);
-    if (Array.isArray(parsed)) return parsed.map((item) => (typeof item === 'string' ? item : JSON.stringify(item)));
-  } catch {
-    // not JSON: comma-separated, as the SDK reads a list
-  }
-  return text.trim() === '' ? [] : text.split(',').map((item) => item.trim());
+  // The values themselves, as the SDK reads a script's arguments: the same words, so the same names.
+  return { template: { version: 1, words: template }, args: parseArgv(words.slice(start)) };
 }
 
 /** Reads the stored template; a clear error when it was edited into something else. */

@@ -12,6 +12,16 @@ function readRoute(): Route {
   return { parts: path.split('/').filter(Boolean).map(decodeURIComponent), query: new URLSearchParams(search) };
 }
 
+/**
+ * Turns a path address (`/tasks/<id>`, the links the SDK and the CLI print) into the hash address of the same page,
+ * once at start-up, so that both kinds of link open the right page.
+ */
+export function adoptPathAddress(): void {
+  const { pathname, search, hash } = window.location;
+  if (hash || pathname === '/' || pathname === '/index.html') return;
+  window.history.replaceState(null, '', `/#${pathname}${search}`);
+}
+
 /** Follows the address bar (hash routing keeps every page shareable and needs nothing from the server). */
 export function useRoute(): Route {
   const [route, setRoute] = useState(readRoute);

@@ -10,6 +10,7 @@ interface ImportOfflineCliOptions extends ApiOptions {
 export function registerImportOfflineCommand(program: Command): void {
   program
     .command('import-offline')
+    .summary('Import an offline session (its zip or folder) into a server')
     .description(
       'Import an offline session (recorded with TASKLANE_OFFLINE_MODE=1 or Task.setOffline(true)) into a server: a new task ' +
         'with the recorded configuration, every event with its original time and iteration, artifacts and models uploaded ' +
@@ -24,7 +25,7 @@ export function registerImportOfflineCommand(program: Command): void {
     .addHelpText(
       'after',
       '\nProgress goes to stderr, the result to stdout. Exit code 0 imported, 1 failed (nothing is left half-imported),\n' +
-        '2 bad usage or a corrupt session.\n\nExample:\n  tasklane import-offline ~/.config/tasklane/offline/3f2c9a1b....zip --project field/robot',
+        '2 bad usage or a corrupt session.\n\nExample:\n  tasklane import-offline ~/.config/tasklane/offline/3f2c9a1b....zip --project field/robot\n',
     )
     .action(async (session: string, options: ImportOfflineCliOptions) => {
       const result = await Task.importOfflineSession(session, {

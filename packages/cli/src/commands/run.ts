@@ -1,18 +1,9 @@
 import { Option, type Command } from 'commander';
-import { TASK_TYPES, type TaskType } from '@tasklane/protocol';
-import { enqueueRun, runAsTask } from '../run/run-as-task.js';
+import { TASK_TYPES } from '@tasklane/protocol';
+import { enqueueRun, runAsTask, type RunAsTaskOptions } from '../run/run-as-task.js';
 
-interface RunOptions {
-  project: string;
-  name: string;
-  type: TaskType;
-  tags?: string[];
-  comment?: string;
-  queue?: string;
-  offline?: boolean;
-  server?: string;
-  json?: boolean;
-}
+/** The parsed flags: what `tasklane run` was asked, with `--offline` and `--server` as given. */
+type RunOptions = Omit<RunAsTaskOptions, 'isOffline'> & { offline?: boolean; server?: string };
 
 /** `tasklane run -- COMMAND [ARGS...]`: any program as a task, run here or enqueued for an agent. */
 export function registerRunCommand(program: Command): void {

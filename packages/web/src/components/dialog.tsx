@@ -1,7 +1,33 @@
 import { useEffect, useRef, type ReactNode } from 'react';
 
 /**
- * A modal dialog (the native <dialog>, so Escape and focus trapping come free). Render it only while open;
+ * A native modal <dialog> (so Escape and focus trapping come free), shown for as long as it is rendered;
+ * `onClose` runs on Escape. `className` adds to the shared "dialog" class.
+ */
+export function Modal({ title, className, onClose, children }: { title: string; className?: string; onClose: () => void; children: ReactNode }) {
+  const ref = useRef<HTMLDialogElement>(null);
+  useEffect(() => {
+    const dialog = ref.current;
+    if (dialog && !dialog.open) dialog.showModal();
+    return () => dialog?.close();
+  }, []);
+  return (
+    <dialog
+      ref={ref}
+      className={className ? `dialog ${className}` : 'dialog'}
+      aria-label={title}
+      onCancel={(e) => {
+        e.preventDefault();
+        onClose();
+      }}
+    >
+      {children}
+    </dialog>
+  );
+}
+
+/**
+ * A modal dialog with a form: a title, the fields, Cancel and a submit button. Render it only while open;
  * `onClose` runs on Escape and on the Cancel button.
  */
 export function Dialog({
@@ -19,22 +45,8 @@ export function Dialog({
   submitLabel?: string;
   busy?: boolean;
 }) {
-  const ref = useRef<HTMLDialogElement>(null);
-  useEffect(() => {
-    const dialog = ref.current;
-    if (dialog && !dialog.open) dialog.showModal();
-    return () => dialog?.close();
-  }, []);
   return (
-    <dialog
-      ref={ref}
-      className="dialog"
-      aria-label={title}
-      onCancel={(e) => {
-        e.preventDefault();
-        onClose();
-      }}
-    >
+    <Modal title={title} onClose={onClose}>
       <form
         method="dialog"
         onSubmit={(e) => {
@@ -53,6 +65,6 @@ export function Dialog({
           </button>
         </div>
       </form>
-    </dialog>
+    </Modal>
   );
 }

@@ -1,10 +1,10 @@
 import { useState } from 'react';
 import type { Project, ProjectTaskStats } from '@tasklane/protocol';
-import { api, errorMessage } from '../api';
-import { Dialog } from '../components/dialog';
+import { api } from '../api';
 import { ErrorBox } from '../components/error-box';
 import { formatTime } from '../format-time';
 import { href } from '../router';
+import { ActionDialog } from '../task-details/action-dialog';
 import { useAsync } from '../use-async';
 import '../styles/tasks.css';
 
@@ -116,10 +116,7 @@ export function ProjectsPage() {
         <ProjectDialog
           edit={edit}
           onClose={() => setEdit(undefined)}
-          onDone={() => {
-            setEdit(undefined);
-            reload();
-          }}
+          onSaved={reload}
         />
       )}
     </section>
@@ -127,7 +124,7 @@ export function ProjectsPage() {
 }
 
 /** Create, rename or move: one text field and the server's answer, its error shown as it says it. */
-function ProjectDialog({ edit, onClose, onDone }: { edit: Edit; onClose: () => void; onDone: () => void }) {
+function ProjectDialog({ edit, onClose, onSaved }: { edit: Edit; onClose: () => void; onSaved: () => void }) {
   const initial =
     edit.kind === 'create'
       ? edit.parent
@@ -137,32 +134,21 @@ function ProjectDialog({ edit, onClose, onDone }: { edit: Edit; onClose: () => v
         ? edit.project.name
         : edit.project.name.split('/').slice(0, -1).join('/');
   const [value, setValue] = useState(initial);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string>();
-  const submit = async () => {
-    setBusy(true);
-    setError(undefined);
-    try {
-      if (edit.kind === 'create') await api.call('projects.create', { name: value });
-      else if (edit.kind === 'rename') await api.call('projects.update', { project: edit.project.id, name: value });
-      else await api.call('projects.move', { project: edit.project.id, new_location: value });
-      onDone();
-    } catch (err) {
-      setError(errorMessage(err));
-    } finally {
-      setBusy(false);
-    }
+  const save = async () => {
+    if (edit.kind === 'create') await api.call('projects.create', { name: value });
+    else if (edit.kind === 'rename') await api.call('projects.update', { project: edit.project.id, name: value });
+    else await api.call('projects.move', { project: edit.project.id, new_location: value });
+    onSaved();
   };
   const title =
     edit.kind === 'create' ? 'New project' : edit.kind === 'rename' ? `Rename ${edit.project.name}` : `Move ${edit.project.name}`;
   const label = edit.kind === 'move' ? 'New parent project (empty: top level)' : 'Full name (parts separated by "/")';
   return (
-    <Dialog title={title} submitLabel={edit.kind === 'create' ? 'Create' : edit.kind === 'rename' ? 'Rename' : 'Move'} busy={busy} onClose={onClose} onSubmit={() => void submit()}>
+    <ActionDialog title={title} submitLabel={edit.kind === 'create' ? 'Create' : edit.kind === 'rename' ? 'Rename' : 'Move'} onClose={onClose} onSubmit={save}>
       <label>
         {label}
         <input autoFocus value={value} onChange={(e) => setValue(e.target.value)} />
       </label>
-      <ErrorBox message={error} />
-    </Dialog>
+    </ActionDialog>
   );
 }

@@ -1,6 +1,7 @@
-import { useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
+import { useEffect, useMemo, useState, type ReactNode } from 'react';
 import type { TaskEvent } from '@tasklane/protocol';
 import { api, errorMessage } from '../../api';
+import { Modal } from '../../components/dialog';
 import { ErrorBox } from '../../components/error-box';
 import { fileNameOf, mediaKind, safeUrl } from '../../outputs/media';
 import { href, navigate, useRoute } from '../../router';
@@ -209,24 +210,10 @@ function SampleMedia({ event, large, onOpen }: { event: TaskEvent; large: boolea
   );
 }
 
-/** The full-size view: a native modal dialog (Escape closes it). */
+/** The full-size view: a modal dialog (Escape closes it). */
 function SampleViewer({ title, onClose, children }: { title: string; onClose: () => void; children: ReactNode }) {
-  const ref = useRef<HTMLDialogElement>(null);
-  useEffect(() => {
-    const dialog = ref.current;
-    if (dialog && !dialog.open) dialog.showModal();
-    return () => dialog?.close();
-  }, []);
   return (
-    <dialog
-      ref={ref}
-      className="dialog sample-viewer"
-      aria-label={title}
-      onCancel={(e) => {
-        e.preventDefault();
-        onClose();
-      }}
-    >
+    <Modal title={title} className="sample-viewer" onClose={onClose}>
       <div className="sample-viewer-head">
         <h2>{title}</h2>
         <button type="button" onClick={onClose}>
@@ -234,6 +221,6 @@ function SampleViewer({ title, onClose, children }: { title: string; onClose: ()
         </button>
       </div>
       {children}
-    </dialog>
+    </Modal>
   );
 }
