@@ -52,7 +52,7 @@ describe('metric lines', () => {
       ]
     `);
     expect(invalidMetricLineWarning('{"tasklane": {"metric": "loss"}}', 'tasklane.value must be a finite number, got nothing')).toMatchInlineSnapshot(
-      `"a line looks like a metric line but is not one (tasklane.value must be a finite number, got nothing); it is kept as console text, and later ones are not reported: {"tasklane": {"metric": "loss"}}. Expected: {"tasklane": {"metric": "loss", "series": "train", "value": 0.25, "iteration": 3}}"`,
+      `"a line looks like a metric line but is not one (tasklane.value must be a finite number, got nothing); it is kept as console text (further malformed metric lines are kept too, without this warning): {"tasklane": {"metric": "loss"}}. Expected: {"tasklane": {"metric": "loss", "series": "train", "value": 0.25, "iteration": 3}}"`,
     );
   });
 });

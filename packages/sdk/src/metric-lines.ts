@@ -105,7 +105,7 @@ export class MetricLineReader {
 export function invalidMetricLineWarning(line: string, reason: string): string {
   const shown = line.trim().length > 120 ? `${line.trim().slice(0, 120)}…` : line.trim();
   return (
-    `a line looks like a metric line but is not one (${reason}); it is kept as console text, and later ones are not reported: ${shown}. ` +
+    `a line looks like a metric line but is not one (${reason}); it is kept as console text (further malformed metric lines are kept too, without this warning): ${shown}. ` +
     'Expected: {"tasklane": {"metric": "loss", "series": "train", "value": 0.25, "iteration": 3}}'
   );
 }
