@@ -11,3 +11,4 @@ export * from './storage/index.js';
 export { parseArgv, type ArgParam, type ArgParamType } from './capture/argv.js';
 export { captureCode, captureEnvironment, type CaptureCodeOptions, type CodeInfo, type EnvironmentInfo } from './capture/index.js';
 export type { ImportOfflineOptions, ImportOfflineResult } from './offline/import-session.js';
+export { userHeader } from './session.js';

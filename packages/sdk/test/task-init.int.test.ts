@@ -3,7 +3,7 @@
 import { execFile } from 'node:child_process';
 import { createServer } from 'node:net';
 import { readFile, writeFile } from 'node:fs/promises';
-import { arch, hostname, platform } from 'node:os';
+import { arch, hostname, platform, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, it } from 'vitest';
@@ -27,6 +27,8 @@ describe.concurrent('examples/train-basic.mjs --epochs 4, run from the repositor
     expect(task.name).toBe('basic training');
     expect([task.status, task.status_reason]).toEqual(['completed', 'completed']);
     expect(task.system_tags).toContain('development');
+    // The task is its user's (TASKLANE_USER when set; the harness runs scripts with this process's environment).
+    expect(task.user).toBe(process.env.TASKLANE_USER?.trim() || userInfo().username);
     const { project } = await api().call('projects.get_by_id', { project: task.project! });
     expect(project.name).toBe('examples/basic');
   });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ApiClient } from 'tasklane/client';
+import { ApiClient } from 'tasklane/client';
 import { expectError, makeProject, makeTask, uniqueName } from './support/factories.js';
 import { startTestServer, type TestServer } from './support/test-server.js';
 
@@ -18,6 +18,18 @@ describe('task listing for the web UI', () => {
   async function scalar(task: string, metric: string, variant: string, value: number) {
     await api.call('events.add', { type: 'training_stats_scalar', task, iter: 1, metric, variant, value, timestamp: Date.now() });
   }
+
+  it('records the user a caller names (X-Tasklane-User) on the tasks it creates and clones, and filters by it', async () => {
+    const asUser = (user: string) => new ApiClient({ baseUrl: server.url, headers: { 'X-Tasklane-User': encodeURIComponent(user) } });
+    const { id: project } = await makeProject(api, uniqueName('users'));
+    const { id: mine } = await asUser('ada lovelace').call('tasks.create', { name: 'mine', project });
+    const { id: clone } = await asUser('grace').call('tasks.clone', { task: mine });
+    const { id: anonymous } = await api.call('tasks.create', { name: 'nobody said', project });
+    const userOf = async (task: string) => (await api.call('tasks.get_by_id', { task })).task.user;
+    expect([await userOf(mine), await userOf(clone), await userOf(anonymous)]).toEqual(['ada lovelace', 'grace', undefined]);
+    const { tasks } = await api.call('tasks.get_all', { project: [project], user: ['ada lovelace'], only_fields: ['id'] });
+    expect(tasks.map((t) => t.id)).toEqual([mine]);
+  });
 
   it('counts tasks per project on the server, with and without sub-projects, archived apart', async () => {
     const root = uniqueName('stats');

@@ -69,7 +69,7 @@ export function registerApiRoute(app: FastifyInstance, options: ApiRouteOptions)
             ? await readRawBody(request.raw, options.maxRequestBytes)
             : undefined;
         const parsed = mergeQuery(parseBody(raw, request.headers['content-type']), request.query as Record<string, unknown>);
-        const data = await callEndpoint(name, parsed, options, workerOf(request));
+        const data = await callEndpoint(name, parsed, options, callerOf(request));
         return sendEnvelope(reply, request, name, version, 200, { data });
       } catch (error) {
         return sendError(reply, request, error, name, version);
@@ -78,7 +78,7 @@ export function registerApiRoute(app: FastifyInstance, options: ApiRouteOptions)
   });
 }
 
-async function callEndpoint(name: EndpointName, rawBody: unknown, options: ApiRouteOptions, worker: string | undefined): Promise<unknown> {
+async function callEndpoint(name: EndpointName, rawBody: unknown, options: ApiRouteOptions, caller: ServiceContext['caller']): Promise<unknown> {
   const body = stripClientNoise(rawBody);
   const input = parseInput(ENDPOINTS[name].request, body);
   const handler = HANDLERS[name] as Handler<EndpointName>;
@@ -86,7 +86,7 @@ async function callEndpoint(name: EndpointName, rawBody: unknown, options: ApiRo
   const data = await options.store.transaction(
     (repos) =>
       handler(
-        { ...options.context, repos, caller: worker ? { worker } : undefined, afterCommit: (work) => afterCommit.push(work) },
+        { ...options.context, repos, caller, afterCommit: (work) => afterCommit.push(work) },
         input as never,
       ),
     { readOnly: READ_ONLY_ENDPOINTS.has(name) },
@@ -122,9 +122,25 @@ function stripClientNoise(body: unknown): unknown {
   return rest;
 }
 
-function workerOf(request: FastifyRequest): string | undefined {
-  const value = request.headers['x-clearml-worker'] ?? request.headers['x-trains-worker'];
-  return typeof value === 'string' ? value : undefined;
+/**
+ * Who is calling: the worker (ClearML's X-ClearML-Worker header) and the user, which Tasklane's SDK and CLI send as
+ * X-Tasklane-User (URI-encoded) and which new tasks record — there is no authentication to take it from yet.
+ */
+function callerOf(request: FastifyRequest): ServiceContext['caller'] {
+  const worker = request.headers['x-clearml-worker'] ?? request.headers['x-trains-worker'];
+  const user = decodeUser(request.headers['x-tasklane-user']);
+  if (typeof worker !== 'string' && user === undefined) return undefined;
+  return { ...(typeof worker === 'string' ? { worker } : {}), ...(user !== undefined ? { user } : {}) };
+}
+
+function decodeUser(value: string | string[] | undefined): string | undefined {
+  if (typeof value !== 'string') return undefined;
+  try {
+    const user = decodeURIComponent(value).trim();
+    return user.length > 0 && user.length <= 128 ? user : undefined;
+  } catch {
+    return undefined; // not URI-encoded: ignored rather than refusing the call
+  }
 }
 
 function notFound(path: string): TasklaneError {

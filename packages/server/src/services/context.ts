@@ -7,7 +7,7 @@ export interface ServiceContext {
   now(): string;
   settings: ServiceSettings;
   /** Who is calling (worker header), when known. */
-  caller?: { worker?: string };
+  caller?: { worker?: string; user?: string };
   /**
    * Schedules work for after the transaction commits (deleting stored files, which a rollback could not undo).
    * Absent outside a request; such work is then skipped.

@@ -120,6 +120,7 @@ export async function createTask(ctx: ServiceContext, body: ParsedRequestOf<'tas
     last_worker: null,
     last_worker_report: null,
     enqueue_status: null,
+    ...(ctx.caller?.user ? { user: ctx.caller.user } : {}),
   };
   await ctx.repos.tasks.insert(task);
   return { id: task.id };
@@ -486,6 +487,8 @@ export async function cloneTask(ctx: ServiceContext, body: ParsedRequestOf<'task
     ...structuredClone(source),
     id: newId(),
     name: body.new_task_name ?? `Clone Of ${source.name}`,
+    // The clone is the cloner's (when the caller says who it is), as in ClearML.
+    ...(ctx.caller?.user ? { user: ctx.caller.user } : {}),
     project: projectId,
     parent: body.new_task_parent ?? source.id,
     status: 'created',
