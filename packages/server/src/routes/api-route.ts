@@ -127,10 +127,12 @@ function stripClientNoise(body: unknown): unknown {
  * X-Tasklane-User (URI-encoded) and which new tasks record — there is no authentication to take it from yet.
  */
 function callerOf(request: FastifyRequest): ServiceContext['caller'] {
-  const worker = request.headers['x-clearml-worker'] ?? request.headers['x-trains-worker'];
+  const header = request.headers['x-clearml-worker'] ?? request.headers['x-trains-worker'];
+  // An empty worker header names no worker: events then record none rather than "".
+  const worker = typeof header === 'string' && header !== '' ? header : undefined;
   const user = decodeUser(request.headers['x-tasklane-user']);
-  if (typeof worker !== 'string' && user === undefined) return undefined;
-  return { ...(typeof worker === 'string' ? { worker } : {}), ...(user !== undefined ? { user } : {}) };
+  if (worker === undefined && user === undefined) return undefined;
+  return { ...(worker !== undefined ? { worker } : {}), ...(user !== undefined ? { user } : {}) };
 }
 
 function decodeUser(value: string | string[] | undefined): string | undefined {

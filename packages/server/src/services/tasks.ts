@@ -134,24 +134,40 @@ export async function getTask(ctx: ServiceContext, body: ParsedRequestOf<'tasks.
 const DOCUMENT_ORDER_FIELDS = new Set(['active_duration', 'comment', 'tags', 'system_tags', 'last_change', 'status_changed']);
 const METRIC_ORDER_VALUES = new Set(['value', 'min_value', 'max_value', 'first_value', 'mean_value', 'count']);
 
+/** The most keys an `order_by` may have (SQLite refuses an ORDER BY of 2,000 terms). */
+const MAX_ORDER_KEYS = 32;
+/** How many dotted parts a hyperparameter section may have when ordering by it (each split is one more lookup). */
+const MAX_SECTION_PARTS = 8;
+
 /**
- * Reads ClearML's `order_by`: a column, a document field, `hyperparams.<section>.<name>.value` (a name may hold
- * dots: the section is the first part, the name everything up to `.value`) or
+ * Reads ClearML's `order_by`: a column, a document field, `hyperparams.<section>.<name>.value` (section and name may
+ * hold dots: each split is tried, the shortest section first) or
  * `last_metrics.<metric hash>.<variant hash>.<value|min_value|max_value|...>`; a leading "-" orders descending.
  */
 function orderBy(raw: readonly string[] | undefined): TaskQuery['orderBy'] {
+  if (raw && raw.length > MAX_ORDER_KEYS) {
+    throw new TasklaneError(
+      'INVALID_INPUT',
+      `Invalid request: body.order_by: at most ${MAX_ORDER_KEYS} keys, got ${raw.length}; order by fewer fields.`,
+      { fields: ['body.order_by'] },
+    );
+  }
   return (raw ?? []).map((entry): TaskOrder => {
     const descending = entry.startsWith('-');
     const field = descending ? entry.slice(1) : entry;
     if ((TASK_ORDER_FIELDS as readonly string[]).includes(field)) return { field: field as TaskOrderField, descending };
-    if (DOCUMENT_ORDER_FIELDS.has(field)) return { path: [field], descending };
+    if (DOCUMENT_ORDER_FIELDS.has(field)) return { paths: [[field]], descending };
     const parts = field.split('.');
-    const hasQuote = parts.some((p) => p.includes('"'));
-    if (!hasQuote && parts[0] === 'hyperparams' && parts.length >= 4 && parts.at(-1) === 'value') {
-      return { path: ['hyperparams', parts[1]!, parts.slice(2, -1).join('.'), 'value'], descending };
+    if (parts[0] === 'hyperparams' && parts.length >= 4 && parts.at(-1) === 'value') {
+      const middle = parts.slice(1, -1);
+      const paths: string[][] = [];
+      for (let split = 1; split < middle.length && split <= MAX_SECTION_PARTS; split += 1) {
+        paths.push(['hyperparams', middle.slice(0, split).join('.'), middle.slice(split).join('.'), 'value']);
+      }
+      return { paths, descending };
     }
-    if (!hasQuote && parts[0] === 'last_metrics' && parts.length === 4 && METRIC_ORDER_VALUES.has(parts[3]!)) {
-      return { path: parts, descending };
+    if (parts[0] === 'last_metrics' && parts.length === 4 && METRIC_ORDER_VALUES.has(parts[3]!)) {
+      return { paths: [parts], descending };
     }
     throw new TasklaneError(
       'INVALID_INPUT',
@@ -183,8 +199,8 @@ export async function listTasks(ctx: ServiceContext, body: ParsedRequestOf<'task
   let ids = body.id;
   const inputModels = body['models.input.model'];
   if (inputModels) {
-    const users = (await ctx.repos.tasks.modelUses(inputModels)).filter((use) => use.type === 'input').map((use) => use.task);
-    ids = ids ? ids.filter((id) => users.includes(id)) : [...new Set(users)];
+    const users = new Set((await ctx.repos.tasks.modelUses(inputModels)).filter((use) => use.type === 'input').map((use) => use.task));
+    ids = ids ? ids.filter((id) => users.has(id)) : [...users];
   }
   const tasks = await ctx.repos.tasks.list({
     ids,

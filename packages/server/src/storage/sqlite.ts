@@ -202,7 +202,18 @@ class SqliteStore implements Store {
   }
 }
 
+/**
+ * Longer lists are bound as one JSON array (`IN (SELECT value FROM json_each(...))`): SQLite takes at most 32,766
+ * parameters in a statement, and a listing's ids (say, the tasks that use a model) can be more.
+ */
+const MAX_LISTED_PARAMS = 500;
+
+/** The inside of `IN (...)` for these values, bound into `params` under names that start with `prefix`. */
 function placeholders(values: readonly unknown[], params: Params, prefix: string): string {
+  if (values.length > MAX_LISTED_PARAMS) {
+    params[`${prefix}_list`] = JSON.stringify(values);
+    return `SELECT value FROM json_each(@${prefix}_list)`;
+  }
   return values
     .map((value, i) => {
       params[`${prefix}${i}`] = value;
@@ -353,9 +364,14 @@ class SqliteTasks implements TaskRepository {
     const where = taskWhere(query, params);
     const orderBy = (query.orderBy ?? []).map((o, i) => {
       if ('field' in o) return o;
-      // A value inside the document (a hyperparameter, a metric): its JSON path is a bound parameter.
-      params[`ob${i}`] = `$${o.path.map((part) => `."${part}"`).join('')}`;
-      return { field: `tasklane_sort_key(json_extract(data, @ob${i}))`, descending: o.descending, nullsLast: true };
+      // A value inside the document (a hyperparameter, a metric): its JSON paths are bound parameters, each key
+      // written as a JSON string, whose escapes SQLite reads, so that a key may hold any character (", \, ., $, [).
+      const values = o.paths.map((path, j) => {
+        params[`ob${i}_${j}`] = `$${path.map((part) => `.${JSON.stringify(part)}`).join('')}`;
+        return `json_extract(data, @ob${i}_${j})`;
+      });
+      const value = values.length === 1 ? values[0]! : `COALESCE(${values.join(', ')})`;
+      return { field: `tasklane_sort_key(${value})`, descending: o.descending, nullsLast: true };
     });
     return selectDocuments<Task>(this.db, 'tasks', where, params, { ...query, orderBy });
   }

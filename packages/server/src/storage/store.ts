@@ -24,10 +24,11 @@ export type TaskOrderField = (typeof TASK_ORDER_FIELDS)[number];
 
 /**
  * One key of a task listing's order: a column, or a value inside the task document by its path (a hyperparameter
- * `['hyperparams', section, name, 'value']`, a metric `['last_metrics', metricHash, variantHash, 'value']`). Text
- * that reads as a number sorts as that number; tasks without the value come last.
+ * `['hyperparams', section, name, 'value']`, a metric `['last_metrics', metricHash, variantHash, 'value']`); with
+ * several paths, the first the task has a value at (a dotted key can split into section and name more than one way).
+ * Text that reads as a number sorts as that number; tasks without the value come last.
  */
-export type TaskOrder = { field: TaskOrderField; descending: boolean } | { path: string[]; descending: boolean };
+export type TaskOrder = { field: TaskOrderField; descending: boolean } | { paths: string[][]; descending: boolean };
 
 /** Task counts of one project and status (see TaskRepository.projectStats). */
 export interface ProjectTaskStats {
