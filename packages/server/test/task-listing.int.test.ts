@@ -136,6 +136,8 @@ describe('task listing for the web UI', () => {
   it('refuses an order_by of more keys than a query can hold with INVALID_INPUT, not a server error', async () => {
     const error = await expectError(api.call('tasks.get_all', { order_by: Array(3000).fill('name') }), 'INVALID_INPUT');
     expect(error.message).toMatchInlineSnapshot(`"Invalid request: body.order_by: at most 32 keys, got 3000; order by fewer fields."`);
+    const models = await expectError(api.call('models.get_all', { order_by: Array(3000).fill('name') }), 'INVALID_INPUT');
+    expect(models.message).toBe(error.message);
   });
 
   it('filters by lists longer than SQLite takes as parameters (32,766): ids, projects, tags, users, input models', async () => {

@@ -1,3 +1,4 @@
+import { TasklaneError } from '@tasklane/protocol';
 import type { ListFilter } from '../storage/store.js';
 
 /** Splits ClearML's list filter: plain values are ORed, values with a leading "-" are excluded. */
@@ -17,4 +18,18 @@ export function tagsMatch(tags: readonly string[], filter: ListFilter | undefine
   if (!filter) return true;
   if (filter.include.length > 0 && !filter.include.some((t) => tags.includes(t))) return false;
   return !filter.exclude.some((t) => tags.includes(t));
+}
+
+/** The most keys an `order_by` may have (SQLite refuses an ORDER BY of 2,000 terms). */
+const MAX_ORDER_KEYS = 32;
+
+/** Refuses an `order_by` longer than a query can hold, with a clear INVALID_INPUT rather than a database error. */
+export function checkOrderKeys(raw: readonly string[] | undefined): void {
+  if (raw && raw.length > MAX_ORDER_KEYS) {
+    throw new TasklaneError(
+      'INVALID_INPUT',
+      `Invalid request: body.order_by: at most ${MAX_ORDER_KEYS} keys, got ${raw.length}; order by fewer fields.`,
+      { fields: ['body.order_by'] },
+    );
+  }
 }

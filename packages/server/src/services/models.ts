@@ -11,7 +11,7 @@ import {
 } from '@tasklane/protocol';
 import { MODEL_ORDER_FIELDS, type ModelOrderField, type ModelQuery } from '../storage/store.js';
 import type { ServiceContext } from './context.js';
-import { toListFilter } from './list-filter.js';
+import { checkOrderKeys, toListFilter } from './list-filter.js';
 import { getModelOrThrow } from './model-links.js';
 import { compilePattern } from './patterns.js';
 import { descendantIds } from './projects.js';
@@ -70,6 +70,7 @@ export async function getModel(ctx: ServiceContext, body: ParsedRequestOf<'model
 }
 
 function orderBy(raw: readonly string[] | undefined): ModelQuery['orderBy'] {
+  checkOrderKeys(raw);
   return (raw ?? []).map((entry) => {
     const descending = entry.startsWith('-');
     const field = descending ? entry.slice(1) : entry;

@@ -17,7 +17,7 @@ import {
 } from '@tasklane/protocol';
 import { TASK_ORDER_FIELDS, type TaskOrder, type TaskOrderField, type TaskQuery } from '../storage/store.js';
 import type { ServiceContext } from './context.js';
-import { toListFilter } from './list-filter.js';
+import { checkOrderKeys, toListFilter } from './list-filter.js';
 import { getModelOrThrow } from './model-links.js';
 import { compilePattern } from './patterns.js';
 import { descendantIds, ensureProject, getProjectOrThrow } from './projects.js';
@@ -134,8 +134,6 @@ export async function getTask(ctx: ServiceContext, body: ParsedRequestOf<'tasks.
 const DOCUMENT_ORDER_FIELDS = new Set(['active_duration', 'comment', 'tags', 'system_tags', 'last_change', 'status_changed']);
 const METRIC_ORDER_VALUES = new Set(['value', 'min_value', 'max_value', 'first_value', 'mean_value', 'count']);
 
-/** The most keys an `order_by` may have (SQLite refuses an ORDER BY of 2,000 terms). */
-const MAX_ORDER_KEYS = 32;
 /** How many dotted parts a hyperparameter section may have when ordering by it (each split is one more lookup). */
 const MAX_SECTION_PARTS = 8;
 
@@ -145,13 +143,7 @@ const MAX_SECTION_PARTS = 8;
  * `last_metrics.<metric hash>.<variant hash>.<value|min_value|max_value|...>`; a leading "-" orders descending.
  */
 function orderBy(raw: readonly string[] | undefined): TaskQuery['orderBy'] {
-  if (raw && raw.length > MAX_ORDER_KEYS) {
-    throw new TasklaneError(
-      'INVALID_INPUT',
-      `Invalid request: body.order_by: at most ${MAX_ORDER_KEYS} keys, got ${raw.length}; order by fewer fields.`,
-      { fields: ['body.order_by'] },
-    );
-  }
+  checkOrderKeys(raw);
   return (raw ?? []).map((entry): TaskOrder => {
     const descending = entry.startsWith('-');
     const field = descending ? entry.slice(1) : entry;
