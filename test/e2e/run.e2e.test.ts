@@ -146,6 +146,46 @@ describe('tasklane run', { timeout: 120_000 }, () => {
     expect(result.stderr).toContain(`task ${task.id} failed (exit code 3)`);
   });
 
+  it('keeps a character split between two output chunks whole, and sends a line that never ends in pieces', async () => {
+    // "é" is two bytes, written apart; then 150,000 characters without a newline (as a \r progress bar writes them).
+    const program = "printf '\\xc3'; sleep 0.3; printf '\\xa9t\\xc3\\xa9\\n'; head -c 150000 /dev/zero | tr '\\0' x; sleep 0.3; echo";
+    const result = await runIn(dir, ['run', '--project', 'e2e/run', '--name', 'run chunks', '--', 'bash', '-c', program], env);
+    expect(result.code, result.stderr).toBe(0);
+    const id = taskIdOf(result);
+    await waitForStatus(api, id, ['completed']);
+    const lines = await messages(id);
+    expect(lines).toContain('été');
+    const pieces = lines.filter((line) => /^x+$/.test(line));
+    expect(pieces.map((line) => line.length)).toEqual([65_536, 65_536, 150_000 - 2 * 65_536]);
+  });
+
+  it('goes on recording when the reader of its output goes away (tasklane run ... | head)', async () => {
+    // More than a pipe holds (about 250 KB) after the reader is gone.
+    const program = "echo first; sleep 0.5; seq 1 5000 | sed 's/.*/line & padding-padding-padding-padding-padding/'; echo end";
+    const child = spawn(process.execPath, [CLI_BIN, 'run', '--project', 'e2e/run', '--name', 'run piped', '--', 'bash', '-c', program], {
+      cwd: dir,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    // As head does: read the first line, then close the pipe.
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('first\n')) child.stdout.destroy();
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+    expect(stderr).not.toContain('EPIPE');
+    expect(code, stderr).toBe(0);
+    const id = /task ([0-9a-f]{32})/.exec(out + stderr)![1]!;
+    const task = await waitForStatus(api, id, ['completed', 'failed']);
+    expect(task.status).toBe('completed');
+    const lines = await messages(id);
+    expect(lines).toContain('line 5000 padding-padding-padding-padding-padding');
+    expect(lines).toContain('end');
+  });
+
   it('marks the task aborted on SIGINT, forwarded to the program, and leaves no process behind', async () => {
     const child = spawn(process.execPath, [CLI_BIN, 'run', '--project', 'e2e/run', '--name', 'run interrupted', '--', 'bash', 'train.sh', '--sleep', '30'], {
       cwd: repo,

@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -81,6 +81,56 @@ describe('EventReporter', () => {
     expect(reporter.drain().map((e) => e.iter)).toEqual(Array.from({ length: 25 }, (_v, i) => i));
     expect(reporter.pendingCount()).toBe(0);
     expect(await readdir(dir)).toEqual([]);
+  });
+
+  it('keeps events in memory, without throwing into the report call, when the spill folder cannot be written', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tasklane-spill-'));
+    dirs.push(dir);
+    // A file where the spill folder should be: mkdir fails (as on a read-only or full disk).
+    await writeFile(join(dir, 'not-a-folder'), '');
+    const server = fakeServer();
+    server.state.isUp = false;
+    const problems: string[] = [];
+    const reporter = new EventReporter({
+      send: server.send,
+      flushIntervalMs: 1000,
+      maxBatch: 10,
+      maxInMemory: 20,
+      spillDir: join(dir, 'not-a-folder', 'spill'),
+      onSpillError: (message) => problems.push(message),
+    });
+    for (let i = 0; i < 50; i++) reporter.push(scalar(i));
+    expect(problems).toHaveLength(2); // at 20 queued, then again at 40, not at every push
+    expect(problems[0]).toMatch(/^could not write 20 queued reports to a file in .*not-a-folder\/spill \(.*\); keeping them in memory$/);
+    expect(reporter.pendingCount()).toBe(50);
+    server.state.isUp = true;
+    await reporter.flush();
+    expect(server.received).toEqual(Array.from({ length: 50 }, (_v, i) => i));
+  });
+
+  it('gives up a spill file that cannot be read back instead of blocking every event behind it, and at exit', async () => {
+    for (const atExit of [false, true]) {
+      const dir = await mkdtemp(join(tmpdir(), 'tasklane-spill-'));
+      dirs.push(dir);
+      const server = fakeServer();
+      server.state.isUp = false;
+      const problems: string[] = [];
+      const reporter = new EventReporter({ send: server.send, flushIntervalMs: 1000, maxBatch: 10, maxInMemory: 10, spillDir: dir, onSpillError: (m) => problems.push(m) });
+      for (let i = 0; i < 25; i++) reporter.push(scalar(i));
+      const files = (await readdir(dir)).sort();
+      expect(files).toHaveLength(2);
+      // The first file vanishes (a temp cleaner), as if never written.
+      await rm(join(dir, files[0]!));
+      server.state.isUp = true;
+      if (atExit) {
+        expect(reporter.drain().map((e) => e.iter)).toEqual(Array.from({ length: 15 }, (_v, i) => i + 10));
+      } else {
+        await reporter.flush(Date.now() + 2000);
+        expect(server.received).toEqual(Array.from({ length: 15 }, (_v, i) => i + 10));
+      }
+      expect(problems).toEqual([expect.stringMatching(new RegExp(`^could not read back 10 reports from .*${files[0]} \\(ENOENT.*\\); they are lost$`))]);
+      expect(reporter.pendingCount()).toBe(0);
+    }
   });
 
   it('drops a batch the server refuses for good instead of blocking the ones behind it', async () => {

@@ -32,6 +32,11 @@ export interface EventReporterOptions {
    */
   isPermanent?: (error: unknown) => boolean;
   onDropped?: (events: ReportEvent[], error: unknown) => void;
+  /**
+   * Told when a spill file cannot be written (the events then stay in memory) or read back (its events are lost),
+   * with what happened in words.
+   */
+  onSpillError?: (message: string, error: unknown) => void;
 }
 
 /**
@@ -56,6 +61,8 @@ export class EventReporter {
   private spillSent = 0;
   private spillSentEvents = 0;
   private spillSeq = 0;
+  /** Queue length at which to spill: maxInMemory, higher after a spill failed (so a full disk is not tried per push). */
+  private spillAt: number;
   /** The events being sent now (taken from the queue as a whole: no O(n) shifting of a long array per batch). */
   private inFlight: ReportEvent[] = [];
   private inFlightSent = 0;
@@ -63,6 +70,7 @@ export class EventReporter {
   constructor(private readonly options: EventReporterOptions) {
     this.maxBatch = options.maxBatch ?? 5000;
     this.maxInMemory = options.maxInMemory ?? 200_000;
+    this.spillAt = this.maxInMemory;
   }
 
   /** Starts the background flusher (its timer does not keep the process alive). */
@@ -81,7 +89,7 @@ export class EventReporter {
 
   push(event: ReportEvent): void {
     this.queue.push(event);
-    if (this.queue.length >= this.maxInMemory && this.options.spillDir && !this.sending) this.spill();
+    if (this.queue.length >= this.spillAt && this.options.spillDir && !this.sending) this.spill();
   }
 
   /** How many events are not delivered yet. */
@@ -92,15 +100,46 @@ export class EventReporter {
   /** Writes the in-memory queue to a new spill file, keeping memory bounded while the server is away. */
   private spill(): void {
     const dir = this.options.spillDir!;
-    mkdirSync(dir, { recursive: true });
     const file = join(dir, `events-${process.pid}-${String(this.spillSeq++).padStart(6, '0')}.jsonl`);
-    const lines: string[] = [];
-    for (let start = 0; start < this.queue.length; start += this.maxBatch) {
-      lines.push(JSON.stringify(splitScalars(this.queue.slice(start, start + this.maxBatch))));
+    try {
+      mkdirSync(dir, { recursive: true });
+      const lines: string[] = [];
+      for (let start = 0; start < this.queue.length; start += this.maxBatch) {
+        lines.push(JSON.stringify(splitScalars(this.queue.slice(start, start + this.maxBatch))));
+      }
+      writeFileSync(file, lines.join('\n'));
+    } catch (error) {
+      // A full disk or a read-only state folder must not throw into the script's report call, nor leave half a file
+      // to be read back: the events stay queued in memory, and spilling is tried again once as many more have come.
+      try {
+        rmSync(file, { force: true });
+      } catch {
+        // nothing more to do
+      }
+      this.spillAt = this.queue.length + this.maxInMemory;
+      this.options.onSpillError?.(
+        `could not write ${this.queue.length} queued reports to a file in ${dir} (${(error as Error).message}); keeping them in memory`,
+        error,
+      );
+      return;
     }
-    writeFileSync(file, lines.join('\n'));
     this.spills.push({ file, count: this.queue.length });
     this.queue = [];
+    this.spillAt = this.maxInMemory;
+  }
+
+  /** Gives up the oldest spill file, which cannot be read back (deleted meanwhile, damaged): its events are lost. */
+  private loseFirstSpill(error: unknown): void {
+    const spill = this.spills.shift()!;
+    const lost = spill.count - this.spillSentEvents;
+    this.spillSent = 0;
+    this.spillSentEvents = 0;
+    try {
+      rmSync(spill.file, { force: true });
+    } catch {
+      // nothing more to do
+    }
+    this.options.onSpillError?.(`could not read back ${lost} reports from ${spill.file} (${(error as Error).message}); they are lost`, error);
   }
 
   /** The events of one spilled line. */
@@ -112,9 +151,21 @@ export class EventReporter {
   drain(): ReportEvent[] {
     const all: ReportEvent[] = [];
     for (const [i, spill] of this.spills.entries()) {
-      const lines = readFileSync(spill.file, 'utf8').split('\n').slice(i === 0 ? this.spillSent : 0);
-      for (const line of lines) if (line) all.push(...EventReporter.readSpilled(line));
-      rmSync(spill.file, { force: true });
+      // Runs inside the process' 'exit' event: an unreadable file must not throw away everything else (and the status).
+      try {
+        const lines = readFileSync(spill.file, 'utf8').split('\n').slice(i === 0 ? this.spillSent : 0);
+        const events: ReportEvent[] = [];
+        for (const line of lines) if (line) events.push(...EventReporter.readSpilled(line));
+        for (const event of events) all.push(event);
+      } catch (error) {
+        const lost = spill.count - (i === 0 ? this.spillSentEvents : 0);
+        this.options.onSpillError?.(`could not read back ${lost} reports from ${spill.file} (${(error as Error).message}); they are lost`, error);
+      }
+      try {
+        rmSync(spill.file, { force: true });
+      } catch {
+        // nothing more to do
+      }
     }
     this.spills = [];
     this.spillSent = 0;
@@ -155,9 +206,16 @@ export class EventReporter {
   private async sendAll(): Promise<void> {
     while (this.spills.length > 0) {
       const spill = this.spills[0]!;
-      const lines = (await readFile(spill.file, 'utf8')).split('\n');
-      while (this.spillSent < lines.length) {
-        const batch = EventReporter.readSpilled(lines[this.spillSent]!);
+      let batches: ReportEvent[][];
+      try {
+        const lines = (await readFile(spill.file, 'utf8')).split('\n').slice(this.spillSent);
+        batches = lines.map((line) => EventReporter.readSpilled(line));
+      } catch (error) {
+        // Retrying would block every event behind this file for good.
+        this.loseFirstSpill(error);
+        continue;
+      }
+      for (const batch of batches) {
         await this.sendBatch(batch);
         this.spillSent += 1;
         this.spillSentEvents += batch.length;

@@ -532,6 +532,7 @@ export class Task {
       onError: (error) => warn(`could not send reports yet (will retry): ${(error as Error).message}`),
       isPermanent: (error) => error instanceof TasklaneError && error.status >= 400 && error.status < 500,
       onDropped: (events, error) => warn(`the server refused ${events.length} reports: ${(error as Error).message}`),
+      onSpillError: (message) => warn(message),
       spillDir: join(this.config.stateDir, 'spill', this.id),
     });
     this.reporter = reporter;

@@ -1,9 +1,10 @@
 // Offline mode end to end: real scripts (the built SDK in child processes) record without a server, and the sessions
 // are imported into a real server, then read back through its API and compared with the same script run online.
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { appendFile, copyFile, mkdir, mkdtemp, readFile, readdir, rm, symlink, truncate, writeFile } from 'node:fs/promises';
+import { appendFile, copyFile, cp, mkdir, mkdtemp, readFile, readdir, rm, symlink, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { TasklaneError } from '@tasklane/protocol';
 import { Task } from 'tasklane';
 import type { ApiClient } from 'tasklane/client';
@@ -214,6 +215,44 @@ describe('a run recorded offline and imported reads back as the same run done on
     expect(await taskCount()).toBe(before);
   });
 
+  it('imports a session recorded on Windows and copied to another folder of another machine', async () => {
+    // The recorded paths as Windows writes them: debug samples with backslashes, artifacts and weights (storage URLs
+    // under the files folder) with slashes after it.
+    const recordedFiles = join(sessionDir, 'files');
+    const windowsFiles = `C:\\Users\\robot\\AppData\\Roaming\\tasklane\\offline\\${basename(sessionDir)}\\files`;
+    const onWindows = (path: string, isSample: boolean) => {
+      expect(path.startsWith(`${recordedFiles}/`)).toBe(true);
+      const rest = path.slice(recordedFiles.length + 1);
+      return `${windowsFiles}\\${isSample ? rest.replaceAll('/', '\\') : rest}`;
+    };
+    const copy = join(fixtures.dir, 'copied-from-windows', 'session');
+    await cp(sessionDir, copy, { recursive: true });
+    const edit = async <T>(name: string, change: (value: T) => T) =>
+      writeFile(join(copy, name), JSON.stringify(change(JSON.parse(await readFile(join(copy, name), 'utf8')) as T)));
+    // Another session id, as this one was imported already.
+    await edit<Record<string, unknown>>('manifest.json', (m) => ({ ...m, sessionId: randomBytes(16).toString('hex'), filesDir: windowsFiles }));
+    await edit<{ execution: { artifacts: { uri: string }[] } }>('task.json', (t) => {
+      for (const artifact of t.execution.artifacts) artifact.uri = onWindows(artifact.uri, false);
+      return t;
+    });
+    await edit<{ uri: string }[]>('models.json', (models) => models.map((m) => ({ ...m, uri: onWindows(m.uri, false) })));
+    const lines = (await readFile(join(copy, 'events.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { kind: string; event?: { url?: unknown } });
+    const samples = lines.filter((line) => typeof line.event?.url === 'string');
+    expect(samples).toHaveLength(2);
+    for (const line of samples) line.event!.url = onWindows(line.event!.url as string, true);
+    await writeFile(join(copy, 'events.jsonl'), `${lines.map((line) => JSON.stringify(line)).join('\n')}\n`);
+
+    const fromWindows = await importSession(copy);
+    expect(fromWindows).toMatchObject({ status: 'completed', files: 6, models: 1, notes: [] });
+    const [online, copied] = await Promise.all([snapshot(onlineId), snapshot(fromWindows.taskId)]);
+    expect(copied.samples).toEqual(online.samples);
+    expect(copied.artifacts).toEqual(online.artifacts);
+    expect(copied.models).toEqual(online.models);
+  });
+
   it('refuses a corrupt zip (flipped bytes) and a truncated zip before sending anything', async () => {
     const bytes = await readFile(zipPath);
     const before = await taskCount();
@@ -273,6 +312,23 @@ describe('runs that end abruptly', () => {
     expect((await readLog(api(), result.taskId)).lines.map((l) => l.msg)).toContain('before the crash');
     expect(task.execution.artifacts?.map((a) => a.key)).toEqual(['checkpoint']);
     expect(JSON.parse(Buffer.from(await download(task.execution.artifacts?.[0]?.uri), 'base64').toString('utf8'))).toEqual({ step: 29 });
+  }, 30_000);
+
+  it('a disk that fills up midway: the write that did not fit is cut off whole, and the session imports what fits', async () => {
+    // A file size limit of 16 KiB (bash's ulimit -f counts KiB) for the run: the 300 console lines at exit do not fit.
+    const env = { ...process.env, ...offlineEnv({ TASKLANE_API_HOST: server.url, TASKLANE_STATE_DIR: fixtures.stateDir, XDG_CONFIG_HOME: join(fixtures.dir, 'config-home') }) };
+    const { stdout, stderr } = await new Promise<{ stdout: string; stderr: string }>((resolve) =>
+      execFile('bash', ['-c', `ulimit -f 16; exec "${process.execPath}" disk-full.mjs`], { cwd: fixtures.dir, env }, (_error, out, err) =>
+        resolve({ stdout: out, stderr: err }),
+      ),
+    );
+    expect(stderr).toMatch(/could not write events\.add_batch to the offline session at exit: EFBIG/);
+    const dir = sessionDirOf(stdout);
+    expect(JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8')).isClosed).toBe(true);
+    expect((await readFile(join(dir, 'events.jsonl'), 'utf8')).endsWith('\n')).toBe(true);
+    const result = await importSession(dir);
+    expect(result).toMatchObject({ status: 'failed', events: 10 });
+    expect((await readAllScalars(api(), result.taskId)).loss?.train?.y).toEqual([10, 9, 8, 7, 6, 5, 4, 3, 2, 1]);
   }, 30_000);
 
   it('a closed session with a damaged event line is refused, naming the line', async () => {
@@ -337,5 +393,22 @@ describe('an import that fails midway', () => {
     const again = await importSession(dir);
     expect(again.status).toBe('stopped');
     expect(await taskCount()).toBe(before + 1);
+  }, 30_000);
+
+  it('says a session is not imported when an import died with its server, leaving its task, and how to import it', async () => {
+    const run = await startFixture(fixtures, 'exit-now.mjs', { apiHost: server.url, stateDir: fixtures.stateDir, env: offlineEnv() }).done;
+    const dir = sessionDirOf(run.stdout);
+    const { sessionId } = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8')) as { sessionId: string };
+    // What an import leaves when the server goes away mid-way (the roll-back cannot reach it either).
+    const { id } = await api().call('tasks.create', { name: 'exit now', project_name: 'offline exit', system_tags: [`offline:${sessionId}`] });
+    await api().call('tasks.started', { task: id, force: true, status_reason: `importing offline session ${sessionId}` });
+    const error = await errorOf(importSession(dir));
+    expect(error.code).toBe('ALREADY_EXISTS');
+    expect(error.message).toBe(
+      `Offline session ${sessionId} has a partly imported task ${id} ("exit now"), left by an import that did not finish (or is running now); ` +
+        `the session is not imported. Delete that task, then import again: tasklane task delete ${id.slice(0, 8)} --force`,
+    );
+    await api().call('tasks.delete', { task: id, force: true });
+    expect((await importSession(dir)).status).toBe('failed');
   }, 30_000);
 });

@@ -5,6 +5,7 @@ import { RUN_COMMAND_CONFIGURATION, RUN_SYSTEM_TAG, recordCommand, type Recorded
 import { Task, captureCode, captureEnvironment, loadSdkConfig, type TaskScript } from 'tasklane';
 import { MetricLineReader, invalidMetricLineWarning } from 'tasklane/metric-lines';
 import { describeCommand, findProgram, interpreterVersion, type CommandShape } from './describe-command.js';
+import { outputLines } from './output-lines.js';
 import { createTreeSampler } from './process-tree-usage.js';
 
 /** What `tasklane run` was asked. */
@@ -110,22 +111,6 @@ export async function enqueueRun(options: RunAsTaskOptions, words: string[], cwd
   return 0;
 }
 
-/** Cuts a stream's chunks into lines; the unfinished last line waits for the rest (or the end). */
-function lineSplitter(onLine: (line: string) => void): { write(chunk: string): void; end(): void } {
-  let partial = '';
-  return {
-    write(chunk) {
-      const lines = (partial + chunk).split('\n');
-      partial = lines.pop() ?? '';
-      for (const line of lines) onLine(line);
-    },
-    end() {
-      if (partial !== '') onLine(partial);
-      partial = '';
-    },
-  };
-}
-
 /** What a terminal shows of a line rewritten with \r (a progress bar): its last part. */
 function shownLine(line: string): string {
   const parts = line.replace(/\r$/, '').split('\r').filter((part) => part !== '');
@@ -133,6 +118,20 @@ function shownLine(line: string): string {
 }
 
 const FORWARDED_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+/**
+ * Writes the program's output to one of our streams while it can be written: a reader that went away (`tasklane run
+ * ... | head`) must not crash the run with EPIPE; the program goes on, and its output still goes to the task's console.
+ */
+function passThrough(stream: NodeJS.WriteStream): (chunk: Buffer) => void {
+  let isOpen = true;
+  stream.on('error', () => {
+    isOpen = false;
+  });
+  return (chunk) => {
+    if (isOpen) stream.write(chunk);
+  };
+}
 
 /**
  * Runs the command as a task: records it, starts it (stdin inherited, output passed through and sent as the
@@ -205,15 +204,17 @@ export async function runAsTask(options: RunAsTaskOptions, words: string[], cwd 
     }
     logger.reportText(line, 'info');
   };
-  const stdoutLines = lineSplitter(onStdoutLine);
-  const stderrLines = lineSplitter((raw) => logger.reportText(shownLine(raw), 'error'));
+  const stdoutLines = outputLines(onStdoutLine);
+  const stderrLines = outputLines((raw) => logger.reportText(shownLine(raw), 'error'));
+  const toStdout = passThrough(process.stdout);
+  const toStderr = passThrough(process.stderr);
   child.stdout.on('data', (chunk: Buffer) => {
-    process.stdout.write(chunk);
-    stdoutLines.write(chunk.toString('utf8'));
+    toStdout(chunk);
+    stdoutLines.write(chunk);
   });
   child.stderr.on('data', (chunk: Buffer) => {
-    process.stderr.write(chunk);
-    stderrLines.write(chunk.toString('utf8'));
+    toStderr(chunk);
+    stderrLines.write(chunk);
   });
 
   const startedAt = Date.now();

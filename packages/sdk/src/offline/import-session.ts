@@ -40,6 +40,8 @@ export interface ImportOfflineResult {
 const SCALAR_POINTS_PER_REQUEST = 50_000;
 const EVENTS_PER_REQUEST = 5_000;
 const MAX_EVENTS_BODY_BYTES = 8 * 1024 * 1024;
+/** The status reason of a task while its session is being imported (an import that died leaves it so). */
+const IMPORTING_REASON = 'importing offline session';
 /** Task names are cut in storage paths as the SDK cuts them (see Task.storageBase). */
 const STORAGE_NAME_MAX = 128 - 33;
 
@@ -75,8 +77,17 @@ export async function importOfflineSession(
     const { manifest } = session;
     const tag = `${OFFLINE_TAG_PREFIX}${manifest.sessionId}`;
     say(`session ${manifest.sessionId}: task "${session.task.name}", ${session.eventCount} events, ${session.files.size} files, ${session.models.length} models${manifest.isClosed ? '' : ' (cut off: the run never closed)'}`);
-    const { tasks } = await api.call('tasks.get_all', { system_tags: [tag], search_hidden: true, only_fields: ['id', 'name'] });
+    const { tasks } = await api.call('tasks.get_all', { system_tags: [tag], search_hidden: true, only_fields: ['id', 'name', 'status', 'status_reason'] });
     const existing = tasks[0];
+    if (existing?.id && existing.status === 'in_progress' && existing.status_reason?.startsWith(IMPORTING_REASON)) {
+      // Left by an import that died with its server (or its process) before it could delete it: not an import at all.
+      throw new TasklaneError(
+        'ALREADY_EXISTS',
+        `Offline session ${manifest.sessionId} has a partly imported task ${existing.id} ("${existing.name}"), left by an import that did not finish ` +
+          `(or is running now); the session is not imported. Delete that task, then import again: tasklane task delete ${shortId(existing.id)} --force`,
+        { task: existing.id, session: manifest.sessionId },
+      );
+    }
     if (existing?.id) {
       throw new TasklaneError(
         'ALREADY_EXISTS',
@@ -125,7 +136,7 @@ async function replay(
       step = 'checking for another import of the same session';
       throw new TasklaneError('ALREADY_EXISTS', `offline session ${manifest.sessionId} is being imported at the same time, as task ${first.id}`, { task: first.id });
     }
-    await api.call('tasks.started', { task: id, force: true, status_reason: `importing offline session ${manifest.sessionId}` });
+    await api.call('tasks.started', { task: id, force: true, status_reason: `${IMPORTING_REASON} ${manifest.sessionId}` });
 
     step = 'uploading files';
     const base = joinUrl(destinationFor(undefined, config), ...projectName.split('/'), `${recorded.name.slice(0, STORAGE_NAME_MAX)}.${id}`);

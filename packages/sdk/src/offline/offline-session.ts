@@ -1,4 +1,4 @@
-import { appendFileSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, ftruncateSync, mkdirSync, openSync, renameSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import {
@@ -30,6 +30,25 @@ function writeAtomically(path: string, text: string | Buffer): void {
   const temp = join(dirname(path), temporaryName(basename(path)));
   writeFileSync(temp, text);
   renameSync(temp, path);
+}
+
+/**
+ * Appends `text` whole or not at all: a full disk (or a file size limit) can take part of a write, and half a line
+ * followed by whole ones would make the session unreadable; the failed write is cut off again and the error thrown.
+ */
+function appendWhole(path: string, text: string): void {
+  const fd = openSync(path, 'a');
+  try {
+    const { size } = fstatSync(fd);
+    try {
+      writeFileSync(fd, text);
+    } catch (error) {
+      ftruncateSync(fd, size);
+      throw error;
+    }
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function asRecord(value: unknown): Record<string, unknown> {
@@ -320,7 +339,7 @@ export class OfflineSession {
     } else {
       throw offlineError(`Reading events (${endpoint})`);
     }
-    if (lines.length > 0) appendFileSync(join(this.dir, EVENTS_FILE), `${lines.join('\n')}\n`);
+    if (lines.length > 0) appendWhole(join(this.dir, EVENTS_FILE), `${lines.join('\n')}\n`);
     if (this.task && maxIteration > this.task.last_iteration) {
       this.task.last_iteration = maxIteration;
       this.saveTask();

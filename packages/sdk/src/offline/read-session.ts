@@ -1,7 +1,7 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, open, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve, sep, win32 } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -126,12 +126,24 @@ async function extractChecked(zipPath: string, target: string): Promise<void> {
   });
 }
 
-/** The file under `files/` a recorded URI names, when it is one of the session's (else undefined). */
+/** Whether the session was recorded on Windows (`C:\...`, `\\server\share`): its paths may use either separator. */
+function isWindowsPath(path: string): boolean {
+  return /^[a-zA-Z]:[\\/]/.test(path) || path.startsWith('\\\\');
+}
+
+/**
+ * The file under `files/` a recorded URI names, when it is one of the session's (else undefined). The URI holds the
+ * absolute path the session had where it was recorded; the session may have been moved or copied since, to another
+ * machine even (recorded on Windows, where debug samples are written with backslashes and artifacts with slashes).
+ */
 function sessionFileOf(uri: string, manifest: SessionManifest, dir: string): string | undefined {
-  const prefix = `${manifest.filesDir.replace(/[\\/]+$/, '')}/`;
-  if (!uri.startsWith(prefix)) return undefined;
+  const isWindows = isWindowsPath(manifest.filesDir);
+  const slashed = (path: string) => (isWindows ? path.replaceAll('\\', '/') : path);
+  const prefix = `${slashed(manifest.filesDir).replace(/[\\/]+$/, '')}/`;
+  const recorded = slashed(uri);
+  if (!recorded.startsWith(prefix)) return undefined;
   const root = join(dir, FILES_DIR);
-  const path = resolve(root, uri.slice(prefix.length));
+  const path = resolve(root, ...recorded.slice(prefix.length).split('/'));
   return path.startsWith(`${root}${sep}`) ? path : undefined;
 }
 
@@ -276,7 +288,7 @@ export async function checkSession(path: string): Promise<CheckedSession> {
     if (missing.length > 0) {
       throw corrupt(given, `files it records are missing from its ${FILES_DIR}/ folder: ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ` and ${missing.length - 5} more` : ''}`);
     }
-    if (!isAbsolute(manifest.filesDir)) throw corrupt(given, `${MANIFEST_FILE} names a relative files folder (${manifest.filesDir})`);
+    if (!isAbsolute(manifest.filesDir) && !win32.isAbsolute(manifest.filesDir)) throw corrupt(given, `${MANIFEST_FILE} names a relative files folder (${manifest.filesDir})`);
     return { dir, manifest, task, models, eventLines, eventCount, files, notes, cleanup };
   } catch (error) {
     await cleanup();
