@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
-import { hostname, tmpdir } from 'node:os';
+import { constants as osConstants, hostname, tmpdir } from 'node:os';
 import { extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -612,7 +612,12 @@ export class Task {
       this.signal ??= signal;
       // When the script handles the signal itself, it decides whether the process ends; 'exit' records the outcome.
       if (process.listenerCount(signal) > 1 || this.closing) return;
-      const deadline = setTimeout(() => resignal(), 5000);
+      // Past 5 s of closing (a slow server, a long queue of reports) the rest is delivered synchronously, as at
+      // 'exit' — the process then ends by the signal, which runs no 'exit' handlers.
+      const deadline = setTimeout(() => {
+        this.finishAtExit(128 + (osConstants.signals[signal] ?? 0));
+        resignal();
+      }, 5000);
       const resignal = () => {
         clearTimeout(deadline);
         process.removeListener(signal, onSignal);

@@ -1,5 +1,7 @@
 // How a run ends, as examples/fail-and-exit.mjs shows it: the final status and reason on the server, and every
 // console line delivered before the process is gone (most of these runs end before the first timed flush).
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, it } from 'vitest';
 import { readLog, readTask } from './support/read-back.js';
 import { taskIdOf } from './support/run-script.js';
@@ -90,4 +92,50 @@ describe.concurrent('final status of examples/fail-and-exit.mjs', () => {
       expect(await readLog(api(), task.id)).toEqual(['info: mode: wait', 'info: waiting; press Ctrl+C']);
     });
   }
+});
+
+describe('Ctrl+C while the server answers slowly', () => {
+  /**
+   * A proxy in front of the test server that holds `tasks.stopped` for 7 s and drops it if the caller is gone by
+   * then, as a slow server would never see a request whose sender died.
+   */
+  async function startSlowProxy(target: string): Promise<{ url: string; close: () => Promise<void> }> {
+    const server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => {
+        const forward = () => {
+          if (res.destroyed || req.socket.destroyed) return;
+          const body = Buffer.concat(chunks);
+          void fetch(`${target}${req.url}`, { method: req.method, headers: { 'content-type': req.headers['content-type'] ?? 'application/json' }, body })
+            .then(async (reply) => {
+              res.writeHead(reply.status, { 'content-type': reply.headers.get('content-type') ?? 'application/json' });
+              res.end(Buffer.from(await reply.arrayBuffer()));
+            })
+            .catch(() => res.destroy());
+        };
+        if (req.url?.includes('tasks.stopped')) setTimeout(forward, 7000);
+        else forward();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    return { url: `http://127.0.0.1:${port}`, close: () => new Promise((resolve) => server.close(() => resolve())) };
+  }
+
+  it('still records the task stopped when closing takes longer than the 5 s grace (the rest goes synchronously)', async ({ expect }) => {
+    const proxy = await startSlowProxy(harness.server.url);
+    try {
+      const running = await harness.start(SCRIPT, ['wait'], { env: { TASKLANE_API_HOST: proxy.url } });
+      await running.waitForLine(/^waiting; press Ctrl\+C$/);
+      running.child.kill('SIGINT');
+      const result = await running.done;
+      expect(result.signal === 'SIGINT' || result.code === 130, `code ${result.code}, signal ${result.signal}\n${result.stderr}`).toBe(true);
+      const task = await readTask(api(), taskIdOf(result));
+      expect([task.status, task.status_reason]).toEqual(['stopped', 'aborted by SIGINT']);
+      expect(await readLog(api(), task.id)).toEqual(['info: mode: wait', 'info: waiting; press Ctrl+C']);
+    } finally {
+      await proxy.close();
+    }
+  }, 60_000);
 });
