@@ -73,6 +73,59 @@ describe('EventReporter', () => {
     expect(sent.filter((e) => e.variant === 'even').map((e) => e.iter)).toEqual(events.filter((e) => e.variant === 'even').map((e) => e.iter));
   });
 
+  it('spills while a send hangs, so memory stays bounded, and still delivers everything in order', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tasklane-spill-'));
+    dirs.push(dir);
+    const received: number[] = [];
+    let release!: () => void;
+    const hanging = new Promise<void>((resolve) => (release = resolve));
+    let calls = 0;
+    const send = async (events: ReportEvent[]) => {
+      calls += 1;
+      if (calls === 1) await hanging;
+      received.push(...events.map((e) => e.iter as number));
+    };
+    const reporter = new EventReporter({ send, flushIntervalMs: 1000, maxBatch: 50, maxInMemory: 100, spillDir: dir });
+    for (let i = 0; i < 30; i++) reporter.push(scalar(i));
+    const flushing = reporter.flush();
+    await new Promise((resolve) => setImmediate(resolve));
+    for (let i = 30; i < 330; i++) reporter.push(scalar(i));
+    // 300 events pushed during the hanging send: three files of 100, nothing left in memory.
+    expect((await readdir(dir)).length).toBe(3);
+    expect(reporter.pendingCount()).toBe(330);
+    release();
+    await flushing;
+    expect(received).toEqual(Array.from({ length: 330 }, (_v, i) => i));
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  it('keeps the order when a send fails after newer events were spilled meanwhile', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tasklane-spill-'));
+    dirs.push(dir);
+    const server = fakeServer();
+    let fail = true;
+    let pushDuringSend = true;
+    const reporter: EventReporter = new EventReporter({
+      send: async (events) => {
+        if (pushDuringSend) {
+          pushDuringSend = false;
+          for (let i = 20; i < 70; i++) reporter.push(scalar(i)); // spilled: newer than the batch on the wire
+        }
+        if (fail) throw new TasklaneError('SERVER_UNREACHABLE', 'down');
+        await server.send(events);
+      },
+      flushIntervalMs: 1000,
+      maxBatch: 10,
+      maxInMemory: 50,
+      spillDir: dir,
+    });
+    for (let i = 0; i < 20; i++) reporter.push(scalar(i));
+    await expect(reporter.flush(Date.now() + 100)).rejects.toThrow('down');
+    for (let i = 70; i < 75; i++) reporter.push(scalar(i));
+    expect(reporter.pendingCount()).toBe(75);
+    expect(reporter.drain().map((e) => e.iter)).toEqual(Array.from({ length: 75 }, (_v, i) => i));
+  });
+
   it('hands over spilled and queued events, oldest first, at exit', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'tasklane-spill-'));
     dirs.push(dir);

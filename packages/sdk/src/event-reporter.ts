@@ -89,7 +89,8 @@ export class EventReporter {
 
   push(event: ReportEvent): void {
     this.queue.push(event);
-    if (this.queue.length >= this.spillAt && this.options.spillDir && !this.sending) this.spill();
+    // Also while a batch is on the wire: a send that hangs (up to the client's timeout) must not let memory grow.
+    if (this.queue.length >= this.spillAt && this.options.spillDir) this.spill();
   }
 
   /** How many events are not delivered yet. */
@@ -97,28 +98,49 @@ export class EventReporter {
     return this.spills.reduce((n, s) => n + s.count, -this.spillSentEvents) + this.inFlight.length - this.inFlightSent + this.queue.length;
   }
 
-  /** Writes the in-memory queue to a new spill file, keeping memory bounded while the server is away. */
-  private spill(): void {
+  /** Writes events to a new spill file; answers its name, or throws (leaving no file behind). */
+  private writeSpill(events: readonly ReportEvent[]): string {
     const dir = this.options.spillDir!;
     const file = join(dir, `events-${process.pid}-${String(this.spillSeq++).padStart(6, '0')}.jsonl`);
     try {
       mkdirSync(dir, { recursive: true });
       const lines: string[] = [];
-      for (let start = 0; start < this.queue.length; start += this.maxBatch) {
-        lines.push(JSON.stringify(splitScalars(this.queue.slice(start, start + this.maxBatch))));
+      for (let start = 0; start < events.length; start += this.maxBatch) {
+        lines.push(JSON.stringify(splitScalars(events.slice(start, start + this.maxBatch))));
       }
       writeFileSync(file, lines.join('\n'));
+      return file;
     } catch (error) {
-      // A full disk or a read-only state folder must not throw into the script's report call, nor leave half a file
-      // to be read back: the events stay queued in memory, and spilling is tried again once as many more have come.
       try {
         rmSync(file, { force: true });
       } catch {
         // nothing more to do
       }
+      throw error;
+    }
+  }
+
+  /** Puts events in a spill file ahead of the others (they are older); answers false if it could not be written. */
+  private spillAhead(events: ReportEvent[]): boolean {
+    try {
+      this.spills.unshift({ file: this.writeSpill(events), count: events.length });
+      return true;
+    } catch {
+      return false; // they go back in memory, in front of the queue
+    }
+  }
+
+  /** Writes the in-memory queue to a new spill file, keeping memory bounded while the server is away. */
+  private spill(): void {
+    let file: string;
+    try {
+      file = this.writeSpill(this.queue);
+    } catch (error) {
+      // A full disk or a read-only state folder must not throw into the script's report call, nor leave half a file
+      // to be read back: the events stay queued in memory, and spilling is tried again once as many more have come.
       this.spillAt = this.queue.length + this.maxInMemory;
       this.options.onSpillError?.(
-        `could not write ${this.queue.length} queued reports to a file in ${dir} (${(error as Error).message}); keeping them in memory`,
+        `could not write ${this.queue.length} queued reports to a file in ${this.options.spillDir} (${(error as Error).message}); keeping them in memory`,
         error,
       );
       return;
@@ -150,6 +172,11 @@ export class EventReporter {
   /** Takes every undelivered event, spilled ones included, oldest first (for a last synchronous delivery at exit). */
   drain(): ReportEvent[] {
     const all: ReportEvent[] = [];
+    // The batch in the air is older than any spill file (files made while it was sent hold newer events). Sending
+    // it again is harmless if it arrived after all: scalars overwrite, lines carry ids.
+    for (let i = this.inFlightSent; i < this.inFlight.length; i++) all.push(this.inFlight[i]!);
+    this.inFlight = [];
+    this.inFlightSent = 0;
     for (const [i, spill] of this.spills.entries()) {
       // Runs inside the process' 'exit' event: an unreadable file must not throw away everything else (and the status).
       try {
@@ -170,10 +197,6 @@ export class EventReporter {
     this.spills = [];
     this.spillSent = 0;
     this.spillSentEvents = 0;
-    // A batch in the air may arrive too: sending it again is harmless (scalars overwrite, lines carry ids).
-    for (let i = this.inFlightSent; i < this.inFlight.length; i++) all.push(this.inFlight[i]!);
-    this.inFlight = [];
-    this.inFlightSent = 0;
     for (const event of this.queue) all.push(event);
     this.queue = [];
     return all;
@@ -203,46 +226,57 @@ export class EventReporter {
     return this.sending;
   }
 
+  /** Sends everything, oldest first: spill files (always older than the in-memory queue), then the queue. */
   private async sendAll(): Promise<void> {
-    while (this.spills.length > 0) {
-      const spill = this.spills[0]!;
-      let batches: ReportEvent[][];
-      try {
-        const lines = (await readFile(spill.file, 'utf8')).split('\n').slice(this.spillSent);
-        batches = lines.map((line) => EventReporter.readSpilled(line));
-      } catch (error) {
-        // Retrying would block every event behind this file for good.
-        this.loseFirstSpill(error);
-        continue;
-      }
-      for (const batch of batches) {
-        await this.sendBatch(batch);
-        this.spillSent += 1;
-        this.spillSentEvents += batch.length;
-      }
-      this.spills.shift();
-      this.spillSent = 0;
-      this.spillSentEvents = 0;
-      await rm(spill.file, { force: true });
+    for (;;) {
+      if (this.spills.length > 0) await this.sendFirstSpill();
+      else if (this.queue.length > 0) await this.sendQueue();
+      else return;
     }
-    while (this.queue.length > 0) {
-      this.inFlight = this.queue;
-      this.inFlightSent = 0;
-      this.queue = [];
-      try {
-        while (this.inFlightSent < this.inFlight.length) {
-          const batch = this.inFlight.slice(this.inFlightSent, this.inFlightSent + this.maxBatch);
-          await this.sendBatch(batch);
-          this.inFlightSent += batch.length;
-        }
-      } catch (error) {
-        // Unsent events go back in front of the ones queued meanwhile, keeping the order.
-        this.queue = this.inFlight.slice(this.inFlightSent).concat(this.queue);
-        throw error;
-      } finally {
-        this.inFlight = [];
-        this.inFlightSent = 0;
+  }
+
+  private async sendFirstSpill(): Promise<void> {
+    const spill = this.spills[0]!;
+    let batches: ReportEvent[][];
+    try {
+      const lines = (await readFile(spill.file, 'utf8')).split('\n').slice(this.spillSent);
+      batches = lines.map((line) => EventReporter.readSpilled(line));
+    } catch (error) {
+      // Retrying would block every event behind this file for good.
+      this.loseFirstSpill(error);
+      return;
+    }
+    for (const batch of batches) {
+      await this.sendBatch(batch);
+      this.spillSent += 1;
+      this.spillSentEvents += batch.length;
+    }
+    this.spills.shift();
+    this.spillSent = 0;
+    this.spillSentEvents = 0;
+    await rm(spill.file, { force: true });
+  }
+
+  /** Sends the in-memory queue, taken as a whole (no O(n) shifting of a long array per batch). */
+  private async sendQueue(): Promise<void> {
+    this.inFlight = this.queue;
+    this.inFlightSent = 0;
+    this.queue = [];
+    try {
+      while (this.inFlightSent < this.inFlight.length) {
+        const batch = this.inFlight.slice(this.inFlightSent, this.inFlightSent + this.maxBatch);
+        await this.sendBatch(batch);
+        this.inFlightSent += batch.length;
       }
+    } catch (error) {
+      const rest = this.inFlight.slice(this.inFlightSent);
+      // Unsent events stay ahead of everything reported after them: in front of the queue, or — when the queue was
+      // spilled to files meanwhile — in a file of their own ahead of those.
+      if (this.spills.length === 0 || !this.spillAhead(rest)) this.queue = rest.concat(this.queue);
+      throw error;
+    } finally {
+      this.inFlight = [];
+      this.inFlightSent = 0;
     }
   }
 
