@@ -35,8 +35,8 @@ function isFile(path: string): boolean {
  * Reads a command line: which program, whether it is an interpreter, and which word is its script (a file that
  * exists, after the interpreter's own options).
  *
- * @example describeCommand(['python3', '-u', 'train.py', '--lr', '0.1'], '/work')
- * // { program: 'python3', interpreter: 'python3', entryIndex: 1, entryFile: '/work/train.py' }
+ * @example describeCommand(['python3', '-u', 'train.py', '--lr', '0.1'], '/srv/exp')
+ * // { program: 'python3', interpreter: 'python3', entryIndex: 1, entryFile: '/srv/exp/train.py' }
  */
 export function describeCommand(words: readonly string[], cwd: string): CommandShape {
   const [program = '', ...rest] = words;
