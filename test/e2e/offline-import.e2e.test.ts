@@ -1,12 +1,11 @@
 // `tasklane import-offline` end to end: a script records offline with the built SDK, the built CLI imports the session
 // into a server it started, and the task is read back through the API.
-import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from 'tasklane/client';
-import { runCli, startCliServer, type CliServer } from '../support/cli.js';
+import { runCli, runNode, startCliServer, type CliServer } from '../support/cli.js';
 import { WORKSPACE_ROOT, buildWorkspace } from '../support/workspace-build.js';
 
 const SCRIPT = `
@@ -20,17 +19,10 @@ await task.uploadArtifact('summary', { points: 120000 });
 console.log('done training');
 `;
 
-function runScript(dir: string, env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const clean = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('TASKLANE_')));
-    const child = spawn(process.execPath, [join(dir, 'train.mjs')], { cwd: dir, env: { ...clean, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+/** Runs the session script with none of this process's TASKLANE_ settings, only `env`. */
+function runScript(dir: string, env: Record<string, string>) {
+  const clean = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('TASKLANE_')));
+  return runNode(join(dir, 'train.mjs'), [], { cwd: dir, env, baseEnv: clean });
 }
 
 describe('tasklane import-offline', () => {

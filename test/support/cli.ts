@@ -20,12 +20,26 @@ export interface CliResult {
 
 /** Runs the CLI to completion (in `cwd`, this process's folder by default). */
 export function runCli(args: string[], env: Record<string, string> = {}, cwd?: string): Promise<CliResult> {
+  return runNode(CLI_BIN, args, { cwd, env });
+}
+
+/**
+ * Runs a Node.js script to its end, collecting its output; `env` is added to `baseEnv` (this process's environment
+ * unless given).
+ */
+export function runNode(
+  script: string,
+  args: string[],
+  options: { cwd?: string | undefined; env?: Record<string, string>; baseEnv?: NodeJS.ProcessEnv } = {},
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI_BIN, ...args], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const env = { ...(options.baseEnv ?? process.env), ...options.env };
+    const child = spawn(process.execPath, [script, ...args], { cwd: options.cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    // Decoded by the streams, so a character split between two chunks stays whole.
+    child.stdout.setEncoding('utf8').on('data', (text: string) => (stdout += text));
+    child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
