@@ -1,4 +1,4 @@
-// Shared by bench/events-ingest.mjs and bench/events-query.mjs: a Tasklane server in a child process, HTTP calls,
+// Shared by the bench/ scripts: a Tasklane server in a child process, HTTP calls,
 // the scalar data set both benches use, and small statistics helpers. Linux only (reads /proc for memory).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';

@@ -1,11 +1,11 @@
 // The SDK's hot path: the cost of one logger.reportScalar call, against a real server and Task.init, compared with
 // a bare array append of the same event object in the same run (the floor any in-memory queue pays).
 // Run: node bench/sdk-report-scalar.mjs [--calls 1000000] [--batch 10000]
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { median, startServerProcess } from './events-support.mjs';
 
 const args = process.argv.slice(2);
 const option = (name, fallback) => {
@@ -14,28 +14,8 @@ const option = (name, fallback) => {
 };
 const CALLS = option('calls', 1_000_000);
 const BATCH = option('batch', 10_000);
-const root = new URL('..', import.meta.url).pathname;
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-};
 
-async function startServer(dir) {
-  const child = spawn(process.execPath, [join(root, 'packages/cli/dist/bin.js'), 'server', '--port', '0', '--data-dir', dir, '--log-level', 'warn'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const url = await new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-      const m = /listening on (http:\/\/[\d.]+:\d+)/.exec(out);
-      if (m) resolve(m[1]);
-    });
-    child.on('exit', (code) => reject(new Error(`server exited (${code})`)));
-  });
-  return { child, url };
-}
 
 /** Nanoseconds per call of `fn(i)`, per batch of BATCH calls. */
 function timeBatches(fn) {
@@ -49,9 +29,9 @@ function timeBatches(fn) {
 }
 
 const dir = await mkdtemp(join(tmpdir(), 'tasklane-bench-'));
-const { child, url } = await startServer(join(dir, 'data'));
+const server = await startServerProcess(join(dir, 'data'));
 try {
-  process.env.TASKLANE_API_HOST = url;
+  process.env.TASKLANE_API_HOST = server.url;
   process.env.TASKLANE_STATE_DIR = join(dir, 'state');
   const { Task } = await import('tasklane');
   const task = await Task.init({ projectName: 'bench/sdk', taskName: 'report scalar', reuseLastTaskId: false, autoConnectStreams: false, autoResourceMonitoring: false });
@@ -83,6 +63,6 @@ try {
   console.log(`  delivering the remaining queue after the loop took ${deliverSec.toFixed(2)} s`);
   console.log(JSON.stringify({ calls: CALLS, reportScalarNs: r, baselineNs: b, ratio: r / b, deliverSec }));
 } finally {
-  child.kill('SIGTERM');
+  await server.stop();
   await rm(dir, { recursive: true, force: true });
 }

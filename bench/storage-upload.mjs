@@ -3,7 +3,6 @@
 // the same file in the same run. Samples this process's RSS during each transfer (peak minus the RSS just before),
 // and reads the server's peak RSS (VmHWM) at the end.
 // Needs a build first (npx tsc -b). Run: node bench/storage-upload.mjs [--mb 500] [--runs 3]
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { copyFile, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
@@ -11,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pipeline } from 'node:stream/promises';
+import { median, startServerProcess } from './events-support.mjs';
 
 const args = process.argv.slice(2);
 const option = (name, fallback) => {
@@ -20,29 +20,9 @@ const option = (name, fallback) => {
 const MB = option('mb', 500);
 const RUNS = option('runs', 3);
 const BYTES = MB * 1024 * 1024;
-const root = new URL('..', import.meta.url).pathname;
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-};
 const mib = (bytes) => bytes / (1024 * 1024);
 
-async function startServer(dir) {
-  const child = spawn(process.execPath, [join(root, 'packages/cli/dist/bin.js'), 'server', '--port', '0', '--data-dir', dir, '--log-level', 'warn'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const url = await new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-      const m = /listening on (http:\/\/[\d.]+:\d+)/.exec(out);
-      if (m) resolve(m[1]);
-    });
-    child.on('exit', (code) => reject(new Error(`server exited (${code})`)));
-  });
-  return { child, url };
-}
 
 /** Peak resident memory of a process so far, from /proc (Linux), in bytes; undefined elsewhere. */
 async function peakRss(pid) {
@@ -82,7 +62,7 @@ try {
     })(),
     createWriteStream(source),
   );
-  server = await startServer(join(dir, 'data'));
+  server = await startServerProcess(join(dir, 'data'));
   process.env.TASKLANE_API_HOST = server.url;
   process.env.TASKLANE_STATE_DIR = join(dir, 'state');
   const { StorageManager, joinUrl, loadSdkConfig } = await import('tasklane');
@@ -113,7 +93,7 @@ try {
     }
     await StorageManager.delete(url, { config }).catch(() => undefined);
   }
-  const serverPeak = await peakRss(server.child.pid);
+  const serverPeak = await peakRss(server.pid);
   const clientPeak = await peakRss(process.pid);
 
   const summary = {};
@@ -151,6 +131,6 @@ try {
     }),
   );
 } finally {
-  server?.child.kill('SIGTERM');
+  await server?.stop();
   await rm(dir, { recursive: true, force: true });
 }
