@@ -1,5 +1,5 @@
 // Shared by the bench/ scripts: a Tasklane server in a child process, HTTP calls,
-// the scalar data set both benches use, and small statistics helpers. Linux only (reads /proc for memory).
+// the scalar data set of the events benches, and small statistics helpers. Linux only (reads /proc for memory).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:http';

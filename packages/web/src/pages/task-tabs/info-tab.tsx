@@ -5,6 +5,7 @@ import { formatTime } from '../../format-time';
 import { href } from '../../router';
 import { useAsync } from '../../use-async';
 import { formatDuration } from '../../task-details/format-duration';
+import { runSeconds } from '../../tasks-table/format-duration';
 import '../../styles/task-details.css';
 
 /** Names of the task's project, parent and queue (the task holds only their ids); missing ones stay undefined. */
@@ -21,17 +22,9 @@ async function loadNames(task: Task) {
   return { project, parent, queue };
 }
 
-/** ClearML's active_duration when the server keeps it; else started → completed (or now, while running). */
-function runSeconds(task: Task): number | undefined {
-  if (task.active_duration != null) return task.active_duration;
-  if (!task.started) return undefined;
-  const end = task.completed ?? (task.status === 'in_progress' ? new Date().toISOString() : task.last_update);
-  const ms = Date.parse(end) - Date.parse(task.started);
-  return Number.isFinite(ms) && ms >= 0 ? ms / 1000 : undefined;
-}
-
 export function InfoTab({ task }: { task: Task }) {
   const names = useAsync(() => loadNames(task), [task.project, task.parent, task.execution.queue]);
+  const runTime = runSeconds(task, Date.now());
   const progress = task.runtime[PROGRESS_RUNTIME_KEY];
   const runtime = Object.entries(task.runtime).filter(([key]) => key !== PROGRESS_RUNTIME_KEY);
   const link = (to: string, text: string | undefined, id: string) => (
@@ -58,7 +51,7 @@ export function InfoTab({ task }: { task: Task }) {
           ['Completed', task.completed && formatTime(task.completed)],
           ['Published', task.published && formatTime(task.published)],
           ['Last update', formatTime(task.last_update)],
-          ['Run time', runSeconds(task) !== undefined ? formatDuration(runSeconds(task)!) : undefined],
+          ['Run time', runTime === undefined ? undefined : formatDuration(runTime)],
           ['Last iteration', task.last_iteration],
           ['Progress', typeof progress === 'number' || typeof progress === 'string' ? `${progress}%` : undefined],
           ['Queue', task.execution.queue && (names.data?.queue ?? task.execution.queue)],
