@@ -58,6 +58,7 @@ describe('error codes', () => {
     expect(ERROR_STATUS).toEqual({
       INVALID_INPUT: 400,
       UNAUTHORIZED: 401,
+      FORBIDDEN: 403,
       ENDPOINT_NOT_FOUND: 404,
       TASK_NOT_FOUND: 404,
       PROJECT_NOT_FOUND: 404,
@@ -66,6 +67,7 @@ describe('error codes', () => {
       MODEL_NOT_FOUND: 404,
       FILE_NOT_FOUND: 404,
       FILE_TOO_LARGE: 413,
+      REQUEST_TOO_LARGE: 413,
       RANGE_NOT_SATISFIABLE: 416,
       INVALID_TRANSITION: 409,
       STATUS_CONFLICT: 409,
