@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ID_PATTERN } from './ids.js';
+import { MAX_NAME_LENGTH, MAX_TAGS, MAX_TAG_LENGTH } from './limits.js';
 
 /** A 32-character hex id. */
 export const IdSchema = z.string().regex(ID_PATTERN, 'expected a 32-character hex id');
@@ -7,16 +8,25 @@ export const IdSchema = z.string().regex(ID_PATTERN, 'expected a 32-character he
 /** An ISO-8601 UTC timestamp, as every time on the wire. */
 export const TimestampSchema = z.string().describe('ISO-8601 UTC timestamp');
 
-/** Names of tasks and projects: trimmed, at least 3 characters. */
+/** Names of tasks and projects: trimmed, at least 3 characters, at most {@link MAX_NAME_LENGTH}. */
 export const NameSchema = z
   .string()
   .trim()
-  .min(3, 'names must have at least 3 characters');
+  .min(3, 'names must have at least 3 characters')
+  .max(MAX_NAME_LENGTH, `names have at most ${MAX_NAME_LENGTH} characters`);
 
 /** A list of strings, where ClearML also accepts a single string. */
 export const StringListSchema = z.preprocess(
   (v) => (typeof v === 'string' ? [v] : v),
   z.array(z.string()),
+);
+
+/** Tags (or system tags), to store or to filter by: at most {@link MAX_TAGS} of at most {@link MAX_TAG_LENGTH} characters. */
+export const TagListSchema = z.preprocess(
+  (v) => (typeof v === 'string' ? [v] : v),
+  z
+    .array(z.string().max(MAX_TAG_LENGTH, `tags have at most ${MAX_TAG_LENGTH} characters`))
+    .max(MAX_TAGS, `at most ${MAX_TAGS} tags`),
 );
 
 /** An id list filter (`id: [...]`), where a single id is accepted too. */

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { describe, expect, it } from 'vitest';
-import { API_VERSION, ENDPOINTS, isEndpointName, type EndpointName } from './endpoints.js';
+import { API_VERSION, ENDPOINTS, READ_ENDPOINTS, isEndpointName, isWriteEndpoint, type EndpointName } from './endpoints.js';
 
 const TASK_ID = '3f2c9a1b4d5e6f708192a3b4c5d6e7f8';
 const QUEUE_ID = '9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b';
@@ -36,6 +36,19 @@ describe('ENDPOINTS', () => {
   it('are all known to isEndpointName, and nothing else is', () => {
     for (const name of NAMES) expect(isEndpointName(name)).toBe(true);
     for (const name of ['tasks.nope', 'tasks', '', 'toString', 'constructor']) expect(isEndpointName(name)).toBe(false);
+  });
+
+  it('marks as reads only endpoints whose action reads (get_*, peek_*, download_*, debug_images, auth.login)', () => {
+    for (const name of READ_ENDPOINTS) expect(isEndpointName(name)).toBe(true);
+    const reads = NAMES.filter((name) => !isWriteEndpoint(name));
+    const readingAction = /\.(get_(?!next_task$)\w+|peek_task|download_task_log|debug_images|next_debug_image_sample|scalar_metrics_iter_histogram|multi_task_scalar_metrics_iter_histogram|login)$/;
+    expect(reads.filter((name) => !readingAction.test(name))).toEqual([]);
+    // Everything named like a read is one, so no read endpoint demands a JSON body by mistake...
+    expect(NAMES.filter((name) => readingAction.test(name) && isWriteEndpoint(name))).toEqual([]);
+    // ...and the actions that change state despite their name stay writes.
+    for (const name of ['queues.get_next_task', 'tasks.ping', 'events.add_batch', 'tasks.delete'] as const) {
+      expect(isWriteEndpoint(name)).toBe(true);
+    }
   });
 
   it('declares the API version as ClearML clients expect it (a string "major.minor")', () => {

@@ -571,3 +571,52 @@ export function isEndpointName(name: string): name is EndpointName {
 
 /** The API version this server implements (ClearML's max version). */
 export const API_VERSION = '2.31';
+
+/**
+ * Endpoints that only read. They alone may be called with the query string and no JSON body (a link, the browser's
+ * address bar, `curl 'host/tasks.get_all?status=queued'`). Every other endpoint changes state and must be sent with
+ * `Content-Type: application/json` (or `application/json-lines` for event batches), whatever the HTTP method: a web
+ * page of another origin cannot send that type without a CORS preflight, which the server refuses, so no page a user
+ * opens can change anything. A new endpoint is a write until it is listed here.
+ */
+export const READ_ENDPOINTS: ReadonlySet<EndpointName> = new Set<EndpointName>([
+  'auth.login',
+  'projects.get_by_id',
+  'projects.get_all',
+  'projects.get_all_ex',
+  'projects.get_hyper_parameters',
+  'projects.get_unique_metric_variants',
+  'projects.get_task_tags',
+  'tasks.get_by_id',
+  'tasks.get_all',
+  'tasks.get_hyper_params',
+  'tasks.get_configurations',
+  'tasks.get_configuration_names',
+  'models.get_by_id',
+  'models.get_all',
+  'models.get_frameworks',
+  'events.get_task_log',
+  'events.download_task_log',
+  'events.get_task_events',
+  'events.get_scalar_metrics_and_variants',
+  'events.scalar_metrics_iter_histogram',
+  'events.multi_task_scalar_metrics_iter_histogram',
+  'events.get_task_single_value_metrics',
+  'events.get_task_metrics',
+  'events.get_task_plots',
+  'events.debug_images',
+  'events.get_debug_image_sample',
+  'events.next_debug_image_sample',
+  'events.get_task_latest_scalar_values',
+  'queues.get_by_id',
+  'queues.get_all',
+  'queues.get_default',
+  'queues.peek_task',
+  'queues.get_num_entries',
+  'workers.get_all',
+]);
+
+/** Tells whether an endpoint changes state (see {@link READ_ENDPOINTS}). */
+export function isWriteEndpoint(name: EndpointName): boolean {
+  return !READ_ENDPOINTS.has(name);
+}

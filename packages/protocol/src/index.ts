@@ -12,4 +12,6 @@ export * from './events.js';
 export * from './endpoints.js';
 export * from './envelope.js';
 export * from './validation.js';
+export * from './json-safety.js';
+export * from './limits.js';
 export * from './api-docs.js';

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { IdListSchema, IdSchema, ListOptionsShape, ParamValueSchema, StringListSchema, TimestampSchema, UpdatedSchema } from './common.js';
+import { MAX_NAME_LENGTH } from './limits.js';
+import { IdListSchema, IdSchema, ListOptionsShape, ParamValueSchema, StringListSchema, TimestampSchema, UpdatedSchema, TagListSchema } from './common.js';
 
 /** One metadata entry of a model: text value with a free-form type (`int`, `str`, `float`...), as ClearML's. */
 export const ModelMetadataItemSchema = z.object({
@@ -50,10 +51,10 @@ const force = z.boolean().optional().default(false);
 /** Fields a model is created with; `models.edit` takes the same ones. */
 const ModelFieldsShape = {
   uri: z.string().describe('where the weights are; ClearML\'s SDK sends "<destination>/uploading_file" until the upload ends'),
-  name: z.string().trim().min(1),
+  name: z.string().trim().min(1).max(MAX_NAME_LENGTH, `names have at most ${MAX_NAME_LENGTH} characters`),
   comment: z.string().optional(),
-  tags: StringListSchema.optional(),
-  system_tags: StringListSchema.optional(),
+  tags: TagListSchema.optional(),
+  system_tags: TagListSchema.optional(),
   framework: z.string().nullable().optional(),
   design: ModelDesignSchema.optional(),
   labels: ModelLabelsSchema.optional(),

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { IdSchema, IdListSchema, ListOptionsShape, StringListSchema, TimestampSchema } from './common.js';
+import { MAX_NAME_LENGTH } from './limits.js';
+import { IdSchema, IdListSchema, ListOptionsShape, StringListSchema, TimestampSchema, TagListSchema } from './common.js';
 
 /** Projects nest by name: `main/sub/subsub`. ClearML's limit on depth. */
 export const MAX_PROJECT_DEPTH = 10;
@@ -21,10 +22,13 @@ export const ProjectSchema = z.object({
 export type Project = z.infer<typeof ProjectSchema>;
 
 export const ProjectsCreateRequestSchema = z.object({
-  name: z.string().describe('full path, parts separated by "/"; missing parents are created'),
+  name: z
+    .string()
+    .max(MAX_NAME_LENGTH, `names have at most ${MAX_NAME_LENGTH} characters`)
+    .describe('full path, parts separated by "/"; missing parents are created'),
   description: z.string().optional(),
-  tags: StringListSchema.optional(),
-  system_tags: StringListSchema.optional(),
+  tags: TagListSchema.optional(),
+  system_tags: TagListSchema.optional(),
   default_output_destination: z.string().optional(),
 });
 
@@ -44,10 +48,14 @@ export const ProjectsGetAllRequestSchema = z.object({
 
 export const ProjectsUpdateRequestSchema = z.object({
   project: IdSchema,
-  name: z.string().optional().describe('new full path: renames and/or moves the project with its sub-projects'),
+  name: z
+    .string()
+    .max(MAX_NAME_LENGTH, `names have at most ${MAX_NAME_LENGTH} characters`)
+    .optional()
+    .describe('new full path: renames and/or moves the project with its sub-projects'),
   description: z.string().optional(),
-  tags: StringListSchema.optional(),
-  system_tags: StringListSchema.optional(),
+  tags: TagListSchema.optional(),
+  system_tags: TagListSchema.optional(),
   default_output_destination: z.string().nullable().optional(),
 });
 

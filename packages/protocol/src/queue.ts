@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { IdSchema, IdListSchema, ListOptionsShape, StringListSchema, TimestampSchema } from './common.js';
+import { MAX_NAME_LENGTH } from './limits.js';
+import { IdSchema, IdListSchema, ListOptionsShape, StringListSchema, TimestampSchema, TagListSchema } from './common.js';
 
 export const QueueEntrySchema = z.object({
   task: z.string(),
@@ -22,13 +23,17 @@ export const QueueSchema = z.object({
 });
 export type Queue = z.infer<typeof QueueSchema>;
 
-export const QueueNameSchema = z.string().trim().min(1, 'a queue name cannot be empty');
+export const QueueNameSchema = z
+  .string()
+  .trim()
+  .min(1, 'a queue name cannot be empty')
+  .max(MAX_NAME_LENGTH, `names have at most ${MAX_NAME_LENGTH} characters`);
 
 export const QueuesCreateRequestSchema = z.object({
   name: QueueNameSchema,
   display_name: z.string().optional(),
-  tags: StringListSchema.optional(),
-  system_tags: StringListSchema.optional(),
+  tags: TagListSchema.optional(),
+  system_tags: TagListSchema.optional(),
   metadata: z.record(z.string(), z.unknown()).optional(),
 });
 export const QueuesGetByIdRequestSchema = z.object({

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { IdSchema, IdListSchema, ListOptionsShape, NameSchema, ParamValueSchema, StringListSchema } from './common.js';
+import { IdSchema, IdListSchema, ListOptionsShape, NameSchema, ParamValueSchema, StringListSchema, TagListSchema } from './common.js';
 import {
   ArtifactModeSchema,
   ArtifactSchema,
@@ -26,8 +26,8 @@ const TaskFieldsShape = {
     .describe('project by full name (Tasklane extension); missing projects and parents are created'),
   parent: z.string().nullable().optional(),
   comment: z.string().optional(),
-  tags: StringListSchema.optional(),
-  system_tags: StringListSchema.optional(),
+  tags: TagListSchema.optional(),
+  system_tags: TagListSchema.optional(),
   output_dest: z.string().nullable().optional().describe('output destination (URI) for artifacts and models'),
   script: ScriptSchema.optional(),
   execution: ExecutionSchema.optional(),
@@ -73,8 +73,8 @@ export const TasksUpdateRequestSchema = z.object({
   task: IdSchema,
   name: NameSchema.optional(),
   comment: z.string().optional(),
-  tags: StringListSchema.optional(),
-  system_tags: StringListSchema.optional(),
+  tags: TagListSchema.optional(),
+  system_tags: TagListSchema.optional(),
   project: z.string().nullable().optional(),
 });
 
@@ -185,8 +185,8 @@ export const TasksCloneRequestSchema = z.object({
   task: IdSchema,
   new_task_name: NameSchema.optional(),
   new_task_comment: z.string().optional(),
-  new_task_tags: StringListSchema.optional(),
-  new_task_system_tags: StringListSchema.optional(),
+  new_task_tags: TagListSchema.optional(),
+  new_task_system_tags: TagListSchema.optional(),
   new_task_parent: z.string().optional(),
   new_task_project: z.string().nullable().optional().describe('project id'),
   new_project_name: z.string().optional().describe('project by full name; created when missing'),

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { TimestampSchema, ParamValueSchema } from './common.js';
+import { MAX_CONFIGURATION_ITEMS_PER_TASK, MAX_HYPERPARAMS_PER_TASK, MAX_PARAM_NAME_LENGTH } from './limits.js';
 import { TASK_STATUSES } from './task-lifecycle.js';
 
 /** Task types, as ClearML's API enum. */
@@ -32,7 +33,21 @@ export const HyperParamItemSchema = z.object({
 export type HyperParamItem = z.infer<typeof HyperParamItemSchema>;
 
 /** section → name → item. */
-export const HyperParamsSchema = z.record(z.string(), z.record(z.string(), HyperParamItemSchema));
+const ParamNameSchema = z.string().max(MAX_PARAM_NAME_LENGTH, `section and parameter names have at most ${MAX_PARAM_NAME_LENGTH} characters`);
+
+/** Hyperparameters by section and name: at most {@link MAX_HYPERPARAMS_PER_TASK} in all. */
+export const HyperParamsSchema = z
+  .record(ParamNameSchema, z.record(ParamNameSchema, HyperParamItemSchema))
+  .refine((sections) => countHyperParams(sections) <= MAX_HYPERPARAMS_PER_TASK, {
+    message: `a task holds at most ${MAX_HYPERPARAMS_PER_TASK} hyperparameters`,
+  });
+
+/** How many hyperparameters the sections hold in all. */
+export function countHyperParams(sections: Record<string, Record<string, unknown>>): number {
+  let count = 0;
+  for (const items of Object.values(sections)) count += Object.keys(items).length;
+  return count;
+}
 export type HyperParams = z.infer<typeof HyperParamsSchema>;
 
 /** One configuration object: a text (JSON, YAML, HOCON...) with its type. */
@@ -43,7 +58,11 @@ export const ConfigurationItemSchema = z.object({
   description: z.string().optional(),
 });
 export type ConfigurationItem = z.infer<typeof ConfigurationItemSchema>;
-export const ConfigurationSchema = z.record(z.string(), ConfigurationItemSchema);
+export const ConfigurationSchema = z
+  .record(ParamNameSchema, ConfigurationItemSchema)
+  .refine((items) => Object.keys(items).length <= MAX_CONFIGURATION_ITEMS_PER_TASK, {
+    message: `a task holds at most ${MAX_CONFIGURATION_ITEMS_PER_TASK} configuration objects`,
+  });
 export type Configuration = z.infer<typeof ConfigurationSchema>;
 
 /** Requirements as ClearML keeps them: `pip`, `conda`, `org_pip`... as text; Tasklane adds `npm`. */

@@ -1,8 +1,11 @@
 import { mkdirSync } from 'node:fs';
+import { createServer } from 'node:http';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { ServerConfig } from './config.js';
 import { registerApiRoute } from './routes/api-route.js';
+import { isApiPath } from './routes/api-reply.js';
 import { registerFilesRoutes } from './routes/files-route.js';
+import { registerRequestGuard } from './routes/request-guard.js';
 import { createWebUiHandler } from './routes/web-ui-route.js';
 import { newTokenSecret } from './services/auth.js';
 import type { ServiceContext } from './services/context.js';
@@ -47,7 +50,22 @@ export async function buildApp(config: ServerConfig, deps: AppDependencies = {})
     // Per-request lines only when debugging; lifecycle and errors are logged either way.
     logController: new LogController({ disableRequestLogging: config.logLevel !== 'debug' && config.logLevel !== 'trace' }),
     genReqId: () => Math.random().toString(16).slice(2, 10),
+    // Slow clients: headers must arrive within headersTimeoutSec, and a connection silent for idleTimeoutSec is
+    // closed. There is no limit on a whole request (a 10 GiB upload may take long); API bodies have their own below.
+    serverFactory: (handler) =>
+      createServer(
+        {
+          headersTimeout: config.headersTimeoutSec * 1000,
+          requestTimeout: 0,
+          // How often Node checks those timeouts (its default, 30 s, would let a slow client stay much longer).
+          connectionsCheckingInterval: Math.max(250, Math.min(5000, (config.headersTimeoutSec * 1000) / 4)),
+        },
+        handler,
+      ),
+    connectionTimeout: config.idleTimeoutSec * 1000,
   });
+  registerRequestGuard(app, { bindHost: config.host, allowedHosts: config.allowedHosts, corsAllowedOrigins: config.corsAllowedOrigins });
+  limitApiBodyTime(app, config.bodyTimeoutSec * 1000);
   await registerFilesRoutes(app, { filesDir: config.filesDir, maxFileBytes: config.maxFileBytes });
   registerApiRoute(app, {
     store,
@@ -70,4 +88,27 @@ export async function buildApp(config: ServerConfig, deps: AppDependencies = {})
     await store.close();
   });
   return { app, store, config, runWatchdog };
+}
+
+/**
+ * An API request's body must arrive within `timeoutMs` (they are small: 16 MiB at most); a client that trickles it
+ * has its connection closed, so it cannot hold a request open for ever. File uploads are bounded by the idle timeout.
+ */
+function limitApiBodyTime(app: FastifyInstance, timeoutMs: number): void {
+  const timers = new WeakMap<object, NodeJS.Timeout>();
+  app.addHook('onRequest', async (request) => {
+    if (!isApiPath(request.url)) return;
+    const timer = setTimeout(() => {
+      request.log.warn({ url: request.url.slice(0, 120), timeoutMs }, 'request body too slow: connection closed');
+      request.raw.destroy();
+    }, timeoutMs);
+    timer.unref();
+    timers.set(request, timer);
+    request.raw.once('end', () => clearTimeout(timer));
+  });
+  app.addHook('preHandler', async (request) => {
+    // The body is read by now, except a GET's, which the API route reads itself ('end' clears the timer then).
+    if (request.method !== 'GET' && request.method !== 'HEAD') clearTimeout(timers.get(request));
+  });
+  app.addHook('onResponse', async (request) => clearTimeout(timers.get(request)));
 }

@@ -1,9 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
-import { TasklaneError } from '@tasklane/protocol';
+import { TasklaneError, findJsonHazard } from '@tasklane/protocol';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** A list setting: a JSON list (config file) or comma-separated text (environment, command line). */
+const NameList = z.preprocess(
+  (value) => (typeof value === 'string' ? value.split(',').map((item) => item.trim()).filter((item) => item.length > 0) : value),
+  z.array(z.string().min(1).max(253)).max(100),
+);
 
 /** Every setting of the server, with its default. */
 export const ServerConfigSchema = z.object({
@@ -21,8 +27,25 @@ export const ServerConfigSchema = z.object({
   watchdogIntervalSec: z.coerce.number().positive().default(900),
   /** A worker that has not reported for its timeout is gone; this is the default timeout. */
   workerTimeoutSec: z.coerce.number().int().positive().default(600),
-  /** Largest request body accepted. */
-  maxRequestBytes: z.coerce.number().int().positive().default(64 * 1024 * 1024),
+  /**
+   * Host names (the `Host` header) the server answers for besides its own: `localhost`, IP addresses and, when it
+   * listens on every address, this machine's host name are always accepted. `name`, `name:port`, `*.example.com`,
+   * or `*` for any (not recommended: it reopens DNS rebinding). Other hosts get 403.
+   */
+  allowedHosts: NameList.default([]),
+  /**
+   * Web origins (`https://app.example.com`, `https://*.example.com`, `*` for any) whose pages may call the API
+   * from a browser, besides the server's own web UI. Requests carrying any other `Origin` get 403.
+   */
+  corsAllowedOrigins: NameList.default([]),
+  /** Largest request body the API accepts (ClearML's SDK cuts its batches at 15 MiB). @default 16 MiB */
+  maxRequestBytes: z.coerce.number().int().positive().default(16 * 1024 * 1024),
+  /** A client must send its request headers within this time. */
+  headersTimeoutSec: z.coerce.number().positive().default(20),
+  /** A client must send an API request body (not a file upload) within this time. */
+  bodyTimeoutSec: z.coerce.number().positive().default(60),
+  /** A connection on which nothing arrives or leaves for this long is closed (uploads and downloads included). */
+  idleTimeoutSec: z.coerce.number().positive().default(60),
   /**
    * Debug samples (images, media) kept per task, metric and variant: the last this many iterations; older ones are
    * deleted as new ones arrive. ClearML leaves this to the client (its SDK's history size); the server enforces it.
@@ -49,7 +72,12 @@ const ENV_KEYS: Record<string, keyof ServerConfigInput> = {
   TASKLANE_WATCHDOG_TIMEOUT_SEC: 'watchdogTimeoutSec',
   TASKLANE_WATCHDOG_INTERVAL_SEC: 'watchdogIntervalSec',
   TASKLANE_WORKER_TIMEOUT_SEC: 'workerTimeoutSec',
+  TASKLANE_ALLOWED_HOSTS: 'allowedHosts',
+  TASKLANE_CORS_ALLOWED_ORIGINS: 'corsAllowedOrigins',
   TASKLANE_MAX_REQUEST_BYTES: 'maxRequestBytes',
+  TASKLANE_HEADERS_TIMEOUT_SEC: 'headersTimeoutSec',
+  TASKLANE_BODY_TIMEOUT_SEC: 'bodyTimeoutSec',
+  TASKLANE_IDLE_TIMEOUT_SEC: 'idleTimeoutSec',
   TASKLANE_DEBUG_SAMPLE_HISTORY: 'debugSampleHistory',
   TASKLANE_MAX_FILE_BYTES: 'maxFileBytes',
   TASKLANE_LOG_LEVEL: 'logLevel',
@@ -78,8 +106,8 @@ export function loadServerConfig(
   layers.push(['environment', fromEnv]);
   layers.push(['options', stripUndefined(overrides)]);
 
-  const merged: Record<string, unknown> = {};
-  const sourceOf: Record<string, string> = {};
+  const merged: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+  const sourceOf: Record<string, string> = Object.create(null) as Record<string, string>;
   for (const [source, layer] of layers) {
     for (const [key, value] of Object.entries(layer)) {
       merged[key] = value;
@@ -118,6 +146,8 @@ function readConfigFile(file: string): Record<string, unknown> {
   try {
     const value: unknown = JSON.parse(text);
     if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('expected a JSON object');
+    const hazard = findJsonHazard(value, 'config');
+    if (hazard) throw new Error(`${hazard.path}: ${hazard.problem}`);
     return value as Record<string, unknown>;
   } catch (cause) {
     throw new TasklaneError('INVALID_INPUT', `Config file ${file} is not valid: ${(cause as Error).message}`, {}, { cause });

@@ -94,17 +94,21 @@ describe('the wire (ClearML conventions)', () => {
       expect(reply.json.data.task).toMatchObject({ id, name: 'sent by GET' });
     });
 
-    it('accepts GET with a body and no content type (JSON whatever the Content-Type)', async () => {
+    it('accepts GET with a JSON body, as ClearML’s SDK sends; a body not declared JSON is refused 415', async () => {
       const id = await makeTask(server.api);
-      const reply = await httpRequest(server.url, '/tasks.get_by_id', { method: 'GET', body: JSON.stringify({ task: id }) });
+      const reply = await httpRequest(server.url, '/tasks.get_by_id', {
+        method: 'GET',
+        body: JSON.stringify({ task: id }),
+        headers: { 'content-type': 'application/json' },
+      });
       expect(reply.status).toBe(200);
       expect(reply.json.data.task.id).toBe(id);
-      const asText = await httpRequest(server.url, '/tasks.get_by_id', {
-        method: 'POST',
-        body: JSON.stringify({ task: id }),
-        headers: { 'content-type': 'text/plain' },
-      });
-      expect(asText.status).toBe(200);
+      for (const headers of [{}, { 'content-type': 'text/plain' }, { 'content-type': 'application/x-www-form-urlencoded' }]) {
+        const refused = await httpRequest(server.url, '/tasks.get_by_id', { method: 'POST', body: JSON.stringify({ task: id }), headers });
+        expect(refused.status).toBe(415);
+        expect(refused.json.meta.error_data.code).toBe('UNSUPPORTED_MEDIA_TYPE');
+        expect(refused.json.meta.result_msg).toContain('send Content-Type: application/json');
+      }
     });
 
     it('accepts PUT', async () => {
@@ -157,9 +161,10 @@ describe('the wire (ClearML conventions)', () => {
       expect(json.data.task.id).toBe(id);
     });
 
-    it('answers OPTIONS with 200', async () => {
+    it('answers OPTIONS without an Origin (no preflight) with 204 and the methods', async () => {
       const reply = await httpRequest(server.url, '/tasks.get_all', { method: 'OPTIONS' });
-      expect(reply.status).toBe(200);
+      expect(reply.status).toBe(204);
+      expect(reply.headers.allow).toBe('GET, POST, PUT, DELETE, HEAD');
     });
   });
 
@@ -259,16 +264,16 @@ describe('the wire (ClearML conventions)', () => {
       await small.close();
     });
 
-    it('refuses a body over maxRequestBytes with a clear 400, for POST and for GET', async () => {
+    it('refuses a body over maxRequestBytes with a clear 413, for POST and for GET', async () => {
       const body = JSON.stringify({ name: 'big task', comment: 'x'.repeat(2000) });
       const post = await rawCall(small.url, '/tasks.create', { body });
-      expect(post.status).toBe(400);
-      expect(post.json.meta).toMatchObject({ result_code: 400, error_data: { code: 'INVALID_INPUT' } });
+      expect(post.status).toBe(413);
+      expect(post.json.meta).toMatchObject({ result_code: 413, error_data: { code: 'REQUEST_TOO_LARGE', limit_bytes: 1024 } });
       expect(post.json.meta.endpoint.name).toBe('tasks.create');
       expect(post.json.meta.result_msg).toContain('1024 bytes');
 
-      const get = await httpRequest(small.url, '/tasks.create', { method: 'GET', body });
-      expect(get.status).toBe(400);
+      const get = await httpRequest(small.url, '/tasks.create', { method: 'GET', body, headers: { 'content-type': 'application/json' } });
+      expect(get.status).toBe(413);
       expect(get.json.meta.result_msg).toContain('1024 bytes');
       expect((await small.api.call('tasks.get_all', {})).tasks).toEqual([]);
     });

@@ -14,6 +14,8 @@ interface ServerOptions {
   workerTimeout?: string;
   logLevel?: string;
   webDir?: string;
+  allowedHosts?: string;
+  corsAllowedOrigins?: string;
 }
 
 /** The web UI build in this checkout (`packages/web/dist`), from `packages/cli/{src,dist}/commands/`. */
@@ -35,6 +37,16 @@ export function registerServerCommand(program: Command): void {
     .option('--watchdog-interval <seconds>', 'how often the watchdog checks running tasks (default: 900)')
     .option('--worker-timeout <seconds>', 'a worker that has not reported for this long is gone (default: 600)')
     .option('--web-dir <dir>', 'folder of the built web UI served at / (default: packages/web/dist of this install)')
+    .option(
+      '--allowed-hosts <hosts>',
+      'comma-separated host names the server answers for besides localhost and IP addresses, e.g. ' +
+        '"tasklane.internal,*.corp.example" ("*" for any; other Host headers get 403, against DNS rebinding)',
+    )
+    .option(
+      '--cors-allowed-origins <origins>',
+      'comma-separated web origins whose pages may call the API from a browser besides the server\'s own UI, e.g. ' +
+        '"https://notebook.internal" (other origins get 403)',
+    )
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (default: info)')
     .addHelpText(
       'after',
@@ -45,6 +57,7 @@ Settings are read from, lowest to highest: defaults, the --config file, environm
 Examples:
   tasklane server                          # http://127.0.0.1:8008, data in ./.tasklane
   tasklane server --port 9000 --data-dir /srv/tasklane
+  tasklane server --host 0.0.0.0 --allowed-hosts tasklane.internal   # reachable as http://tasklane.internal:8008
   TASKLANE_WATCHDOG_TIMEOUT_SEC=600 tasklane server`,
     )
     .action(async (options: ServerOptions) => {
@@ -58,6 +71,8 @@ Examples:
         workerTimeoutSec: options.workerTimeout as unknown as number | undefined,
         logLevel: options.logLevel as ServerConfigInput['logLevel'],
         webDir: options.webDir,
+        allowedHosts: options.allowedHosts,
+        corsAllowedOrigins: options.corsAllowedOrigins,
       };
       const loaded = loadServerConfig(process.env, overrides, options.config ?? process.env.TASKLANE_CONFIG);
       // The default comes last: only the CLI knows where the web build sits relative to itself.

@@ -1,21 +1,10 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import {
-  API_VERSION,
-  ENDPOINTS,
-  TasklaneError,
-  isEndpointName,
-  newId,
-  parseInput,
-  type EndpointName,
-  type ResponseEnvelope,
-} from '@tasklane/protocol';
+import { ENDPOINTS, TasklaneError, isEndpointName, isWriteEndpoint, parseInput, type EndpointName } from '@tasklane/protocol';
 import type { ServiceContext } from '../services/context.js';
 import { HANDLERS, type Handler } from '../services/handlers.js';
 import type { Store } from '../storage/store.js';
-import { mergeQuery, parseBody, readRawBody, tooLarge } from './request-body.js';
-
-/** `/[vX.Y/]service.action[/]`, as ClearML's endpoint path. */
-const ENDPOINT_PATH = /^\/(?:v(\d+\.\d+)\/)?([A-Za-z_]\w*\.[A-Za-z_]\w*)\/?$/;
+import { parseApiPath, sendEnvelope, sendError } from './api-reply.js';
+import { isJsonContentType, mergeQuery, parseBody, readRawBody, tooLarge } from './request-body.js';
 
 export interface ApiRouteOptions {
   store: Store;
@@ -32,29 +21,27 @@ export function registerApiRoute(app: FastifyInstance, options: ApiRouteOptions)
 
   // Errors Fastify raises before the handler (body too large, broken stream) still get the envelope.
   app.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
-    const path = request.url.split('?', 1)[0]!;
-    const [, version = API_VERSION, name = 'unknown'] = ENDPOINT_PATH.exec(path) ?? [];
     const known =
       error.statusCode === 413
         ? tooLarge(options.maxRequestBytes)
         : error.statusCode !== undefined && error.statusCode < 500
           ? new TasklaneError('INVALID_INPUT', `Invalid request: ${error.message}`)
           : error;
-    return sendError(reply, request, known, name, version);
+    return sendError(reply, request, known);
   });
 
   app.route({
     method: ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'HEAD'],
     url: '/*',
     handler: async (request, reply) => {
-      const path = request.url.split('?', 1)[0]!;
-      const match = ENDPOINT_PATH.exec(path);
-      if (!match) {
+      const api = parseApiPath(request.url);
+      if (api === undefined) {
         if (request.method === 'GET' || request.method === 'HEAD') return options.serveUi(request, reply);
-        return sendError(reply, request, notFound(path), 'unknown', API_VERSION);
+        return sendError(reply, request, notFound(request.url.split('?', 1)[0]!));
       }
-      const [, version = API_VERSION, name = ''] = match;
-      if (request.method === 'OPTIONS') return reply.code(200).send();
+      // Preflights of allowed origins are answered by the request guard; anything else needs no body.
+      if (request.method === 'OPTIONS') return reply.code(204).header('allow', 'GET, POST, PUT, DELETE, HEAD').send();
+      const { name } = api;
       try {
         if (!isEndpointName(name)) throw unknownEndpoint(name);
         if (request.headers['content-encoding']) {
@@ -68,14 +55,43 @@ export function registerApiRoute(app: FastifyInstance, options: ApiRouteOptions)
           : request.method === 'GET' || request.method === 'HEAD'
             ? await readRawBody(request.raw, options.maxRequestBytes)
             : undefined;
-        const parsed = mergeQuery(parseBody(raw, request.headers['content-type']), request.query as Record<string, unknown>);
+        const contentType = request.headers['content-type'];
+        checkContentType(name, contentType, raw !== undefined && raw.length > 0);
+        const body = await parseBody(raw, contentType);
+        const parsed = mergeQuery(body, request.query as Record<string, unknown>);
         const data = await callEndpoint(name, parsed, options, callerOf(request));
-        return sendEnvelope(reply, request, name, version, 200, { data });
+        return sendEnvelope(reply, request, 200, { data });
       } catch (error) {
-        return sendError(reply, request, error, name, version);
+        return sendError(reply, request, error);
       }
     },
   });
+}
+
+/**
+ * The rule that keeps web pages of other origins from changing anything: a body must be JSON by its declared type,
+ * and an endpoint that changes state needs that type even without a body. A cross-site form, image or simple fetch
+ * can only send text/plain, form types or nothing; declaring JSON makes the browser ask first (a CORS preflight),
+ * and the server refuses the preflights of origins it does not know.
+ */
+function checkContentType(name: EndpointName, contentType: string | undefined, hasBody: boolean): void {
+  if (isJsonContentType(contentType)) return;
+  const got = contentType === undefined ? 'no Content-Type' : `Content-Type ${JSON.stringify(contentType.slice(0, 80))}`;
+  if (hasBody) {
+    throw new TasklaneError(
+      'UNSUPPORTED_MEDIA_TYPE',
+      `Request bodies must be JSON: send Content-Type: application/json (application/json-lines for events.add_batch), got ${got}.`,
+      { content_type: contentType?.slice(0, 80) ?? null },
+    );
+  }
+  if (isWriteEndpoint(name)) {
+    throw new TasklaneError(
+      'UNSUPPORTED_MEDIA_TYPE',
+      `${name} changes data, so it takes a JSON body sent with Content-Type: application/json (got ${got}); only ` +
+        'endpoints that read accept the query string alone.',
+      { content_type: contentType?.slice(0, 80) ?? null },
+    );
+  }
 }
 
 async function callEndpoint(name: EndpointName, rawBody: unknown, options: ApiRouteOptions, caller: ServiceContext['caller']): Promise<unknown> {
@@ -148,8 +164,8 @@ function decodeUser(value: string | string[] | undefined): string | undefined {
 function notFound(path: string): TasklaneError {
   return new TasklaneError(
     'ENDPOINT_NOT_FOUND',
-    `Nothing at ${JSON.stringify(path)}: API endpoints look like /<service>.<action> (e.g. /tasks.get_all); see docs/api.md.`,
-    { path },
+    `Nothing at ${JSON.stringify(path.length > 200 ? `${path.slice(0, 197)}...` : path)}: API endpoints look like /<service>.<action> (e.g. /tasks.get_all); see docs/api.md.`,
+    { path: path.slice(0, 200) },
   );
 }
 
@@ -161,50 +177,4 @@ function unknownEndpoint(name: string): TasklaneError {
       ? ` The ${service} service has: ${siblings.map((e) => e.slice(service!.length + 1)).join(', ')}.`
       : ` Services: ${[...new Set(Object.keys(ENDPOINTS).map((e) => e.split('.')[0]))].join(', ')}.`;
   return new TasklaneError('ENDPOINT_NOT_FOUND', `Unknown endpoint "${name}".${hint}`, { endpoint: name });
-}
-
-function sendEnvelope(
-  reply: FastifyReply,
-  request: FastifyRequest,
-  name: string,
-  version: string,
-  code: number,
-  body: { data: unknown; subcode?: number; message?: string; errorData?: Record<string, unknown> },
-) {
-  const id = newId();
-  const trx = request.headers['x-clearml-trx'] ?? request.headers['x-trains-trx'];
-  const envelope: ResponseEnvelope = {
-    meta: {
-      id,
-      trx: typeof trx === 'string' ? trx : id,
-      endpoint: { name, requested_version: version, actual_version: version < API_VERSION ? version : API_VERSION },
-      result_code: code,
-      result_subcode: body.subcode ?? 0,
-      result_msg: body.message ?? 'OK',
-      error_stack: null,
-      error_data: body.errorData ?? {},
-    },
-    data: body.data,
-  };
-  return reply.code(code).header('content-type', 'application/json; charset=utf-8').send(envelope);
-}
-
-function sendError(reply: FastifyReply, request: FastifyRequest, error: unknown, name: string, version: string) {
-  if (error instanceof TasklaneError) {
-    if (error.status >= 500) request.log.error({ err: error, endpoint: name }, 'request failed');
-    return sendEnvelope(reply, request, name, version, error.status, {
-      data: {},
-      subcode: error.subcode,
-      message: error.message,
-      errorData: { code: error.code, ...error.details },
-    });
-  }
-  const reference = request.id;
-  request.log.error({ err: error, endpoint: name }, 'unexpected error');
-  return sendEnvelope(reply, request, name, version, 500, {
-    data: {},
-    subcode: 1,
-    message: `Unexpected server error (request ${reference}); the server log has the details.`,
-    errorData: { code: 'INTERNAL' },
-  });
 }

@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { MAX_JSON_DEPTH, findJsonHazard } from './json-safety.js';
+
+function nested(depth: number): unknown {
+  let value: unknown = 1;
+  for (let i = 0; i < depth; i += 1) value = { a: value };
+  return value;
+}
+
+describe('findJsonHazard', () => {
+  it('passes ordinary values, keys that merely contain the forbidden words included', () => {
+    expect(findJsonHazard({ task: 'x', hyperparams: { Args: { lr: { value: '0.1' } } }, list: [1, [2, { b: null }]] })).toBeUndefined();
+    expect(findJsonHazard({ my_constructor: 1, prototypes: 2, __proto: 3, 'a/__proto__': 4 })).toBeUndefined();
+    expect(findJsonHazard('text')).toBeUndefined();
+    expect(findJsonHazard(null)).toBeUndefined();
+  });
+
+  it.each(['__proto__', 'constructor', 'prototype'])('finds the key %s at any depth, naming where', (key) => {
+    const value = JSON.parse(`{"runtime": {"list": [{"ok": 1}, {"${key}": {"polluted": true}}]}}`);
+    expect(findJsonHazard(value)).toEqual({
+      path: `body.runtime.list.1.${key}`,
+      problem: `the key "${key}" is not allowed (it would reach object prototypes)`,
+    });
+  });
+
+  it('finds a key written with JSON escapes (JSON.parse decodes them)', () => {
+    expect(findJsonHazard(JSON.parse('{"\\u005f_proto__": {}}'))?.path).toBe('body.__proto__');
+  });
+
+  it(`accepts ${MAX_JSON_DEPTH} levels and refuses one more, with a short path`, () => {
+    expect(findJsonHazard(nested(MAX_JSON_DEPTH))).toBeUndefined();
+    const hazard = findJsonHazard(nested(MAX_JSON_DEPTH + 1));
+    expect(hazard?.problem).toBe(`nested deeper than ${MAX_JSON_DEPTH} levels`);
+    expect(hazard?.path).toBe('body.a.a.a.a.…(59 more levels)….a');
+  });
+
+  it('walks 100,000 levels without exhausting the stack', () => {
+    const deep = JSON.parse(`${'['.repeat(100_000)}${']'.repeat(100_000)}`);
+    expect(findJsonHazard(deep, 'line 3')?.problem).toBe(`nested deeper than ${MAX_JSON_DEPTH} levels`);
+  });
+});

@@ -1,0 +1,76 @@
+/**
+ * Keys no input may hold anywhere: assigned to an ordinary object they reach its prototype (`obj.__proto__ = …`,
+ * `obj.constructor.prototype.x = …`), and one such write changes every object of the process.
+ */
+export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
+
+/**
+ * The deepest nesting any input may have (the body itself is level 1). Real requests stay below 10; SQLite's JSON
+ * functions fail on values nested 1,000 deep, and every recursive walk of a stored value would have to guard itself.
+ */
+export const MAX_JSON_DEPTH = 64;
+
+/** Tells whether a key would reach a prototype if assigned; such keys are refused, never stored. */
+export function isForbiddenKey(key: string): boolean {
+  return FORBIDDEN_KEYS.has(key);
+}
+
+/** What is wrong with a value: where (`body.runtime.__proto__`) and why, in words for an error message. */
+export interface JsonHazard {
+  path: string;
+  problem: string;
+}
+
+interface Found {
+  segments: string[];
+  problem: string;
+}
+
+/**
+ * Finds the first part of a parsed JSON value that no input may hold: a key in {@link FORBIDDEN_KEYS}, or nesting
+ * deeper than `maxDepth`. Answers undefined when the value is safe. The walk is recursive but bounded by `maxDepth`,
+ * so a hostile value cannot exhaust the stack; it visits each node once (a few ms for a 15 MB body).
+ */
+export function findJsonHazard(value: unknown, where = 'body', maxDepth = MAX_JSON_DEPTH): JsonHazard | undefined {
+  const found = walk(value, 1, maxDepth);
+  if (found === undefined) return undefined;
+  return { path: formatPath(where, found.segments.reverse()), problem: found.problem };
+}
+
+function walk(value: unknown, depth: number, maxDepth: number): Found | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  if (depth > maxDepth) return { segments: [], problem: `nested deeper than ${maxDepth} levels` };
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i += 1) {
+      const item: unknown = value[i];
+      if (typeof item !== 'object' || item === null) continue;
+      const found = walk(item, depth + 1, maxDepth);
+      if (found) {
+        found.segments.push(String(i));
+        return found;
+      }
+    }
+    return undefined;
+  }
+  // Object.keys, not for…in: own keys only, whatever the prototype chain holds.
+  for (const key of Object.keys(value)) {
+    if (FORBIDDEN_KEYS.has(key)) {
+      return { segments: [key], problem: `the key "${key}" is not allowed (it would reach object prototypes)` };
+    }
+    const item: unknown = (value as Record<string, unknown>)[key];
+    if (typeof item !== 'object' || item === null) continue;
+    const found = walk(item, depth + 1, maxDepth);
+    if (found) {
+      found.segments.push(key);
+      return found;
+    }
+  }
+  return undefined;
+}
+
+/** `body.a.b.c`, cut in the middle when deep (`body.a.b.c.….z`), so a message stays short. */
+function formatPath(where: string, segments: string[]): string {
+  const shown = segments.map((s) => (s.length > 40 ? `${s.slice(0, 37)}...` : s));
+  const parts = shown.length > 6 ? [...shown.slice(0, 4), `…(${shown.length - 5} more levels)…`, shown.at(-1)!] : shown;
+  return [where, ...parts].join('.');
+}
