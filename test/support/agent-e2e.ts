@@ -149,6 +149,8 @@ export async function startAgent(options: StartAgentOptions): Promise<AgentProce
 export interface ServerProcess {
   url: string;
   port: number;
+  /** What the server printed so far (its log lines at --log-level warn). */
+  output(): string;
   stop(): Promise<void>;
 }
 
@@ -173,6 +175,7 @@ export async function startServerAt(dataDir: string, port = 0): Promise<ServerPr
   return {
     url,
     port: Number(new URL(url).port),
+    output: () => out,
     stop: async () => {
       const exited = new Promise((resolve) => child.once('exit', resolve));
       if (child.exitCode === null) child.kill('SIGTERM');

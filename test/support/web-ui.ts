@@ -26,7 +26,8 @@ export async function saveScreenshot(page: Page, name: string): Promise<void> {
 
 const WEB_INDEX = fileURLToPath(new URL('../../packages/web/dist/index.html', import.meta.url));
 
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+/** The flags every test browser starts with (no sandbox as root, no background traffic on this closed network). */
+export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 
 export interface WebUiOptions {
   /** Options of each page beyond the 1280×800 viewport, e.g. `{ acceptDownloads: true }`. */

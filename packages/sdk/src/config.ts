@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
-import { TasklaneError } from '@tasklane/protocol';
+import { TasklaneError, findJsonHazard } from '@tasklane/protocol';
 
 /** Settings of the SDK, with their defaults. */
 export const SdkConfigSchema = z.object({
@@ -100,6 +100,8 @@ export function loadSdkConfig(env: NodeJS.ProcessEnv = process.env): SdkConfig {
   let fromFile: Record<string, unknown> = {};
   try {
     fromFile = JSON.parse(readFileSync(configFile, 'utf8')) as Record<string, unknown>;
+    const hazard = findJsonHazard(fromFile, 'config');
+    if (hazard) throw new Error(`${hazard.path}: ${hazard.problem}`);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code !== 'ENOENT' || env.TASKLANE_CONFIG_FILE) {

@@ -1,3 +1,5 @@
+import { findJsonHazard, isForbiddenKey } from '@tasklane/protocol';
+
 /** A value as hyperparameters keep it on the wire: text, plus the type it had. */
 export interface ParamText {
   value: string;
@@ -41,16 +43,26 @@ export function fromParamText(text: string, type: string | undefined): unknown {
     case 'tuple':
     case 'dict':
     case 'object':
-      try {
-        return JSON.parse(text) as unknown;
-      } catch {
-        return text;
-      }
+      return parseJsonValue(text);
     case 'none':
       return text === '' ? null : text;
     default:
       return text;
   }
+}
+
+/**
+ * A list or dict value read back from its JSON text; the text itself when it is not JSON, or when it holds a key that
+ * would reach a prototype or nests too deep (a value edited on the server must not reach into the script's objects).
+ */
+function parseJsonValue(text: string): unknown {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return text;
+  }
+  return findJsonHazard(value) === undefined ? value : text;
 }
 
 /** Tells whether a value is a plain object (to flatten), not an array, date, map or class instance. */
@@ -74,9 +86,14 @@ export function flattenObject(obj: Record<string, unknown>, prefix = ''): Map<st
   return out;
 }
 
-/** Sets a value at an `a/b/c` path inside nested plain objects (creating missing levels). */
-export function setAtPath(obj: Record<string, unknown>, path: string, value: unknown): void {
+/**
+ * Sets a value at an `a/b/c` path inside nested plain objects (creating missing levels). A path with a part that
+ * would reach a prototype (`__proto__/x`, `constructor/prototype/x` — a parameter name anyone who can edit the task
+ * chooses) is not set: answers false.
+ */
+export function setAtPath(obj: Record<string, unknown>, path: string, value: unknown): boolean {
   const parts = path.split('/');
+  if (parts.some(isForbiddenKey)) return false;
   let target = obj;
   for (const part of parts.slice(0, -1)) {
     const next = target[part];
@@ -84,4 +101,5 @@ export function setAtPath(obj: Record<string, unknown>, path: string, value: unk
     target = target[part] as Record<string, unknown>;
   }
   target[parts.at(-1)!] = value;
+  return true;
 }

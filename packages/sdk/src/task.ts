@@ -865,7 +865,9 @@ export class Task {
       for (const [key, item] of Object.entries(section)) {
         const localValue = local.get(key);
         const type = item.type || (localValue === undefined ? undefined : toParamText(localValue).type);
-        setAtPath(target, key, fromParamText(item.value ?? '', type));
+        if (!setAtPath(target, key, fromParamText(item.value ?? '', type))) {
+          warn(`ignored the hyperparameter ${name}/${key} from the server: its name reaches into object prototypes`);
+        }
       }
     }
     for (const [key, value] of flattenObject(target)) {

@@ -61,7 +61,7 @@ export async function parseBody(raw: Buffer | undefined, contentType: string | u
       const end = newline < 0 ? text.length : newline;
       const line = text.slice(start, end);
       lineNumber += 1;
-      if (line.trim().length > 0) events.push(parseJson(line, `line ${lineNumber} of the body`));
+      if (line.trim().length > 0) events.push(parseJson(line, `line ${lineNumber} of the body`, `line ${lineNumber}`));
       start = end + 1;
       sliceLines += 1;
       if ((start - sliceStart >= LINES_SLICE_CHARS || sliceLines >= LINES_SLICE_COUNT) && start < text.length) {
@@ -72,10 +72,11 @@ export async function parseBody(raw: Buffer | undefined, contentType: string | u
     }
     return events;
   }
-  return text.length === 0 ? {} : parseJson(text, 'the body');
+  return text.length === 0 ? {} : parseJson(text, 'the body', 'body');
 }
 
-function parseJson(text: string, where: string): unknown {
+/** Parses one JSON text; `where` names it in a syntax error, `path` starts the path of a hazard found in it. */
+function parseJson(text: string, where: string, path: string): unknown {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -88,7 +89,7 @@ function parseJson(text: string, where: string): unknown {
       { cause },
     );
   }
-  const hazard = findJsonHazard(value, where === 'the body' ? 'body' : where);
+  const hazard = findJsonHazard(value, path);
   if (hazard) {
     throw new TasklaneError('INVALID_INPUT', `Invalid request: ${hazard.path}: ${hazard.problem}.`, { fields: [hazard.path] });
   }

@@ -2,8 +2,11 @@ import {
   PROGRESS_RUNTIME_KEY,
   SYSTEM_TAG,
   TASK_STATUSES,
+  MAX_CONFIGURATION_ITEMS_PER_TASK,
+  MAX_HYPERPARAMS_PER_TASK,
   TasklaneError,
   assertTaskWritable,
+  countHyperParams,
   newId,
   shortId,
   type Artifact,
@@ -35,8 +38,33 @@ export async function getTaskOrThrow(ctx: ServiceContext, id: string): Promise<T
   return task;
 }
 
+/**
+ * Refuses a task that would hold more hyperparameters or configuration objects than a task may (each request is
+ * checked by its schema; this catches the sum after a merge, e.g. edit_hyper_params adding to what is there).
+ */
+function assertWithinTaskLimits(task: Task): void {
+  const params = countHyperParams(task.hyperparams);
+  if (params > MAX_HYPERPARAMS_PER_TASK) {
+    throw new TasklaneError(
+      'INVALID_INPUT',
+      `Invalid request: body.hyperparams: a task holds at most ${MAX_HYPERPARAMS_PER_TASK} hyperparameters, and task ${shortId(task.id)} would have ${params}; ` +
+        'delete some first (tasks.delete_hyper_params) or keep large structures in a configuration object.',
+      { fields: ['body.hyperparams'] },
+    );
+  }
+  const configs = Object.keys(task.configuration).length;
+  if (configs > MAX_CONFIGURATION_ITEMS_PER_TASK) {
+    throw new TasklaneError(
+      'INVALID_INPUT',
+      `Invalid request: body.configuration: a task holds at most ${MAX_CONFIGURATION_ITEMS_PER_TASK} configuration objects, and task ${shortId(task.id)} would have ${configs}.`,
+      { fields: ['body.configuration'] },
+    );
+  }
+}
+
 /** Writes a task whose status the caller read; fails with STATUS_CONFLICT if someone changed it meanwhile. */
 export async function saveTask(ctx: ServiceContext, next: Task, readStatus: Task['status']): Promise<void> {
+  assertWithinTaskLimits(next);
   if (!(await ctx.repos.tasks.replace(next, readStatus))) {
     const now = await ctx.repos.tasks.get(next.id);
     throw new TasklaneError(
@@ -122,6 +150,7 @@ export async function createTask(ctx: ServiceContext, body: ParsedRequestOf<'tas
     enqueue_status: null,
     ...(ctx.caller?.user ? { user: ctx.caller.user } : {}),
   };
+  assertWithinTaskLimits(task);
   await ctx.repos.tasks.insert(task);
   return { id: task.id };
 }
@@ -535,6 +564,7 @@ export async function cloneTask(ctx: ServiceContext, body: ParsedRequestOf<'task
     last_worker_report: null,
     enqueue_status: null,
   };
+  assertWithinTaskLimits(clone);
   await ctx.repos.tasks.insert(clone);
   return newProject ? { id: clone.id, new_project: newProject } : { id: clone.id };
 }
