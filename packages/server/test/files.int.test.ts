@@ -1,9 +1,14 @@
+import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { readFile, readdir, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { chmod, lstat, mkdir, mkdtemp, readFile, readdir, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { loadServerConfig, startServer } from '@tasklane/server';
 import { startTestServer, type TestServer } from './support/test-server.js';
 
 interface RawReply {
@@ -375,6 +380,348 @@ describe('file server', () => {
       expect(bodies.map(sha256)).toContain(sha256(final));
       expect(await filesUnder(join(filesDir, 'race'))).toEqual(['many.bin', 'slow-vs-fast.bin']);
     });
+  });
+
+  describe('serving files so that none runs in the web UI origin', () => {
+    const csp = "sandbox; default-src 'none'; img-src 'self' data:; media-src 'self'; style-src 'unsafe-inline'";
+
+    it('sends a sandboxing Content-Security-Policy and nosniff with every reply, errors included', async () => {
+      await upload(server.url, 'headers/pic.png', Buffer.from('png'));
+      const replies = [
+        await upload(server.url, 'headers/doc.svg', Buffer.from('<svg xmlns="http://www.w3.org/2000/svg"/>')),
+        await rawRequest(server.url, '/files/headers/pic.png'),
+        await rawRequest(server.url, '/files/headers/pic.png', { method: 'HEAD' }),
+        await rawRequest(server.url, '/files/headers/doc.svg'),
+        await rawRequest(server.url, '/files/headers/?list'),
+        await rawRequest(server.url, '/files/headers/missing.svg'),
+        await rawRequest(server.url, '/files/headers/%2e%2e/%2e%2e/x.svg'),
+        await rawRequest(server.url, '/files/headers/pic.png', { headers: { range: 'bytes=99-' } }),
+        await rawRequest(server.url, '/files', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: Buffer.from('x') }),
+      ];
+      expect(replies.map((r) => r.status)).toEqual([200, 200, 200, 200, 200, 404, 400, 416, 400]);
+      for (const reply of replies) {
+        expect(reply.headers['content-security-policy']).toBe(csp);
+        expect(reply.headers['x-content-type-options']).toBe('nosniff');
+      }
+    });
+
+    it.each([
+      ['pic.png', 'image/png'],
+      ['pic.jpg', 'image/jpeg'],
+      ['clip.mp4', 'video/mp4'],
+      ['sound.wav', 'audio/wav'],
+      ['notes.txt', 'text/plain; charset=utf-8'],
+      ['table.csv', 'text/csv; charset=utf-8'],
+      ['data.json', 'application/json'],
+      ['page.html', 'text/plain; charset=utf-8'],
+    ])('serves %s inline as %s (passive content)', async (name, type) => {
+      await upload(server.url, `inline/${name}`, Buffer.from('<script>alert(1)</script>'));
+      const got = await rawRequest(server.url, `/files/inline/${name}`);
+      expect(got.headers['content-type']).toBe(type);
+      expect(got.headers['content-disposition']).toBeUndefined();
+    });
+
+    it.each([
+      ['drawing.svg', 'image/svg+xml'],
+      ['page.htm', 'application/octet-stream'],
+      ['page.xhtml', 'application/octet-stream'],
+      ['feed.xml', 'application/octet-stream'],
+      ['code.js', 'application/octet-stream'],
+      ['report.pdf', 'application/octet-stream'],
+      ['archive.zip', 'application/zip'],
+      ['weights.bin', 'application/octet-stream'],
+      ['no-extension', 'application/octet-stream'],
+    ])('serves %s as an attachment (%s), never as a page', async (name, type) => {
+      await upload(server.url, `attached/${name}`, Buffer.from('<html><script>alert(1)</script></html>'));
+      const got = await rawRequest(server.url, `/files/attached/${name}`);
+      expect(got.status).toBe(200);
+      expect(got.headers['content-type']).toBe(type);
+      expect(got.headers['content-disposition']).toBe(`attachment; filename*=UTF-8''${name}`);
+    });
+
+    it('keeps ?download: an attachment for any type, with the file name', async () => {
+      await upload(server.url, 'dl/a picture.png', Buffer.from('png'));
+      const got = await rawRequest(server.url, `/files/dl/${encodeURIComponent('a picture.png')}?download`);
+      expect(got.headers['content-type']).toBe('image/png');
+      expect(got.headers['content-disposition']).toBe("attachment; filename*=UTF-8''a%20picture.png");
+    });
+  });
+
+  describe('client mistakes answer 4xx naming the key, never a path on the server', () => {
+    /** Whatever a reply says, it never names a place on the server's disk. */
+    function expectNoServerPath(reply: RawReply) {
+      expect(reply.body.toString()).not.toContain(server.dir);
+      expect(reply.body.toString()).not.toMatch(/\/tmp\/|ENAMETOOLONG|ENOTDIR|EEXIST|EISDIR/);
+    }
+
+    it('refuses a file name over 255 bytes (400), before touching the disk', async () => {
+      const name = 'n'.repeat(300);
+      const got = await upload(server.url, `long-name/${name}.txt`, Buffer.from('x'));
+      expect(got.status).toBe(400);
+      expectNoServerPath(got);
+      expect(got.json.error.message).toMatchInlineSnapshot(`"Invalid file path "long-name/nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn…nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn.txt": its part "nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn…nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn.txt" is 304 bytes long, more than the 255 bytes a file or folder name may have; shorten that name."`);
+      expect(await readdir(filesDir)).not.toContain('long-name');
+      const read = await rawRequest(server.url, `/files/long-name/${name}.txt`);
+      expect(read.status).toBe(400);
+      expectNoServerPath(read);
+      expect((await rawRequest(server.url, `/files/long-name/${name}.txt`, { method: 'DELETE' })).status).toBe(400);
+      expect((await rawRequest(server.url, `/files/${name}/?list`)).status).toBe(400);
+    });
+
+    it('counts bytes, not characters: 128 two-byte characters are too long, 255 bytes are not', async () => {
+      const got = await upload(server.url, `bytes/${'é'.repeat(128)}`, Buffer.from('x'));
+      expect(got.status).toBe(400);
+      expect(got.json.error.message).toContain('is 256 bytes long, more than the 255 bytes');
+      // The longest name there is: its temporary file (which carries a part of the name) must fit too.
+      const longest = `${'é'.repeat(100)}${'n'.repeat(51)}.bin`;
+      expect(Buffer.byteLength(longest)).toBe(255);
+      const stored = await upload(server.url, `bytes/${longest}`, Buffer.from('longest'));
+      expect(stored.status).toBe(200);
+      expect((await rawRequest(server.url, `/files/bytes/${encodeURIComponent(longest)}`)).body.toString()).toBe('longest');
+    });
+
+    it('refuses a key over 1,024 bytes (400)', async () => {
+      const key = Array.from({ length: 11 }, (_v, i) => `${i}`.padEnd(100, 'k')).join('/');
+      const got = await upload(server.url, key, Buffer.from('x'));
+      expect(got.status).toBe(400);
+      expect(got.json.error.message).toMatchInlineSnapshot(`"Invalid file path "0kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk…kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk": it is 1110 bytes long, more than the 1024 bytes a path may have; use a shorter path."`);
+      expect(await readdir(filesDir)).not.toContain('0'.padEnd(100, 'k'));
+    });
+
+    it('refuses an upload under a file (400) and keeps the file', async () => {
+      await upload(server.url, 'under/a.txt', Buffer.from('a file'));
+      for (const key of ['under/a.txt/b.txt', 'under/a.txt/deeper/c.txt']) {
+        const got = await upload(server.url, key, Buffer.from('b'));
+        expect(got.status).toBe(400);
+        expectNoServerPath(got);
+        expect(got.json.error.code).toBe('INVALID_INPUT');
+        expect(got.json.error.key).toBe(key);
+      }
+      expect((await upload(server.url, 'under/a.txt/b.txt', Buffer.from('b'))).json.error.message).toMatchInlineSnapshot(`"Cannot store "under/a.txt/b.txt": "under/a.txt" is a file, so it cannot hold other files; upload under another path, or delete "under/a.txt" first."`);
+      expect(await readFile(join(filesDir, 'under/a.txt'), 'utf8')).toBe('a file');
+      expect(await filesUnder(join(filesDir, 'under'))).toEqual(['a.txt']);
+      // Reading through a file is simply not found.
+      expect((await rawRequest(server.url, '/files/under/a.txt/b.txt')).status).toBe(404);
+    });
+
+    it('refuses an upload onto a folder (400)', async () => {
+      await upload(server.url, 'onto/folder/inner.txt', Buffer.from('inner'));
+      const got = await upload(server.url, 'onto/folder', Buffer.from('x'));
+      expect(got.status).toBe(400);
+      expectNoServerPath(got);
+      expect(got.json.error.message).toMatchInlineSnapshot(`"Cannot store "onto/folder": it is a folder (it holds other files); upload under another path."`);
+      expect(await filesUnder(join(filesDir, 'onto'))).toEqual(['folder/inner.txt']);
+    });
+
+    it('refuses an upload of more than 100 parts (400) and stores none of them', async () => {
+      const parts = Array.from({ length: 101 }, (_v, i) => Buffer.concat([i === 0 ? Buffer.alloc(0) : Buffer.from('\r\n'), partHead(`parts/f${i}.txt`), Buffer.from(`${i}`)]));
+      const got = await rawRequest(server.url, '/files', { method: 'POST', headers: MULTIPART, body: Buffer.concat([...parts, TAIL]) });
+      expect(got.status).toBe(400);
+      expect(got.json.error.message).toMatchInlineSnapshot(`"An upload may hold at most 100 parts (files and other fields); this one holds more, so nothing of it was stored. Send the files in several uploads."`);
+      expect(await readdir(filesDir)).not.toContain('parts');
+      // 100 parts are fine.
+      const fine = await rawRequest(server.url, '/files', { method: 'POST', headers: MULTIPART, body: Buffer.concat([...parts.slice(0, 100), TAIL]) });
+      expect(fine.status).toBe(200);
+      expect(fine.json).toHaveLength(100);
+    });
+
+    it('stores no part of an upload when a later part is refused', async () => {
+      const body = Buffer.concat([partHead('partial/ok.txt'), Buffer.from('ok'), Buffer.from('\r\n'), partHead('partial/../../bad.txt'), Buffer.from('bad'), TAIL]);
+      const got = await rawRequest(server.url, '/files', { method: 'POST', headers: MULTIPART, body });
+      expect(got.status).toBe(400);
+      expect(await readdir(filesDir)).not.toContain('partial');
+    });
+
+    it('answers a malformed or cut-short multipart body with 400 and stores nothing', async () => {
+      const cut = await rawRequest(server.url, '/files', { method: 'POST', headers: MULTIPART, body: Buffer.concat([partHead('cut/a.txt'), Buffer.from('no end')]) });
+      expect(cut.status).toBe(400);
+      expect(cut.json.error.message).toMatchInlineSnapshot(`"The upload is not valid multipart/form-data (Unexpected end of multipart data), so nothing of it was stored. Send one part per file, named by its destination path."`);
+      const noBoundary = await rawRequest(server.url, '/files', { method: 'POST', headers: { 'content-type': 'multipart/form-data' }, body: Buffer.from('x') });
+      expect(noBoundary.status).toBe(400);
+      expect(await readdir(filesDir)).not.toContain('cut');
+      // The connection is still good for the next request.
+      expect((await upload(server.url, 'cut/after.txt', Buffer.from('after'))).status).toBe(200);
+    });
+  });
+
+  describe('symbolic links inside the files folder', () => {
+    const secret = 'outside the files folder';
+    let outside: string;
+    beforeAll(async () => {
+      outside = join(server.dir, 'outside');
+      await mkdir(join(outside, 'sub'), { recursive: true });
+      await writeFile(join(outside, 'secret.txt'), secret);
+      await writeFile(join(outside, 'sub', 'deep.txt'), secret);
+      await upload(server.url, 'links/real.txt', Buffer.from('real'));
+      await symlink(join(outside, 'secret.txt'), join(filesDir, 'links', 'file-link.txt'));
+      await symlink(outside, join(filesDir, 'links', 'dir-link'));
+      await symlink(join(server.dir, 'nowhere'), join(filesDir, 'links', 'dangling'));
+      // A link to a file inside the files folder is not followed either.
+      await symlink(join(filesDir, 'links', 'real.txt'), join(filesDir, 'links', 'inner-link.txt'));
+      await symlink(join(outside, 'sub'), join(filesDir, 'linked-top'));
+    });
+
+    it.each(['links/file-link.txt', 'links/dir-link/secret.txt', 'links/dir-link/sub/deep.txt', 'links/inner-link.txt', 'linked-top/deep.txt'])(
+      'GET and HEAD of %s answer 404 and never the file behind the link',
+      async (key) => {
+        const got = await rawRequest(server.url, `/files/${key}`);
+        expect(got.status).toBe(404);
+        expect(got.json.error.code).toBe('FILE_NOT_FOUND');
+        expect(got.body.toString()).not.toContain(secret);
+        expect(got.body.toString()).not.toContain(server.dir);
+        expect((await rawRequest(server.url, `/files/${key}`, { method: 'HEAD' })).status).toBe(404);
+      },
+    );
+
+    it('says which part is a link', async () => {
+      const got = await rawRequest(server.url, '/files/links/dir-link/sub/deep.txt');
+      expect(got.json.error.message).toMatchInlineSnapshot(`"No file at "links/dir-link/sub/deep.txt": "links/dir-link" is a symbolic link, which the file server does not follow."`);
+    });
+
+    it('DELETE through a link answers 404 and deletes nothing, neither the link nor what it points to', async () => {
+      for (const key of ['links/dir-link/secret.txt', 'links/file-link.txt', 'linked-top/deep.txt']) {
+        expect((await rawRequest(server.url, `/files/${key}`, { method: 'DELETE' })).status).toBe(404);
+      }
+      expect(await readFile(join(outside, 'secret.txt'), 'utf8')).toBe(secret);
+      expect(await readFile(join(outside, 'sub', 'deep.txt'), 'utf8')).toBe(secret);
+      expect((await lstat(join(filesDir, 'links', 'file-link.txt'))).isSymbolicLink()).toBe(true);
+    });
+
+    it('lists no link and nothing behind one; listing a linked folder answers 404', async () => {
+      expect((await rawRequest(server.url, '/files/links/?list')).json).toEqual(['links/real.txt']);
+      const all = (await rawRequest(server.url, '/files/?list')).json as string[];
+      expect(all.filter((k) => k.startsWith('link'))).toEqual(['links/real.txt']);
+      for (const path of ['/files/links/dir-link/?list', '/files/links/dir-link/sub/?list', '/files/linked-top/?list']) {
+        const got = await rawRequest(server.url, path);
+        expect(got.status).toBe(404);
+        expect(got.body.toString()).not.toContain('deep.txt');
+      }
+    });
+
+    it.each(['links/dir-link/new.txt', 'links/dir-link/sub/new.txt', 'links/file-link.txt', 'links/dangling', 'links/dangling/new.txt', 'linked-top/new.txt'])(
+      'refuses an upload to %s (400) and writes nothing outside',
+      async (key) => {
+        const got = await upload(server.url, key, Buffer.from('written through a link'));
+        expect(got.status).toBe(400);
+        expect(got.json.error.code).toBe('INVALID_INPUT');
+        expect(got.json.error.message).toMatch(/is a symbolic link in the files folder, which the file server does not follow/);
+        expect(got.body.toString()).not.toContain(server.dir);
+        expect(await filesUnder(outside)).toEqual(['secret.txt', 'sub/deep.txt']);
+        expect(await readFile(join(outside, 'secret.txt'), 'utf8')).toBe(secret);
+        expect(await readdir(server.dir)).not.toContain('nowhere');
+        expect((await lstat(join(filesDir, 'links', 'file-link.txt'))).isSymbolicLink()).toBe(true);
+      },
+    );
+
+    it('refuses an upload whose target became a link while it was sent (400), leaving the link and its target alone', async () => {
+      await mkdir(join(filesDir, 'swap'), { recursive: true });
+      const sending = slowUpload(server.url, 'swap/target.txt', randomBytes(200_000), 600);
+      await sleep(150);
+      await symlink(join(outside, 'secret.txt'), join(filesDir, 'swap', 'target.txt'));
+      const got = await sending;
+      expect(got.status).toBe(400);
+      expect(got.json.error.message).toContain('"swap/target.txt" is a symbolic link');
+      expect((await lstat(join(filesDir, 'swap', 'target.txt'))).isSymbolicLink()).toBe(true);
+      expect(await readFile(join(outside, 'secret.txt'), 'utf8')).toBe(secret);
+      expect(await readdir(join(filesDir, 'swap'))).toEqual(['target.txt']);
+    });
+  });
+});
+
+describe('file server start-up clean-up', () => {
+  it('removes the temporary files of uploads a crash cut short, in the background, and nothing else', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tasklane-test-'));
+    const files = join(dir, 'files');
+    const outside = join(dir, 'outside');
+    const leftovers = ['.top.bin.0123456789ab.uploading', 'a/.w.bin.abcdef012345.uploading', 'a/b/c/.x y.txt.00112233aabb.uploading'];
+    const others = [
+      'a/keep.txt',
+      'a/notes.uploading',
+      'a/.w.bin.0123456789ab.uploading.bak',
+      'a/.hidden',
+      'a/b/.x.txt.0123.uploading',
+      'a/b/.x.txt.0123456789AB.uploading',
+      'a/b/x.txt.0123456789ab.uploading',
+    ];
+    const hourAgo = new Date(Date.now() - 3600_000);
+    for (const key of [...leftovers, ...others]) {
+      await mkdir(dirname(join(files, key)), { recursive: true });
+      await writeFile(join(files, key), 'left over');
+      await utimes(join(files, key), hourAgo, hourAgo);
+    }
+    // Nothing behind a link is ours, and a link named like a temporary file is not one.
+    await mkdir(outside);
+    await writeFile(join(outside, '.y.bin.0123456789ab.uploading'), 'not ours');
+    await utimes(join(outside, '.y.bin.0123456789ab.uploading'), hourAgo, hourAgo);
+    await symlink(outside, join(files, 'linked'));
+    await symlink(join(outside, '.y.bin.0123456789ab.uploading'), join(files, 'a', '.z.bin.0123456789ab.uploading'));
+
+    const lines: string[] = [];
+    const config = loadServerConfig({}, { port: 0, dataDir: dir, logLevel: 'info' });
+    const server = await startServer(config, { logStream: { write: (line: string) => lines.push(line) } });
+    try {
+      const line = await vi.waitFor(
+        () => {
+          const found = lines.find((l) => l.includes('temporary files of uploads'));
+          if (!found) throw new Error('no clean-up line logged yet');
+          return found;
+        },
+        { timeout: 5000 },
+      );
+      expect(JSON.parse(line)).toMatchObject({ level: 30, removed: 3, msg: 'removed temporary files of uploads cut short before this start' });
+      for (const key of leftovers) expect(existsSync(join(files, key))).toBe(false);
+      for (const key of others) expect(await readFile(join(files, key), 'utf8')).toBe('left over');
+      expect(await readFile(join(outside, '.y.bin.0123456789ab.uploading'), 'utf8')).toBe('not ours');
+      expect((await lstat(join(files, 'a', '.z.bin.0123456789ab.uploading'))).isSymbolicLink()).toBe(true);
+      // The server answered meanwhile, and still does.
+      expect((await upload(server.url, 'a/new.txt', Buffer.from('new'))).status).toBe(200);
+    } finally {
+      await server.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('file server errors the client cannot cause', () => {
+  /** Makes `dir` unwritable, even for root (an immutable folder) where chattr works; answers how to undo it, or undefined. */
+  async function makeUnwritable(dir: string): Promise<(() => Promise<void>) | undefined> {
+    if (process.getuid?.() !== 0) {
+      await chmod(dir, 0o555);
+      return () => chmod(dir, 0o755);
+    }
+    try {
+      await promisify(execFile)('chattr', ['+i', dir]);
+    } catch {
+      return undefined;
+    }
+    return async () => {
+      await promisify(execFile)('chattr', ['-i', dir]);
+    };
+  }
+
+  it('answers 500 with the request id and no path, and logs the error', async (ctx) => {
+    const lines: string[] = [];
+    const dir = await mkdtemp(join(tmpdir(), 'tasklane-test-'));
+    const config = loadServerConfig({}, { port: 0, dataDir: dir, logLevel: 'error' });
+    const server = await startServer(config, { logStream: { write: (line: string) => lines.push(line) } });
+    const locked = join(dir, 'files', 'locked');
+    await mkdir(locked);
+    const undo = await makeUnwritable(locked);
+    try {
+      if (!undo) return ctx.skip('cannot make a folder unwritable here (root without chattr)');
+      const got = await upload(server.url, 'locked/new.txt', Buffer.from('x'));
+      expect(got.status).toBe(500);
+      expect(got.json.error.code).toBe('INTERNAL');
+      expect(got.json.error.message).toMatch(/^Unexpected server error \(request [0-9a-z]+\)\.$/);
+      expect(got.body.toString()).not.toContain(dir);
+      const logged = lines.map((l) => JSON.parse(l)).find((l) => l.msg === 'file server: file system error');
+      expect(logged).toMatchObject({ level: 50, key: 'locked/new.txt', action: 'store', err: { code: expect.stringMatching(/^(EACCES|EPERM)$/) } });
+      expect(logged.err.message).toContain(locked);
+    } finally {
+      await undo?.();
+      await server.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from './support/test-server.js';
@@ -39,6 +40,25 @@ describe('debug-sample files of a task', () => {
     const { id, file } = await taskWithSample('deleted sample');
     await server.api.call('tasks.delete', { task: id, force: true });
     expect(existsSync(file)).toBe(false);
+  });
+
+  it('are not removed through a symbolic link in the files folder', async () => {
+    // "samples/linked" leads outside the files folder; a sample key under it must not make a reset delete there.
+    const outside = join(server.dir, 'outside-samples');
+    await mkdir(join(server.dir, 'files', 'samples'), { recursive: true });
+    await symlink(outside, join(server.dir, 'files', 'samples', 'linked'));
+    const { id } = await server.api.call('tasks.create', { name: 'linked sample', project_name: 'samples/linked' });
+    await server.api.call('tasks.started', { task: id });
+    const key = `samples/linked/linked sample.${id}/metrics/images/input/images_input_00000000.png`;
+    const kept = join(outside, `linked sample.${id}`, 'metrics', 'images', 'input', 'images_input_00000000.png');
+    await mkdir(join(kept, '..'), { recursive: true });
+    await writeFile(kept, 'outside the files folder');
+    await server.api.callJsonLines('events.add_batch', [
+      { type: 'training_debug_image', task: id, iter: 0, metric: 'images', variant: 'input', key, url: `${server.url}/files/${key}` },
+    ]);
+    await server.api.call('tasks.stopped', { task: id });
+    expect((await server.api.call('tasks.reset', { task: id })).events).toBe(1);
+    expect(existsSync(kept)).toBe(true);
   });
 
   it('stay when the reset is refused', async () => {

@@ -9,7 +9,7 @@ import {
   type TaskStatus,
 } from '@tasklane/protocol';
 import { rm } from 'node:fs/promises';
-import { resolveStorageKey } from '../storage/safe-path.js';
+import { inspectStoragePath, resolveStorageKey } from '../storage/safe-path.js';
 import type { ServiceContext } from './context.js';
 import { deleteTaskEvents } from './events.js';
 import { publishOutputModels, releaseTaskModels } from './model-links.js';
@@ -181,7 +181,11 @@ async function scheduleSampleFilesRemoval(ctx: ServiceContext, taskId: string): 
   const { filesDir } = ctx.settings;
   ctx.afterCommit(async () => {
     try {
-      await rm(resolveStorageKey(filesDir, folder).path, { recursive: true, force: true });
+      const target = resolveStorageKey(filesDir, folder);
+      // Only a real folder: through a symbolic link in the files folder, the removal would reach outside it.
+      const state = await inspectStoragePath(filesDir, target.key);
+      if (state.kind !== 'exists' || !state.stats.isDirectory()) return;
+      await rm(target.path, { recursive: true, force: true });
     } catch {
       // A key from outside the files folder (another storage) has nothing here to remove.
     }
