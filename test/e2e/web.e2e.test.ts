@@ -50,7 +50,7 @@ describe.skipIf(!hasChromium)('web UI in Chromium', () => {
     expect(index.headers.get('content-type')).toContain('text/html');
     expect(await index.text()).toContain('<div id="root">');
     expect((await fetch(`${server.url}/projects/x/tasks`)).headers.get('content-type')).toContain('text/html');
-    expect((await fetch(`${server.url}/queues.get_all`, { method: 'POST', body: '{}' })).status).toBe(200);
+    expect((await fetch(`${server.url}/queues.get_all`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } })).status).toBe(200);
     expect((await fetch(`${server.url}/assets/missing.js`)).status).toBe(404);
     expect((await fetch(`${server.url}/..%2f..%2fpackage.json`)).status).toBe(404);
   });

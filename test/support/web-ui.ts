@@ -78,6 +78,11 @@ export async function startWebUi(options: WebUiOptions = {}): Promise<WebUi> {
       void dialog.dismiss();
     });
     page.on('pageerror', (error) => pageErrors.push(error.message));
+    // A Content-Security-Policy violation is the UI doing something its policy forbids (or the policy forbidding
+    // what the UI needs): either way a failure, reported with the page errors.
+    page.on('console', (message) => {
+      if (message.type() === 'error' && /Content Security Policy/i.test(message.text())) pageErrors.push(message.text());
+    });
     return page;
   };
   const close = async () => {
