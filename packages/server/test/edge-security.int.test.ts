@@ -94,6 +94,19 @@ describe('the request edge', () => {
       expectPrototypeClean();
     });
 
+    it('refuses them as multipart field names of an upload, storing nothing', async () => {
+      // Field names are storage paths, never object keys of ours; the multipart parser refuses the names of
+      // Object.prototype's own properties before anything sees them.
+      for (const field of ['__proto__', 'constructor', 'hasOwnProperty']) {
+        const form = new FormData();
+        form.append(field, new Blob(['{"polluted": true}']), 'x.json');
+        const reply = await fetch(`${server.url}/files`, { method: 'POST', body: form });
+        expect({ field, status: reply.status }).toEqual({ field, status: 400 });
+      }
+      expect(await (await fetch(`${server.url}/files/?list`)).json()).toEqual([]);
+      expectPrototypeClean();
+    });
+
     it('refuses them in a config file, naming the file', async () => {
       const file = join(server.dir, 'hostile-config.json');
       await writeFile(file, '{"port": 0, "__proto__": {"host": "0.0.0.0"}}');
