@@ -13,7 +13,7 @@ import { MODEL_ORDER_FIELDS, type ModelOrderField, type ModelQuery } from '../st
 import type { ServiceContext } from './context.js';
 import { checkOrderKeys, toListFilter } from './list-filter.js';
 import { getModelOrThrow } from './model-links.js';
-import { compilePattern } from './patterns.js';
+import { compilePattern } from '../storage/patterns.js';
 import { descendantIds } from './projects.js';
 import { paging, project } from './projection.js';
 import { publishTaskRecord } from './task-status.js';

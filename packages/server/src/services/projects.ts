@@ -11,7 +11,7 @@ import {
 import type { ProjectRecord } from '../storage/store.js';
 import type { ServiceContext } from './context.js';
 import { tagsMatch, toListFilter } from './list-filter.js';
-import { compilePattern } from './patterns.js';
+import { compilePattern } from '../storage/patterns.js';
 import { paging, project as projectFields } from './projection.js';
 
 /**

@@ -2,7 +2,7 @@ import { SYSTEM_TAG, TasklaneError, isId, newId, shortId, type ParsedRequestOf, 
 import type { QueueRecord } from '../storage/store.js';
 import type { ServiceContext } from './context.js';
 import { tagsMatch, toListFilter } from './list-filter.js';
-import { compilePattern } from './patterns.js';
+import { compilePattern } from '../storage/patterns.js';
 import { paging, project } from './projection.js';
 
 /** The queue made at first start, where tasks go when no queue is named. */

@@ -22,7 +22,7 @@ import { TASK_ORDER_FIELDS, type TaskOrder, type TaskOrderField, type TaskQuery 
 import type { ServiceContext } from './context.js';
 import { checkOrderKeys, toListFilter } from './list-filter.js';
 import { getModelOrThrow } from './model-links.js';
-import { compilePattern } from './patterns.js';
+import { compilePattern } from '../storage/patterns.js';
 import { descendantIds, ensureProject, getProjectOrThrow } from './projects.js';
 import { paging, project } from './projection.js';
 

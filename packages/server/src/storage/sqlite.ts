@@ -12,6 +12,7 @@ import {
   type TaskStatus,
 } from '@tasklane/protocol';
 import { SQLITE_MIGRATIONS, type Migration } from './migrations.js';
+import { compilePattern } from './patterns.js';
 import {
   SUMMARY_BLOCK_SIZES,
   TOP_LEVEL,
@@ -99,17 +100,11 @@ function enableWal(db: Db): void {
   }
 }
 
+/** `regexp(pattern, text)`, SQLite's REGEXP: the user patterns of patterns.ts (RE2, linear time, cached). */
 function registerRegexp(db: Db): void {
-  const cache = new Map<string, RegExp>();
   db.function('regexp', { deterministic: true }, (pattern: unknown, value: unknown) => {
     if (typeof pattern !== 'string' || typeof value !== 'string') return 0;
-    let re = cache.get(pattern);
-    if (!re) {
-      re = new RegExp(pattern, 'i');
-      if (cache.size > 200) cache.clear();
-      cache.set(pattern, re);
-    }
-    return re.test(value) ? 1 : 0;
+    return compilePattern(pattern).test(value) ? 1 : 0;
   });
 }
 
