@@ -45,7 +45,19 @@ export async function buildApp(config: ServerConfig, deps: AppDependencies = {})
   await store.transaction((repos) => ensureDefaultQueue({ ...context, repos }));
 
   const app = Fastify({
-    logger: { level: config.logLevel, stream: deps.logStream ?? process.stderr },
+    logger: {
+      level: config.logLevel,
+      stream: deps.logStream ?? process.stderr,
+      // Request lines (debug level) show the path and at most 200 characters of the URL: a query string may carry a
+      // pattern or a value of any length, which the log must not copy in full.
+      serializers: {
+        req: (req: { method: string; url: string; id: string }) => ({
+          method: req.method,
+          url: req.url.length > 200 ? `${req.url.slice(0, 200)}...(${req.url.length} characters)` : req.url,
+          reqId: req.id,
+        }),
+      },
+    },
     bodyLimit: config.maxRequestBytes,
     // Per-request lines only when debugging; lifecycle and errors are logged either way.
     logController: new LogController({ disableRequestLogging: config.logLevel !== 'debug' && config.logLevel !== 'trace' }),

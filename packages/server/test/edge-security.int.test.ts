@@ -2,11 +2,12 @@
 // the query string and bodies, cross-site writes (text/plain bodies, query-only GETs, foreign Origins), DNS
 // rebinding (foreign Host), values nested deep enough to break later queries, security headers, slow clients.
 import { connect } from 'node:net';
-import { writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_HYPERPARAMS_PER_TASK, MAX_NAME_LENGTH, MAX_TAGS, MAX_TAG_LENGTH } from '@tasklane/protocol';
-import { loadServerConfig } from '@tasklane/server';
+import { loadServerConfig, startServer } from '@tasklane/server';
 import { expectError, getTask, makeProject, makeTask, uniqueName } from './support/factories.js';
 import { httpRequest } from './support/http-request.js';
 import { startTestServer, type TestServer } from './support/test-server.js';
@@ -378,5 +379,25 @@ describe('slow clients', () => {
     expect(elapsed).not.toBe('still open');
     expect(elapsed as number).toBeGreaterThanOrEqual(900);
     expect((await httpRequest(server.url, '/queues.get_default', { method: 'GET' })).status).toBe(200);
+  });
+});
+
+describe('the log', () => {
+  it('never copies a long query string in full, even at debug level', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tasklane-log-'));
+    const lines: string[] = [];
+    const server = await startServer(loadServerConfig({}, { port: 0, dataDir: dir, logLevel: 'debug' }), {
+      logStream: { write: (line: string) => lines.push(line) },
+    });
+    try {
+      const pattern = `^(${'a'.repeat(3000)})+$`;
+      const reply = await httpRequest(server.url, `/tasks.get_all?name=${encodeURIComponent(pattern)}`, { method: 'GET' });
+      expect(reply.status).toBe(400);
+      expect(lines.some((line) => line.includes('tasks.get_all'))).toBe(true);
+      expect(lines.filter((line) => line.includes('a'.repeat(300)))).toEqual([]);
+    } finally {
+      await server.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
