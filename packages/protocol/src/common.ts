@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ID_PATTERN } from './ids.js';
-import { MAX_NAME_LENGTH, MAX_TAGS, MAX_TAG_LENGTH } from './limits.js';
+import { MAX_IDS_PER_BULK, MAX_NAME_LENGTH, MAX_TAGS, MAX_TAG_LENGTH } from './limits.js';
 
 /** A 32-character hex id. */
 export const IdSchema = z.string().regex(ID_PATTERN, 'expected a 32-character hex id');
@@ -29,8 +29,22 @@ export const TagListSchema = z.preprocess(
     .max(MAX_TAGS, `at most ${MAX_TAGS} tags`),
 );
 
-/** An id list filter (`id: [...]`), where a single id is accepted too. */
+/**
+ * An id list filter (`id: [...]`), where a single id is accepted too. Filters may be long (a listing by 30,000 ids
+ * works); the body's cap on values (MAX_JSON_VALUES) bounds them.
+ */
 export const IdListSchema = StringListSchema;
+
+/**
+ * The ids a bulk request acts on (`ids` of the `*_many` actions...), where a single id is accepted too; at most
+ * {@link MAX_IDS_PER_BULK}, so that no request holds the server for long.
+ */
+export const BulkIdListSchema = z.preprocess(
+  (v) => (typeof v === 'string' ? [v] : v),
+  z
+    .array(z.string())
+    .max(MAX_IDS_PER_BULK, `at most ${MAX_IDS_PER_BULK} ids per request; send a larger selection in several requests`),
+);
 
 /** ClearML's scalar-to-string leniency: hyperparameter values are strings on the wire, numbers and booleans are kept as text. */
 export const ParamValueSchema = z

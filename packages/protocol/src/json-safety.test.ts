@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_JSON_DEPTH, findJsonHazard } from './json-safety.js';
+import { MAX_JSON_DEPTH, countJsonValues, findJsonHazard } from './json-safety.js';
 
 function nested(depth: number): unknown {
   let value: unknown = 1;
@@ -37,5 +37,19 @@ describe('findJsonHazard', () => {
   it('walks 100,000 levels without exhausting the stack', () => {
     const deep = JSON.parse(`${'['.repeat(100_000)}${']'.repeat(100_000)}`);
     expect(findJsonHazard(deep, 'line 3')?.problem).toBe(`nested deeper than ${MAX_JSON_DEPTH} levels`);
+  });
+});
+
+describe('countJsonValues', () => {
+  it('counts list items and object members at every level', () => {
+    expect(countJsonValues({ a: 1, b: [1, 2, { c: null }], d: {} })).toBe(7);
+    expect(countJsonValues('text')).toBe(0);
+    expect(countJsonValues([])).toBe(0);
+  });
+
+  it('stops descending as soon as the count passes the limit', () => {
+    const lists = [[1, 2, 3], [4, 5, 6], [7, 8, 9]];
+    expect(countJsonValues(lists)).toBe(12);
+    expect(countJsonValues(lists, 4)).toBe(6);
   });
 });

@@ -16,3 +16,17 @@ export const MAX_PARAM_NAME_LENGTH = 1024;
 
 /** Most configuration objects one task may hold. */
 export const MAX_CONFIGURATION_ITEMS_PER_TASK = 1_000;
+
+/**
+ * Most tasks or models one bulk request may name: the `ids` of the `*_many` actions and the `tasks` of
+ * `tasks.archive`, `tasks.get_hyper_params`, `tasks.get_configurations` and `tasks.get_configuration_names`. Each
+ * is looked up (and changed) on its own in one transaction, which holds the server meanwhile: 100,000 ids held it
+ * for seconds. Larger selections are sent in several requests.
+ */
+export const MAX_IDS_PER_BULK = 1_000;
+
+/**
+ * Longest plain-text search (`search_text` of `tasks.get_all` and `models.get_all`), in characters. SQLite refuses
+ * LIKE patterns of over 50,000 bytes, and no one types more than this in a search box.
+ */
+export const MAX_SEARCH_TEXT_LENGTH = 1_000;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { MAX_NAME_LENGTH } from './limits.js';
-import { IdListSchema, IdSchema, ListOptionsShape, ParamValueSchema, StringListSchema, TimestampSchema, UpdatedSchema, TagListSchema } from './common.js';
+import { MAX_NAME_LENGTH, MAX_SEARCH_TEXT_LENGTH } from './limits.js';
+import { BulkIdListSchema, IdListSchema, IdSchema, ListOptionsShape, ParamValueSchema, StringListSchema, TimestampSchema, UpdatedSchema, TagListSchema } from './common.js';
 
 /** One metadata entry of a model: text value with a free-form type (`int`, `str`, `float`...), as ClearML's. */
 export const ModelMetadataItemSchema = z.object({
@@ -116,7 +116,11 @@ export const ModelsGetAllRequestSchema = z.object({
   system_tags: StringListSchema.optional().describe('any of these system tags; "-archived" excludes archived models'),
   ready: z.boolean().optional().describe('true: only published models; false: only unpublished ones'),
   user: StringListSchema.optional(),
-  search_text: z.string().optional().describe('plain text searched in id, name and comment'),
+  search_text: z
+    .string()
+    .max(MAX_SEARCH_TEXT_LENGTH, `a search text has at most ${MAX_SEARCH_TEXT_LENGTH} characters`)
+    .optional()
+    .describe('plain text searched in id, name and comment'),
   search_hidden: z.boolean().optional().describe('include models with the "hidden" system tag'),
   ...ListOptionsShape,
 });
@@ -133,13 +137,13 @@ export const ModelPublishedTaskSchema = z.object({ id: z.string(), data: Updated
 
 /** The body of `models.publish_many`. */
 export const ModelsPublishManyRequestSchema = z.object({
-  ids: IdListSchema,
+  ids: BulkIdListSchema,
   publish_task: ModelsSetReadyRequestSchema.shape.publish_task,
   force_publish_task: ModelsSetReadyRequestSchema.shape.force_publish_task,
 });
 
 /** The body of `models.archive_many` and `models.unarchive_many`. */
-export const ModelsManyRequestSchema = z.object({ ids: IdListSchema });
+export const ModelsManyRequestSchema = z.object({ ids: BulkIdListSchema });
 
 /** The body of `models.delete`. */
 export const ModelsDeleteRequestSchema = z.object({

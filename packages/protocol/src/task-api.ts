@@ -1,5 +1,15 @@
 import { z } from 'zod';
-import { IdSchema, IdListSchema, ListOptionsShape, NameSchema, ParamValueSchema, StringListSchema, TagListSchema } from './common.js';
+import {
+  BulkIdListSchema,
+  IdSchema,
+  IdListSchema,
+  ListOptionsShape,
+  NameSchema,
+  ParamValueSchema,
+  StringListSchema,
+  TagListSchema,
+} from './common.js';
+import { MAX_SEARCH_TEXT_LENGTH } from './limits.js';
 import {
   ArtifactModeSchema,
   ArtifactSchema,
@@ -54,7 +64,11 @@ export const TasksGetAllRequestSchema = z.object({
   system_tags: StringListSchema.optional().describe('any of these system tags; "-archived" excludes archived tasks'),
   parent: z.string().optional(),
   user: StringListSchema.optional(),
-  search_text: z.string().optional().describe('plain text searched in id, name and comment'),
+  search_text: z
+    .string()
+    .max(MAX_SEARCH_TEXT_LENGTH, `a search text has at most ${MAX_SEARCH_TEXT_LENGTH} characters`)
+    .optional()
+    .describe('plain text searched in id, name and comment'),
   search_hidden: z.boolean().optional().describe('include tasks with the "hidden" system tag'),
   'models.input.model': IdListSchema.optional().describe('only tasks that use any of these models as input (ClearML\'s field path)'),
   ...ListOptionsShape,
@@ -100,7 +114,7 @@ export const TasksDeleteHyperParamsRequestSchema = z.object({
   hyperparams: z.array(z.object({ section: z.string().min(1), name: z.string().optional() })),
   force,
 });
-export const TasksGetHyperParamsRequestSchema = z.object({ tasks: IdListSchema });
+export const TasksGetHyperParamsRequestSchema = z.object({ tasks: BulkIdListSchema });
 
 const ConfigurationEditItemSchema = z.object({
   name: z.string().min(1),
@@ -120,7 +134,7 @@ export const TasksDeleteConfigurationRequestSchema = z.object({
   force,
 });
 export const TasksGetConfigurationsRequestSchema = z.object({
-  tasks: IdListSchema,
+  tasks: BulkIdListSchema,
   names: StringListSchema.optional(),
 });
 
@@ -195,8 +209,8 @@ export const TasksCloneRequestSchema = z.object({
   new_task_container: ContainerSchema.optional(),
   execution_overrides: ExecutionSchema.optional(),
 });
-export const TasksArchiveRequestSchema = z.object({ tasks: IdListSchema, status_reason: z.string().optional() });
-export const TasksManyRequestSchema = z.object({ ids: IdListSchema });
+export const TasksArchiveRequestSchema = z.object({ tasks: BulkIdListSchema, status_reason: z.string().optional() });
+export const TasksManyRequestSchema = z.object({ ids: BulkIdListSchema });
 export const TasksDeleteRequestSchema = z.object({
   task: IdSchema,
   force: z.boolean().optional().default(false).describe('delete even a running or published task'),
@@ -210,7 +224,7 @@ export const TasksSetProgressRequestSchema = z.object({
 
 /** The options every `*_many` status action shares with its single form. */
 const ManyShape = {
-  ids: IdListSchema.describe('task ids; each is tried on its own and reported in succeeded or failed'),
+  ids: BulkIdListSchema.describe('task ids; each is tried on its own and reported in succeeded or failed'),
   status_reason: z.string().optional(),
   status_message: z.string().optional(),
 };

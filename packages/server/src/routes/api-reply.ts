@@ -59,7 +59,8 @@ export function sendEnvelope(
 
 /**
  * Sends an error in the envelope: a TasklaneError with its status, code and details; anything else as INTERNAL with
- * a request id, the error itself only in the log.
+ * a request id, the error itself only in the log. Whatever a message or its details quote of a request, the reply
+ * stays short (see {@link boundMessage}).
  */
 export function sendError(reply: FastifyReply, request: FastifyRequest, error: unknown) {
   const name = parseApiPath(request.url)?.name ?? 'unknown';
@@ -68,8 +69,8 @@ export function sendError(reply: FastifyReply, request: FastifyRequest, error: u
     return sendEnvelope(reply, request, error.status, {
       data: {},
       subcode: error.subcode,
-      message: error.message,
-      errorData: { code: error.code, ...error.details },
+      message: boundMessage(error.message),
+      errorData: { ...(boundDetails(error.details ?? {}, 0) as Record<string, unknown>), code: error.code },
     });
   }
   request.log.error({ err: error, endpoint: name }, 'unexpected error');
@@ -79,4 +80,42 @@ export function sendError(reply: FastifyReply, request: FastifyRequest, error: u
     message: `Unexpected server error (request ${request.id}); the server log has the details.`,
     errorData: { code: 'INTERNAL' },
   });
+}
+
+/** The most characters of an error's `result_msg`. */
+export const MAX_RESULT_MSG_CHARS = 1_000;
+/** The most characters of a text in `error_data`, the most items of a list or an object there, and how deep it goes. */
+const MAX_DETAIL_CHARS = 200;
+const MAX_DETAIL_ITEMS = 20;
+const MAX_DETAIL_DEPTH = 4;
+
+/**
+ * An error message no longer than {@link MAX_RESULT_MSG_CHARS}. Messages quote what was wrong, and what was wrong may
+ * be a megabyte of input (an id, a key, a scroll_id): a longer message keeps its start, which says what was wrong,
+ * and its end, which says what to do, and loses its middle.
+ */
+export function boundMessage(message: string): string {
+  if (message.length <= MAX_RESULT_MSG_CHARS) return message;
+  const tailChars = 250;
+  const headChars = MAX_RESULT_MSG_CHARS - tailChars - 50;
+  const cut = message.length - headChars - tailChars;
+  return `${wholeCharacters(message.slice(0, headChars))}…(${cut.toLocaleString('en')} characters cut)…${wholeCharacters(message.slice(-tailChars))}`;
+}
+
+/** The details of an error for `error_data`, texts and lists cut short (they may quote a hostile request). */
+function boundDetails(value: unknown, depth: number): unknown {
+  if (typeof value === 'string') return value.length > MAX_DETAIL_CHARS ? `${wholeCharacters(value.slice(0, MAX_DETAIL_CHARS - 3))}...` : value;
+  if (typeof value !== 'object' || value === null) return value;
+  if (depth >= MAX_DETAIL_DEPTH) return Array.isArray(value) ? [] : {};
+  if (Array.isArray(value)) return value.slice(0, MAX_DETAIL_ITEMS).map((item) => boundDetails(item, depth + 1));
+  const bounded = Object.create(null) as Record<string, unknown>;
+  for (const [key, item] of Object.entries(value).slice(0, MAX_DETAIL_ITEMS)) {
+    bounded[boundDetails(key, MAX_DETAIL_DEPTH) as string] = boundDetails(item, depth + 1);
+  }
+  return bounded;
+}
+
+/** Text without a half surrogate pair at either end (left by a cut). */
+function wholeCharacters(text: string): string {
+  return text.replace(/^[\udc00-\udfff]|[\ud800-\udbff]$/g, '');
 }

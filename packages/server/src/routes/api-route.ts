@@ -1,5 +1,13 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ENDPOINTS, TasklaneError, isEndpointName, isWriteEndpoint, parseInput, type EndpointName } from '@tasklane/protocol';
+import {
+  ENDPOINTS,
+  MAX_JSON_VALUES,
+  TasklaneError,
+  isEndpointName,
+  isWriteEndpoint,
+  parseInput,
+  type EndpointName,
+} from '@tasklane/protocol';
 import type { ServiceContext } from '../services/context.js';
 import { HANDLERS, type Handler } from '../services/handlers.js';
 import type { Store } from '../storage/store.js';
@@ -57,7 +65,7 @@ export function registerApiRoute(app: FastifyInstance, options: ApiRouteOptions)
             : undefined;
         const contentType = request.headers['content-type'];
         checkContentType(name, contentType, raw !== undefined && raw.length > 0);
-        const body = await parseBody(raw, contentType);
+        const body = await parseBody(raw, contentType, EVENT_WRITE_ENDPOINTS.has(name) ? Number.POSITIVE_INFINITY : MAX_JSON_VALUES);
         const parsed = mergeQuery(body, request.query as Record<string, unknown>);
         const data = await callEndpoint(name, parsed, options, callerOf(request));
         return sendEnvelope(reply, request, 200, { data });
@@ -110,6 +118,12 @@ async function callEndpoint(name: EndpointName, rawBody: unknown, options: ApiRo
   for (const work of afterCommit) await work();
   return data;
 }
+
+/**
+ * Endpoints that store events: a batch holds more values than MAX_JSON_VALUES, and they validate them cheaply and
+ * count them by caps of their own (events, points, series per request).
+ */
+const EVENT_WRITE_ENDPOINTS: ReadonlySet<EndpointName> = new Set<EndpointName>(['events.add_batch', 'events.add', 'events.add_scalars']);
 
 /**
  * Endpoints that only read: their transaction takes no write lock up front, so they do not wait behind a writer in

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import { MAX_JSON_DEPTH, TasklaneError, findJsonHazard, isForbiddenKey } from '@tasklane/protocol';
+import { MAX_JSON_DEPTH, TasklaneError, countJsonValues, findJsonHazard, isForbiddenKey } from '@tasklane/protocol';
 
 /** Reads a request body that Fastify left unread (it does not parse bodies of GET requests). */
 export async function readRawBody(stream: IncomingMessage, maxBytes: number): Promise<Buffer> {
@@ -45,11 +45,31 @@ const LINES_SLICE_COUNT = 10_000;
 /**
  * Parses a body as ClearML does: JSON (empty means `{}`), or JSON lines (one object per line) for
  * `application/json-lines`. Every value is checked before anything sees it: no key may reach a prototype
- * (`__proto__`, `constructor`, `prototype`) and nothing may nest deeper than {@link MAX_JSON_DEPTH} levels, so a
- * stored value can never break a later query or walk. Large JSON-lines bodies are parsed in slices, yielding to
- * other requests in between.
+ * (`__proto__`, `constructor`, `prototype`), nothing may nest deeper than {@link MAX_JSON_DEPTH} levels, so a
+ * stored value can never break a later query or walk, and the body may hold at most `maxValues` values (list items
+ * and object members; see MAX_JSON_VALUES), so that validating it stays cheap. Large JSON-lines bodies are parsed in
+ * slices, yielding to other requests in between.
  */
-export async function parseBody(raw: Buffer | undefined, contentType: string | undefined): Promise<unknown> {
+export async function parseBody(
+  raw: Buffer | undefined,
+  contentType: string | undefined,
+  maxValues = Number.POSITIVE_INFINITY,
+): Promise<unknown> {
+  const body = await parseJsonOrLines(raw, contentType);
+  if (Number.isFinite(maxValues) && countJsonValues(body, maxValues) > maxValues) throw tooManyValues(maxValues);
+  return body;
+}
+
+function tooManyValues(maxValues: number): TasklaneError {
+  return new TasklaneError(
+    'REQUEST_TOO_LARGE',
+    `Request body holds more than ${maxValues.toLocaleString('en')} values (list items and object fields, at every level ` +
+      'together); no request of this endpoint needs that many. Send the data in several requests.',
+    { limit_values: maxValues },
+  );
+}
+
+async function parseJsonOrLines(raw: Buffer | undefined, contentType: string | undefined): Promise<unknown> {
   const text = raw ? raw.toString('utf8').trim() : '';
   if (isJsonLines(contentType)) {
     const events: unknown[] = [];
@@ -104,23 +124,12 @@ function parseJson(text: string, where: string, path: string): unknown {
  */
 export function mergeQuery(body: unknown, query: Record<string, unknown>): unknown {
   const keys = Object.keys(query);
+  // Checked even when nothing is merged (a JSON-lines batch is a list), so a hostile key is refused wherever it comes.
+  const parsedKeys = keys.map(parseQueryKey);
   if (keys.length === 0 || typeof body !== 'object' || body === null || Array.isArray(body)) return body;
   const fromQuery = Object.create(null) as Record<string, unknown>;
-  for (const rawKey of keys) {
-    const isList = rawKey.endsWith('[]');
-    const key = isList ? rawKey.slice(0, -2) : rawKey;
-    const parts = key.split('.');
-    const bad = parts.find(isForbiddenKey);
-    if (bad !== undefined) {
-      throw new TasklaneError(
-        'INVALID_INPUT',
-        `Invalid request: query.${key.slice(0, 80)}: the key "${bad}" is not allowed (it would reach object prototypes).`,
-        { fields: [`query.${key.slice(0, 80)}`] },
-      );
-    }
-    if (parts.length > MAX_JSON_DEPTH) {
-      throw new TasklaneError('INVALID_INPUT', `Invalid request: query.${key.slice(0, 80)}...: nested deeper than ${MAX_JSON_DEPTH} levels.`);
-    }
+  for (const [i, rawKey] of keys.entries()) {
+    const { isList, parts } = parsedKeys[i]!;
     const rawValue = query[rawKey];
     const values = (Array.isArray(rawValue) ? rawValue : [rawValue]).map(coerce);
     let target = fromQuery;
@@ -134,6 +143,25 @@ export function mergeQuery(body: unknown, query: Record<string, unknown>): unkno
     target[parts.at(-1)!] = isList || values.length > 1 ? values : values[0];
   }
   return { ...fromQuery, ...(body as Record<string, unknown>) };
+}
+
+/** A query key's parts (`a.b[]` is `a`, `b` and a list); refuses a part that would reach a prototype, or too many. */
+function parseQueryKey(rawKey: string): { isList: boolean; parts: string[] } {
+  const isList = rawKey.endsWith('[]');
+  const key = isList ? rawKey.slice(0, -2) : rawKey;
+  const parts = key.split('.');
+  const bad = parts.find(isForbiddenKey);
+  if (bad !== undefined) {
+    throw new TasklaneError(
+      'INVALID_INPUT',
+      `Invalid request: query.${key.slice(0, 80)}: the key "${bad}" is not allowed (it would reach object prototypes).`,
+      { fields: [`query.${key.slice(0, 80)}`] },
+    );
+  }
+  if (parts.length > MAX_JSON_DEPTH) {
+    throw new TasklaneError('INVALID_INPUT', `Invalid request: query.${key.slice(0, 80)}...: nested deeper than ${MAX_JSON_DEPTH} levels.`);
+  }
+  return { isList, parts };
 }
 
 function coerce(value: unknown): unknown {

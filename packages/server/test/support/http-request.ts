@@ -8,16 +8,22 @@ export interface HttpReply {
   json: any;
 }
 
+export interface HttpRequestInit {
+  method?: string;
+  /** Text is sent as UTF-8; a Buffer byte for byte (e.g. invalid UTF-8). */
+  body?: string | Buffer;
+  headers?: Record<string, string>;
+  /** Fails the request (rejects) when no whole reply has arrived after this long. @default no limit */
+  timeoutMs?: number;
+}
+
 /**
  * Sends one request with node:http, which (unlike fetch) can send a body with GET, as ClearML's SDK does.
  */
-export function httpRequest(
-  baseUrl: string,
-  path: string,
-  init: { method?: string; body?: string; headers?: Record<string, string> } = {},
-): Promise<HttpReply> {
+export function httpRequest(baseUrl: string, path: string, init: HttpRequestInit = {}): Promise<HttpReply> {
   const url = new URL(path, baseUrl);
   return new Promise((resolve, reject) => {
+    let timer: NodeJS.Timeout | undefined;
     const req = request(
       url,
       {
@@ -32,6 +38,7 @@ export function httpRequest(
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
         res.on('error', reject);
         res.on('end', () => {
+          clearTimeout(timer);
           const text = Buffer.concat(chunks).toString('utf8');
           let json: unknown;
           try {
@@ -43,7 +50,15 @@ export function httpRequest(
         });
       },
     );
-    req.on('error', reject);
+    if (init.timeoutMs !== undefined) {
+      timer = setTimeout(() => {
+        req.destroy(new Error(`no reply within ${init.timeoutMs} ms: ${req.method} ${url.pathname}`));
+      }, init.timeoutMs);
+    }
+    req.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
     if (init.body !== undefined) req.write(init.body);
     req.end();
   });
