@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { TasklaneError } from '@tasklane/protocol';
+import { MAX_OTHER_EVENTS_PER_BATCH, TasklaneError } from '@tasklane/protocol';
 import { TaskConsole, type ConsoleLineEvent, type TaskConsoleEvent } from './task-console.js';
 
 function makeConsole(send: (events: ConsoleLineEvent[]) => Promise<void>, options: { maxPending?: number; tailLines?: number } = {}) {
@@ -114,5 +114,32 @@ describe('TaskConsole', () => {
       'tasklane-agent: agent says',
     ]);
     expect(taskConsole.tail()).toEqual(['before', 'metric 9']);
+  });
+
+  it('sends batches the server takes: at most MAX_OTHER_EVENTS_PER_BATCH events, and about 8 MB of lines however long they are', async () => {
+    const batches: { count: number; bytes: number }[] = [];
+    const lines: string[] = [];
+    const taskConsole = new TaskConsole({
+      taskId: 't'.repeat(32),
+      worker: 'w',
+      flushIntervalMs: 10_000,
+      maxBatch: 1_000_000,
+      maxPending: 1_000_000,
+      send: async (events) => {
+        batches.push({ count: events.length, bytes: Buffer.byteLength(events.map((e) => JSON.stringify(e)).join('\n')) });
+        for (const e of events) if (e.type === 'log') lines.push(e.msg);
+      },
+    });
+    for (let i = 0; i < MAX_OTHER_EVENTS_PER_BATCH + 5; i += 1) taskConsole.write('stdout', `short ${i}\n`);
+    // A chatty program printing long lines: 300 of 64 KiB would be 19 MiB in one batch, over the server's 16 MiB.
+    const long = 'y'.repeat(65_536);
+    for (let i = 0; i < 300; i += 1) taskConsole.write('stdout', `${long}\n`);
+    expect(await taskConsole.close(Date.now() + 10_000)).toBe(true);
+    expect(batches.every((b) => b.count <= MAX_OTHER_EVENTS_PER_BATCH)).toBe(true);
+    expect(Math.max(...batches.map((b) => b.bytes))).toBeLessThan(9 * 1024 * 1024);
+    expect(batches[0]!.count).toBe(MAX_OTHER_EVENTS_PER_BATCH);
+    expect(lines).toHaveLength(MAX_OTHER_EVENTS_PER_BATCH + 5 + 300);
+    expect(lines.slice(0, 2)).toEqual(['short 0', 'short 1']);
+    expect(lines.at(-1)).toBe(long);
   });
 });

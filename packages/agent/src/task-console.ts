@@ -1,4 +1,12 @@
-import { TasklaneError, newId } from '@tasklane/protocol';
+import { MAX_OTHER_EVENTS_PER_BATCH, TasklaneError, newId } from '@tasklane/protocol';
+
+/**
+ * Most bytes of one batch, about (lines may be 64 KiB each: 2,000 of them would be over the server's request size
+ * limit, 16 MiB by default, and the whole batch refused).
+ */
+const MAX_BATCH_BYTES = 8 * 1024 * 1024;
+/** What an event adds to a batch's JSON beside its msg, at most (ids, timestamp, worker, field names). */
+const EVENT_OVERHEAD_BYTES = 256;
 
 /** One console line as `events.add_batch` takes it (json-lines). */
 export interface ConsoleLineEvent {
@@ -33,7 +41,7 @@ export interface TaskConsoleOptions {
   send: (events: TaskConsoleEvent[]) => Promise<void>;
   /** @default 1000 */
   flushIntervalMs?: number;
-  /** @default 2000 */
+  /** Most events per batch (never more than the server's MAX_OTHER_EVENTS_PER_BATCH). @default 2000 */
   maxBatch?: number;
   /** Lines kept while the server is away; the oldest are dropped past it. @default 50000 */
   maxPending?: number;
@@ -78,6 +86,7 @@ export class TaskConsole {
       now: Date.now,
       ...options,
     };
+    this.options.maxBatch = Math.max(1, Math.min(this.options.maxBatch, MAX_OTHER_EVENTS_PER_BATCH));
   }
 
   /** Starts sending every `flushIntervalMs` (the timer does not keep the process alive). */
@@ -204,7 +213,7 @@ export class TaskConsole {
       this.pending.unshift({ type: 'log', task: taskId, worker, timestamp: this.pending[0]!.timestamp, id: newId(), level: 'error', msg: note });
       this.dropped = 0;
     }
-    const batch = this.pending.slice(0, this.options.maxBatch);
+    const batch = this.nextBatch();
     if (batch.length === 0) return;
     try {
       await this.options.send(batch);
@@ -218,5 +227,18 @@ export class TaskConsole {
     this.isFailing = false;
     const sent = new Set(batch);
     this.pending = this.pending.filter((event) => !sent.has(event));
+  }
+
+  /** The oldest pending events, at most maxBatch of them and about MAX_BATCH_BYTES (one, whatever its size). */
+  private nextBatch(): TaskConsoleEvent[] {
+    let bytes = 0;
+    let count = 0;
+    for (const event of this.pending) {
+      if (count >= this.options.maxBatch) break;
+      bytes += EVENT_OVERHEAD_BYTES + (event.type === 'log' ? event.msg.length * 3 : 0);
+      if (count > 0 && bytes > MAX_BATCH_BYTES) break;
+      count += 1;
+    }
+    return this.pending.slice(0, count);
   }
 }

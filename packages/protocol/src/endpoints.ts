@@ -1,6 +1,14 @@
 import { z } from 'zod';
 import { UpdatedSchema } from './common.js';
 import {
+  MAX_EVENTS_PER_BATCH,
+  MAX_OTHER_EVENTS_PER_BATCH,
+  MAX_SCALAR_POINTS_PER_REQUEST,
+  MAX_SERIES_PER_BATCH,
+  MAX_SERIES_PER_SCALARS_REQUEST,
+  MAX_TASKS_PER_BATCH,
+} from './event-limits.js';
+import {
   DebugImageSampleSchema,
   EventsAddBatchRequestSchema,
   EventsAddBatchResponseSchema,
@@ -120,6 +128,8 @@ export interface EndpointDefinition<TRequest extends z.ZodType = z.ZodType, TRes
   request: TRequest;
   response: TResponse;
 }
+
+const fmt = (n: number) => n.toLocaleString('en');
 
 function endpoint<TRequest extends z.ZodType, TResponse extends z.ZodType>(
   summary: string,
@@ -402,7 +412,11 @@ export const ENDPOINTS = {
       '(training_stats_vector), key and url (training_debug_image), plot_str (plot), or level, msg and an optional ' +
       'client-made id (log). A non-log event with the same task, iter, metric, variant (and key) overwrites the ' +
       'stored one; a log line with the same id is stored once. All or nothing: one bad event refuses the batch, naming ' +
-      'its line. Keeps last_iteration, last_update and last_metrics of the tasks current.',
+      'its line (the first five bad lines are named, the others counted). Keeps last_iteration, last_update and ' +
+      `last_metrics of the tasks current. At most ${fmt(MAX_EVENTS_PER_BATCH)} events per request, of which at most ` +
+      `${fmt(MAX_OTHER_EVENTS_PER_BATCH)} other than scalars, scalars of at most ${fmt(MAX_SERIES_PER_BATCH)} series, ` +
+      `events of at most ${fmt(MAX_TASKS_PER_BATCH)} tasks: a batch over a cap is refused whole with REQUEST_TOO_LARGE ` +
+      '(413), which names the cap; send it in several requests.',
     EventsAddBatchRequestSchema,
     EventsAddBatchResponseSchema,
   ),
@@ -415,7 +429,9 @@ export const ENDPOINTS = {
     'Tasklane extension (the SDK sends scalars this way): stores the scalar points of one task column by column — ' +
       '{task, series: [{metric, variant, iter: [...], value: [...], timestamp?: [...], x_axis_label?}]}, the i-th ' +
       'entries of the lists making the i-th point. The same rules and effects as scalar events of ' +
-      'events.add_batch: a point with the same iteration overwrites the stored one; all or nothing.',
+      'events.add_batch: a point with the same iteration overwrites the stored one; all or nothing. At most ' +
+      `${fmt(MAX_SCALAR_POINTS_PER_REQUEST)} points (all series together) and ${fmt(MAX_SERIES_PER_SCALARS_REQUEST)} ` +
+      'series per request; past them REQUEST_TOO_LARGE (413).',
     EventsAddScalarsRequestSchema,
     EventsAddBatchResponseSchema,
   ),

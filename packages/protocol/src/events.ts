@@ -1,8 +1,21 @@
 import { z } from 'zod';
 import { IdSchema } from './common.js';
 import { TasklaneError } from './errors.js';
+import {
+  MAX_EVENTS_PER_BATCH,
+  MAX_LISTED_PROBLEMS,
+  MAX_LOG_LINE_FORMAT_LENGTH,
+  MAX_METRICS_PER_FILTER,
+  MAX_OTHER_EVENTS_PER_BATCH,
+  MAX_SCALAR_POINTS_PER_REQUEST,
+  MAX_SERIES_PER_SCALARS_REQUEST,
+  MAX_TASKS_PER_COMPARE,
+  MAX_TASKS_PER_READ,
+  MAX_VARIANTS_PER_FILTER,
+  MAX_VECTOR_VALUES,
+} from './event-limits.js';
 import { LastMetricsEventSchema, TaskStatusSchema } from './task.js';
-import { parseInput } from './validation.js';
+import { checkFirst, overCapCheck, parseInput, refuseOverCap, type CapExcess } from './validation.js';
 
 /** The five kinds of event a task reports, as ClearML names them. */
 export const EVENT_TYPES = ['training_stats_scalar', 'training_stats_vector', 'training_debug_image', 'plot', 'log'] as const;
@@ -61,11 +74,24 @@ export const ScalarEventInputSchema = z.object({
   x_axis_label: z.string().optional(),
 });
 
-/** A vector of numbers at an iteration (ClearML's `values`). */
+/** A list of finite numbers (checked by hand: zod would cost as much as parsing the body, per number). */
+function numberList(what: string, isValid: (n: number) => boolean, maxItems = Number.POSITIVE_INFINITY) {
+  const most = Number.isFinite(maxItems) ? ` at most ${maxItems.toLocaleString('en')}` : '';
+  return z.custom<number[]>((v) => {
+    if (!Array.isArray(v) || v.length > maxItems) return false;
+    for (let i = 0; i < v.length; i += 1) {
+      const n: unknown = v[i];
+      if (typeof n !== 'number' || !isValid(n)) return false;
+    }
+    return true;
+  }, `expected a list of${most} ${what}`);
+}
+
+/** A vector of numbers at an iteration (ClearML's `values`), at most MAX_VECTOR_VALUES of them. */
 export const VectorEventInputSchema = z.object({
   type: z.literal('training_stats_vector'),
   ...MetricFieldsShape,
-  values: z.array(z.number()),
+  values: numberList('finite numbers', Number.isFinite, MAX_VECTOR_VALUES),
 });
 
 /** A debug sample (image, audio, video...) already uploaded: its storage key and URL. */
@@ -117,42 +143,98 @@ export type EventInputBody = z.input<(typeof EVENT_INPUT_SCHEMAS)[EventType]>;
 // A string first, so that a missing type reads "required field is missing".
 const EventTypeOnlySchema = z.object({ type: z.string().pipe(EventTypeSchema) });
 
-/** How many problems an add_batch error lists before "and N more". */
-const MAX_LISTED_PROBLEMS = 10;
+/** How many lines {@link parseEventBatchInSlices} validates between two yields. */
+const LINES_PER_SLICE = 256;
+
+const fmt = (n: number) => n.toLocaleString('en');
+
+/** The REQUEST_TOO_LARGE message of a request over one of the event caps. */
+function overCap(endpoint: string, what: string, limit: number, count: number, how: string): CapExcess {
+  return {
+    message:
+      `${endpoint} takes at most ${fmt(limit)} ${what} per request, got ${fmt(count)}; nothing was stored. ` +
+      `Send them in several requests (${how}).`,
+    details: { limit, count },
+  };
+}
+
+/** Why an `events.add_batch` body is over a cap, if it is (counted before any event is validated). */
+function batchOverCap(body: unknown): CapExcess | undefined {
+  if (!Array.isArray(body)) return undefined;
+  const how =
+    "Tasklane's SDK and agent split their batches by themselves; ClearML's SDK stays below this unless its " +
+    'api.http.max_req_size is raised';
+  if (body.length > MAX_EVENTS_PER_BATCH) return overCap('events.add_batch', 'events', MAX_EVENTS_PER_BATCH, body.length, how);
+  if (body.length <= MAX_OTHER_EVENTS_PER_BATCH) return undefined;
+  let others = 0;
+  for (const event of body) {
+    const type = typeof event === 'object' && event !== null ? (event as { type?: unknown }).type : undefined;
+    if (type !== 'training_stats_scalar') others += 1;
+  }
+  if (others <= MAX_OTHER_EVENTS_PER_BATCH) return undefined;
+  return overCap(
+    'events.add_batch',
+    'events other than scalars (console lines, plots, debug samples, vectors)',
+    MAX_OTHER_EVENTS_PER_BATCH,
+    others,
+    how,
+  );
+}
 
 /**
- * Validates every event of a batch. Answers them in order (event i came from line i + 1), or throws one
- * INVALID_INPUT naming each bad line and what was wrong, e.g. `line 3: value: expected a number, got "abc"`.
+ * Validates every event of a batch, a slice of lines at a time: the generator yields between slices, so that its
+ * caller can let other work run, and returns the events in order (event i came from line i + 1). A bad batch throws
+ * one INVALID_INPUT naming the first few bad lines and what was wrong with them (`line 3: value: expected a number,
+ * got "abc"`) and counting the others, which are only checked, not described.
  */
-export function parseEventBatch(lines: readonly unknown[]): EventInput[] {
+export function* parseEventBatchInSlices(lines: readonly unknown[]): Generator<void, EventInput[], void> {
   if (lines.length === 0) {
     throw new TasklaneError(
       'INVALID_INPUT',
       'The batch has no events: send one JSON event per line (Content-Type: application/json-lines).',
     );
   }
+  const excess = batchOverCap(lines);
+  if (excess) throw new TasklaneError('REQUEST_TOO_LARGE', excess.message, excess.details);
   const events: EventInput[] = [];
   const problems: string[] = [];
   const badLines: number[] = [];
-  lines.forEach((line, i) => {
-    const result = parseEventLine(line, i + 1);
-    if (typeof result === 'string') {
-      problems.push(result);
-      badLines.push(i + 1);
-    } else {
-      events.push(result);
+  let badCount = 0;
+  for (let i = 0; i < lines.length; i += 1) {
+    if (i > 0 && i % LINES_PER_SLICE === 0) yield;
+    const event = validEvent(lines[i]);
+    if (event !== undefined) {
+      events.push(event);
+      continue;
     }
-  });
-  if (problems.length > 0) {
-    const listed = problems.slice(0, MAX_LISTED_PROBLEMS).join('; ');
-    const more = problems.length > MAX_LISTED_PROBLEMS ? `; and ${problems.length - MAX_LISTED_PROBLEMS} more` : '';
+    badCount += 1;
+    if (problems.length < MAX_LISTED_PROBLEMS) {
+      problems.push(describeBadLine(lines[i], i + 1));
+      badLines.push(i + 1);
+    }
+  }
+  if (badCount > 0) {
+    const more = badCount - problems.length;
+    const rest = more > 0 ? `; and ${fmt(more)} more bad ${more === 1 ? 'line' : 'lines'} (${fmt(badCount)} of ${fmt(lines.length)} events are invalid)` : '';
     throw new TasklaneError(
       'INVALID_INPUT',
-      `Invalid events, nothing of this batch was stored: ${listed}${more}. Fix these lines and send the batch again.`,
-      { lines: badLines },
+      `Invalid events, nothing of this batch was stored: ${problems.join('; ')}${rest}. Fix these lines and send the batch again.`,
+      { lines: badLines, invalid_events: badCount },
     );
   }
   return events;
+}
+
+/**
+ * Validates every event of a batch at once (see {@link parseEventBatchInSlices}, which lets other work run in
+ * between): answers them in order, or throws one INVALID_INPUT naming the first few bad lines and counting the rest.
+ */
+export function parseEventBatch(lines: readonly unknown[]): EventInput[] {
+  const slices = parseEventBatchInSlices(lines);
+  for (;;) {
+    const step = slices.next();
+    if (step.done) return step.value;
+  }
 }
 
 /**
@@ -201,22 +283,25 @@ function isPlainScalar(line: Record<string, unknown>): boolean {
   );
 }
 
-/** Parses one line; answers the event, or the problem as text starting with `line N: `. */
-function parseEventLine(line: unknown, lineNumber: number): EventInput | string {
-  // The common case first, cheaply: a known type and a valid event. Only a bad line pays for the messages.
+/** One line as an event, if it is a valid one (the common case, so it is cheap: no message is made). */
+function validEvent(line: unknown): EventInput | undefined {
   const type = typeof line === 'object' && line !== null ? (line as { type?: unknown }).type : undefined;
   if (type === 'training_stats_scalar' && isPlainScalar(line as Record<string, unknown>)) {
     // Extra keys (ClearML's SDK adds `method`) stay on the object; nothing downstream reads them.
     return line as ScalarEventInput;
   }
-  if (typeof type === 'string' && Object.hasOwn(EVENT_INPUT_SCHEMAS, type)) {
-    const result = EVENT_INPUT_SCHEMAS[type as EventType].safeParse(line);
-    if (result.success) return result.data as EventInput;
-  }
+  if (typeof type !== 'string' || !Object.hasOwn(EVENT_INPUT_SCHEMAS, type)) return undefined;
+  const result = EVENT_INPUT_SCHEMAS[type as EventType].safeParse(line);
+  return result.success ? (result.data as EventInput) : undefined;
+}
+
+/** What is wrong with a bad line, as text starting with `line N: `. */
+function describeBadLine(line: unknown, lineNumber: number): string {
   const where = `line ${lineNumber}`;
   try {
     const { type } = parseInput(EventTypeOnlySchema, line, where);
-    return parseInput(EVENT_INPUT_SCHEMAS[type], line, where) as EventInput;
+    parseInput(EVENT_INPUT_SCHEMAS[type], line, where);
+    return `${where}: invalid event`;
   } catch (error) {
     if (!(error instanceof TasklaneError)) throw error;
     // parseInput names fields as `line 3.value`; say `line 3: value`.
@@ -264,9 +349,39 @@ export type TaskEvent = z.infer<typeof TaskEventSchema>;
 /** A metric and, optionally, some of its variants (all when none are listed). */
 export const MetricVariantsSchema = z.object({
   metric: z.string(),
-  variants: z.array(z.string()).optional(),
+  variants: z.array(z.string()).max(MAX_VARIANTS_PER_FILTER).optional(),
 });
 export type MetricVariants = z.infer<typeof MetricVariantsSchema>;
+
+/** The variants listed by all entries of a metrics filter together, if the value looks like one (else 0). */
+function listedVariants(value: unknown): number {
+  if (!Array.isArray(value)) return 0;
+  let count = 0;
+  for (const entry of value) {
+    const variants: unknown = typeof entry === 'object' && entry !== null ? (entry as { variants?: unknown }).variants : undefined;
+    if (Array.isArray(variants)) count += variants.length;
+  }
+  return count;
+}
+
+/**
+ * A metrics filter of a read request: each entry becomes a condition of the query, so at most
+ * MAX_METRICS_PER_FILTER entries (`maxEntries` where the entries are tasks) and MAX_VARIANTS_PER_FILTER variants in all,
+ * counted before any entry is parsed.
+ */
+function metricsFilter<TEntry extends z.ZodType>(entry: TEntry, maxEntries = MAX_METRICS_PER_FILTER, minEntries = 0) {
+  return checkFirst(z.array(entry).min(minEntries).max(maxEntries), (value) => {
+    if (!Array.isArray(value) || value.length > maxEntries) return undefined; // the list's own cap says so
+    const variants = listedVariants(value);
+    return variants > MAX_VARIANTS_PER_FILTER
+      ? `at most ${fmt(MAX_VARIANTS_PER_FILTER)} variants may be listed in all entries together, got ${fmt(variants)}; ` +
+          'list fewer, or leave variants out to take all of a metric'
+      : undefined;
+  });
+}
+
+/** `metrics` of the read requests: only these metrics (and variants). */
+const MetricsFilterSchema = metricsFilter(MetricVariantsSchema);
 
 const SortOrderSchema = z.enum(['asc', 'desc']);
 
@@ -279,28 +394,21 @@ export type ScalarKey = z.infer<typeof ScalarKeySchema>;
 // Requests and replies of the events service.
 
 /**
- * `events.add_batch`: the body is the list of events (JSON lines, or a JSON array). Each event is validated by the
- * service, so that an error names its line.
+ * `events.add_batch`: the body is the list of events (JSON lines, or a JSON array), at most MAX_EVENTS_PER_BATCH of
+ * them (counted first: REQUEST_TOO_LARGE past it). Each event is validated by the service, so that an error names
+ * its line.
  */
-export const EventsAddBatchRequestSchema = z.custom<EventInputBody[]>((body) => Array.isArray(body), 'expected a list');
+export const EventsAddBatchRequestSchema = z
+  .custom<EventInputBody[]>((body) => Array.isArray(body), 'expected a list')
+  // A check, not refuseOverCap: the list is not parsed item by item here, and a transform in front of it would make
+  // zod track every event object of the body (~15% more CPU per ingested event).
+  .check(overCapCheck(batchOverCap));
 
 export const EventsAddBatchResponseSchema = z.object({
   added: z.number().int(),
   errors: z.number().int(),
   errors_info: z.record(z.string(), z.number().int()),
 });
-
-/** A list of finite numbers (checked by hand: zod would cost as much as parsing the body, per point). */
-function numberList(what: string, isValid: (n: number) => boolean) {
-  return z.custom<number[]>((v) => {
-    if (!Array.isArray(v)) return false;
-    for (let i = 0; i < v.length; i += 1) {
-      const n: unknown = v[i];
-      if (typeof n !== 'number' || !isValid(n)) return false;
-    }
-    return true;
-  }, `expected a list of ${what}`);
-}
 
 /** One series of `events.add_scalars`: its points column by column, the i-th entries making the i-th point. */
 export const ScalarColumnsInputSchema = z
@@ -326,16 +434,53 @@ export const ScalarColumnsInputSchema = z
   });
 export type ScalarColumnsInput = z.output<typeof ScalarColumnsInputSchema>;
 
+/** The points of an `events.add_scalars` body (the longest column of each series), if it looks like one. */
+function pointsOf(series: readonly unknown[]): number {
+  let points = 0;
+  for (const entry of series) {
+    if (typeof entry !== 'object' || entry === null) continue;
+    const { iter, value, timestamp } = entry as Record<string, unknown>;
+    points += Math.max(Array.isArray(iter) ? iter.length : 0, Array.isArray(value) ? value.length : 0, Array.isArray(timestamp) ? timestamp.length : 0);
+  }
+  return points;
+}
+
+/** Why an `events.add_scalars` body is over a cap, if it is (counted before any series is looked at). */
+function scalarsOverCap(body: unknown): CapExcess | undefined {
+  const series: unknown = typeof body === 'object' && body !== null ? (body as { series?: unknown }).series : undefined;
+  if (!Array.isArray(series)) return undefined;
+  const how = "Tasklane's SDK splits its batches by itself";
+  if (series.length > MAX_SERIES_PER_SCALARS_REQUEST) {
+    return overCap('events.add_scalars', 'series', MAX_SERIES_PER_SCALARS_REQUEST, series.length, how);
+  }
+  const points = pointsOf(series);
+  if (points > MAX_SCALAR_POINTS_PER_REQUEST) {
+    return overCap('events.add_scalars', 'points (all series together)', MAX_SCALAR_POINTS_PER_REQUEST, points, how);
+  }
+  return undefined;
+}
+
 /**
  * `events.add_scalars` (a Tasklane extension): the scalar points of one task, column by column, which costs a
- * fraction of one JSON event per point to send and to parse. Same rules as scalar events of `events.add_batch`.
+ * fraction of one JSON event per point to send and to parse. Same rules as scalar events of `events.add_batch`. At
+ * most MAX_SERIES_PER_SCALARS_REQUEST series and MAX_SCALAR_POINTS_PER_REQUEST points in all (counted first:
+ * REQUEST_TOO_LARGE past them).
  */
-export const EventsAddScalarsRequestSchema = z.object({
-  task: z.string().min(1).describe('task id'),
-  series: z.array(ScalarColumnsInputSchema).min(1).describe('one entry per metric/variant'),
-  worker: z.string().optional(),
-  allow_locked: z.boolean().optional().describe('write even if the task is published'),
-});
+export const EventsAddScalarsRequestSchema = refuseOverCap(
+  z.object({
+    task: z.string().min(1).describe('task id'),
+    series: z
+      .array(ScalarColumnsInputSchema)
+      .min(1)
+      .max(MAX_SERIES_PER_SCALARS_REQUEST)
+      .describe(
+        `one entry per metric/variant; at most ${fmt(MAX_SERIES_PER_SCALARS_REQUEST)} series and ${fmt(MAX_SCALAR_POINTS_PER_REQUEST)} points in all`,
+      ),
+    worker: z.string().optional(),
+    allow_locked: z.boolean().optional().describe('write even if the task is published'),
+  }),
+  scalarsOverCap,
+);
 
 export const EventsGetTaskLogRequestSchema = z.object({
   task: IdSchema,
@@ -367,7 +512,7 @@ export const EventsGetTaskLogResponseSchema = z.object({
 export const EventsGetTaskEventsRequestSchema = z.object({
   task: IdSchema,
   event_type: EventTypeSchema.optional().describe('only events of this type'),
-  metrics: z.array(MetricVariantsSchema).optional().describe('only these metrics (and variants)'),
+  metrics: MetricsFilterSchema.optional().describe(`only these metrics (and variants); at most ${fmt(MAX_METRICS_PER_FILTER)} entries and ${fmt(MAX_VARIANTS_PER_FILTER)} variants in all`),
   order: SortOrderSchema.optional().default('asc').describe('by timestamp'),
   batch_size: z.number().int().min(1).max(10_000).optional().default(500),
   scroll_id: z.string().optional().describe('the scroll_id of the previous page (send the same filters)'),
@@ -394,7 +539,7 @@ export const EventsScalarHistogramRequestSchema = z.object({
     .default(5000)
     .describe('most points per series (0: all); longer series keep the min and max of each iteration bucket'),
   key: ScalarKeySchema.optional().default('iter').describe('x axis: iter, timestamp (epoch ms) or iso_time'),
-  metrics: z.array(MetricVariantsSchema).optional().describe('only these metrics (and variants)'),
+  metrics: MetricsFilterSchema.optional().describe(`only these metrics (and variants); at most ${fmt(MAX_METRICS_PER_FILTER)} entries and ${fmt(MAX_VARIANTS_PER_FILTER)} variants in all`),
 });
 
 /** One chart series: x (iterations, epoch ms or ISO times) and y, in iteration order. */
@@ -444,7 +589,7 @@ export const EventsGetTaskPlotsRequestSchema = z.object({
     .optional()
     .default(1)
     .describe('the last N iterations of each plot (metric/variant) that reported any'),
-  metrics: z.array(MetricVariantsSchema).optional().describe('only these metrics (and variants)'),
+  metrics: MetricsFilterSchema.optional().describe(`only these metrics (and variants); at most ${fmt(MAX_METRICS_PER_FILTER)} entries and ${fmt(MAX_VARIANTS_PER_FILTER)} variants in all`),
   scroll_id: z.string().optional().describe('the scroll_id of the previous page (send the same filters)'),
   no_scroll: z.boolean().optional().default(false).describe('answer the first page only, without a scroll_id'),
 });
@@ -461,13 +606,15 @@ export const EventsGetTaskPlotsResponseSchema = z.object({
 export const TaskMetricSchema = z.object({
   task: IdSchema,
   metric: z.string().optional().describe('all metrics of the task when missing'),
-  variants: z.array(z.string()).optional(),
+  variants: z.array(z.string()).max(MAX_VARIANTS_PER_FILTER).optional(),
 });
 export type TaskMetric = z.infer<typeof TaskMetricSchema>;
 
 /** `events.debug_images`: debug samples of tasks, a few iterations per page. */
 export const EventsDebugImagesRequestSchema = z.object({
-  metrics: z.array(TaskMetricSchema).min(1).describe('the tasks (and metrics, variants) to show'),
+  metrics: metricsFilter(TaskMetricSchema, MAX_TASKS_PER_COMPARE, 1).describe(
+    `the tasks (and metrics, variants) to show; at most ${fmt(MAX_TASKS_PER_COMPARE)} entries and ${fmt(MAX_VARIANTS_PER_FILTER)} variants in all`,
+  ),
   iters: z.number().int().min(1).max(1000).optional().default(1).describe('how many iterations per task and page'),
   navigate_earlier: z
     .boolean()
@@ -536,8 +683,8 @@ export const EventsNextDebugImageSampleRequestSchema = z.object({
 
 /** `events.get_task_single_value_metrics`: the single values of tasks. */
 export const EventsSingleValueMetricsRequestSchema = z.object({
-  tasks: z.array(IdSchema).min(1).max(1000),
-  metrics: z.array(MetricVariantsSchema).optional().describe('only these metrics (and variants)'),
+  tasks: z.array(IdSchema).min(1).max(MAX_TASKS_PER_READ).describe(`at most ${fmt(MAX_TASKS_PER_READ)} task ids`),
+  metrics: MetricsFilterSchema.optional().describe(`only these metrics (and variants); at most ${fmt(MAX_METRICS_PER_FILTER)} entries and ${fmt(MAX_VARIANTS_PER_FILTER)} variants in all`),
 });
 
 /** Single values per task, by metric and variant. */
@@ -555,7 +702,7 @@ export const EventsSingleValueMetricsResponseSchema = z.object({
 
 /** `events.get_task_metrics`: the metric names of tasks, for an event type. */
 export const EventsGetTaskMetricsRequestSchema = z.object({
-  tasks: z.array(IdSchema).min(1).max(1000),
+  tasks: z.array(IdSchema).min(1).max(MAX_TASKS_PER_READ).describe(`at most ${fmt(MAX_TASKS_PER_READ)} task ids`),
   event_type: EventTypeSchema.optional().describe('metrics that reported events of this type; of any type when missing'),
 });
 
@@ -566,7 +713,7 @@ export const EventsGetTaskMetricsResponseSchema = z.object({
 
 /** `events.multi_task_scalar_metrics_iter_histogram`: chart series of several tasks, to compare. */
 export const EventsMultiTaskScalarHistogramRequestSchema = z.object({
-  tasks: z.array(IdSchema).min(1).max(100),
+  tasks: z.array(IdSchema).min(1).max(MAX_TASKS_PER_COMPARE).describe(`at most ${fmt(MAX_TASKS_PER_COMPARE)} task ids`),
   samples: EventsScalarHistogramRequestSchema.shape.samples,
   key: EventsScalarHistogramRequestSchema.shape.key,
   metrics: EventsScalarHistogramRequestSchema.shape.metrics,
@@ -592,9 +739,13 @@ export const EventsDownloadTaskLogRequestSchema = z.object({
   line_format: z
     .string()
     .min(1)
+    .max(MAX_LOG_LINE_FORMAT_LENGTH)
     .optional()
     .default('{asctime} {worker} {level} {msg}')
-    .describe(`text lines: placeholders ${LOG_LINE_FIELDS.map((f) => `{${f}}`).join(', ')}; {{ and }} for braces`),
+    .describe(
+      `text lines: placeholders ${LOG_LINE_FIELDS.map((f) => `{${f}}`).join(', ')}; {{ and }} for braces; at most ` +
+        `${fmt(MAX_LOG_LINE_FORMAT_LENGTH)} characters`,
+    ),
 });
 
 /** The log text (ClearML answers it as a file; here it is the `text` field of `data`). */

@@ -14,4 +14,5 @@ export * from './envelope.js';
 export * from './validation.js';
 export * from './json-safety.js';
 export * from './limits.js';
+export * from './event-limits.js';
 export * from './api-docs.js';

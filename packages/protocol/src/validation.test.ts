@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { ENDPOINTS } from './endpoints.js';
 import { TasklaneError } from './errors.js';
-import { parseInput } from './validation.js';
+import { MAX_EVENTS_PER_BATCH, MAX_METRICS_PER_FILTER, MAX_OTHER_EVENTS_PER_BATCH, MAX_VECTOR_VALUES } from './event-limits.js';
+import { parseEvent } from './events.js';
+import { parseInput, refuseOverCap } from './validation.js';
 
 const TASK_ID = '3f2c9a1b4d5e6f708192a3b4c5d6e7f8';
 
@@ -185,5 +188,59 @@ describe('parseInput', () => {
       status: ['queued'],
       tags: ['best'],
     });
+  });
+
+  it('names the first five problems and counts the others, in the message and in error_data.fields', () => {
+    const schema = z.object({ list: z.array(z.number()) });
+    const error = invalidInput(() => parseInput(schema, { list: Array.from({ length: 12 }, (_, i) => `n${i}`) }));
+    expect(error.details).toEqual({
+      fields: ['body.list.0', 'body.list.1', 'body.list.2', 'body.list.3', 'body.list.4'],
+      more_problems: 7,
+    });
+    expect(error.message).toMatchInlineSnapshot(
+      `"Invalid request: body.list.0: expected a number, got "n0"; body.list.1: expected a number, got "n1"; body.list.2: expected a number, got "n2"; body.list.3: expected a number, got "n3"; body.list.4: expected a number, got "n4"; and 7 more problems"`,
+    );
+  });
+
+  it('shows the start of a huge value without serializing all of it', () => {
+    const huge = Array.from({ length: 1_000_000 }, (_, i) => ({ i }));
+    const started = performance.now();
+    const error = invalidInput(() => parseInput(z.object({ task: z.string() }), { task: huge }));
+    expect(performance.now() - started).toBeLessThan(100);
+    expect(error.message).toMatchInlineSnapshot(`"Invalid request: body.task: expected a string, got [{"i":0},{"i":1},{"i":2},{"i":3},{"i":4},{"i":5},{"i":6},..."`);
+  });
+
+  it('refuses a value over a cap with REQUEST_TOO_LARGE, before the schema looks at its items', () => {
+    let itemsSeen = 0;
+    const item = z.number().refine(() => (itemsSeen += 1) > 0);
+    const schema = refuseOverCap(z.array(item), (value) =>
+      Array.isArray(value) && value.length > 3 ? { message: `at most 3, got ${value.length}`, details: { limit: 3, count: value.length } } : undefined,
+    );
+    expect(parseInput(schema, [1, 2, 3])).toEqual([1, 2, 3]);
+    let caught: unknown;
+    try {
+      parseInput(schema, [1, 2, 3, 4]);
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(TasklaneError);
+    expect(caught).toMatchObject({ code: 'REQUEST_TOO_LARGE', status: 413, message: 'at most 3, got 4', details: { limit: 3, count: 4 } });
+    expect(itemsSeen).toBe(3);
+  });
+
+  it('caps every events request: batches count first, lists of read requests have a length', () => {
+    const addBatch = ENDPOINTS['events.add_batch'].request;
+    expect(() => parseInput(addBatch, Array<object>(MAX_EVENTS_PER_BATCH + 1).fill({}))).toThrow(
+      expect.objectContaining({ code: 'REQUEST_TOO_LARGE', details: { limit: MAX_EVENTS_PER_BATCH, count: MAX_EVENTS_PER_BATCH + 1 } }),
+    );
+    const logs = Array<object>(MAX_OTHER_EVENTS_PER_BATCH + 1).fill({ type: 'log' });
+    expect(() => parseInput(addBatch, logs)).toThrow(expect.objectContaining({ code: 'REQUEST_TOO_LARGE' }));
+    expect(parseInput(addBatch, logs.slice(1))).toHaveLength(MAX_OTHER_EVENTS_PER_BATCH);
+    const histogram = ENDPOINTS['events.scalar_metrics_iter_histogram'].request;
+    const tooMany = Array.from({ length: MAX_METRICS_PER_FILTER + 1 }, (_, i) => ({ metric: `m${i}` }));
+    expect(invalidInput(() => parseInput(histogram, { task: TASK_ID, metrics: tooMany })).details).toEqual({ fields: ['body.metrics'] });
+    const vector = { type: 'training_stats_vector', task: TASK_ID, values: Array<number>(MAX_VECTOR_VALUES + 1).fill(0) };
+    expect(() => parseEvent(vector)).toThrow(`values: expected a list of at most ${MAX_VECTOR_VALUES.toLocaleString('en')} finite numbers`);
+    expect(parseEvent({ ...vector, values: vector.values.slice(1) })).toMatchObject({ type: 'training_stats_vector' });
   });
 });

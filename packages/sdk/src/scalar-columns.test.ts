@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { MAX_OTHER_EVENTS_PER_BATCH, MAX_SCALAR_POINTS_PER_REQUEST, MAX_SERIES_PER_SCALARS_REQUEST } from '@tasklane/protocol';
 import type { ReportEvent } from './event-reporter.js';
-import { jsonLinesBodies, splitScalars } from './scalar-columns.js';
+import { joinScalars, jsonLinesBodies, splitScalars } from './scalar-columns.js';
 
 const scalar = (task: string, iter: number, metric: string, variant: string, value: number): ReportEvent => ({
   type: 'training_stats_scalar',
@@ -52,5 +53,36 @@ describe('jsonLinesBodies', () => {
     expect(bodies.map((b) => b.split('\n').length)).toEqual([2, 1, 1, 1]);
     expect(bodies.join('\n').split('\n').map((l) => JSON.parse(l) as object)).toEqual([small, small, small, big, small]);
     expect([...jsonLinesBodies([], 100)]).toEqual([]);
+  });
+});
+
+describe('bodies within the server caps', () => {
+  it('cuts a task\'s scalars into add_scalars bodies of at most MAX_SERIES_PER_SCALARS_REQUEST series and MAX_SCALAR_POINTS_PER_REQUEST points, in order', () => {
+    const manySeries = Array.from({ length: MAX_SERIES_PER_SCALARS_REQUEST + 1 }, (_, i) => scalar('a', 0, 'per-class', `c${i}`, i));
+    const bySeries = splitScalars(manySeries).scalars;
+    expect(bySeries.map((body) => [body.task, body.series.length])).toEqual([
+      ['a', MAX_SERIES_PER_SCALARS_REQUEST],
+      ['a', 1],
+    ]);
+    expect(bySeries[1]!.series[0]).toMatchObject({ variant: `c${MAX_SERIES_PER_SCALARS_REQUEST}`, iter: [0] });
+
+    const longSeries = Array.from({ length: MAX_SCALAR_POINTS_PER_REQUEST + 2 }, (_, i) => scalar('a', i, 'loss', 'train', i));
+    const split = splitScalars([...longSeries, scalar('a', 0, 'loss', 'val', 7)]);
+    expect(split.scalars.map((body) => body.series.map((s) => [s.variant, s.iter.length]))).toEqual([
+      [['train', MAX_SCALAR_POINTS_PER_REQUEST]],
+      [['train', 2], ['val', 1]],
+    ]);
+    expect(split.scalars[1]!.series[0]).toMatchObject({
+      iter: [MAX_SCALAR_POINTS_PER_REQUEST, MAX_SCALAR_POINTS_PER_REQUEST + 1],
+      timestamp: [1000 + MAX_SCALAR_POINTS_PER_REQUEST, 1001 + MAX_SCALAR_POINTS_PER_REQUEST],
+    });
+    // Spilled and read back, the points are the same, in the same order.
+    expect(joinScalars(split).slice(0, longSeries.length)).toEqual(longSeries);
+  });
+
+  it('cuts JSON lines into bodies of at most MAX_OTHER_EVENTS_PER_BATCH events', () => {
+    const line = { type: 'log', msg: 'x' };
+    const bodies = [...jsonLinesBodies(Array<object>(MAX_OTHER_EVENTS_PER_BATCH * 2 + 1).fill(line), 64 * 1024 * 1024)];
+    expect(bodies.map((b) => b.split('\n').length)).toEqual([MAX_OTHER_EVENTS_PER_BATCH, MAX_OTHER_EVENTS_PER_BATCH, 1]);
   });
 });

@@ -312,24 +312,39 @@ describe('events over HTTP', () => {
       expect(await getTask(api, task)).toEqual(before);
     });
 
-    it('names every bad line and what is wrong with it', async () => {
+    it('names each bad line and what is wrong with it, the first five of them', async () => {
       const task = await makeTask(api, { status: 'in_progress' });
-      const { status, json } = await addBatch([
+      const first = await addBatch([
         { task, msg: 'no type' },
         { type: 'scalar', task },
         5,
         { type: 'log', msg: 'no task' },
         { type: 'training_stats_scalar', task, iter: 1.5, value: 1 },
+        { type: 'log', task, msg: 'the only good line' },
+      ]);
+      expect(first.status).toBe(400);
+      expect(first.json.meta.error_data).toEqual({ code: 'INVALID_INPUT', lines: [1, 2, 3, 4, 5], invalid_events: 5 });
+      expect(first.json.meta.result_msg).toMatchInlineSnapshot(
+        `"Invalid events, nothing of this batch was stored: line 1: type: required field is missing; line 2: type: expected one of "training_stats_scalar", "training_stats_vector", "training_debug_image", "plot", "log", got "scalar"; line 3: expected an object, got 5; line 4: task: required field is missing; line 5: iter: expected an integer, got 1.5. Fix these lines and send the batch again."`,
+      );
+      const second = await addBatch([
+        { type: 'log', task, msg: 'the only good line' },
         { type: 'log', task, level: 'loud', msg: 'x' },
         { type: 'log', task },
         { type: 'training_stats_scalar', task, value: 1, model_event: true },
         { type: 'training_stats_vector', task, values: [1, 'two'] },
-        { type: 'log', task, msg: 'the only good line' },
       ]);
-      expect(status).toBe(400);
-      expect(json.meta.error_data).toEqual({ code: 'INVALID_INPUT', lines: [1, 2, 3, 4, 5, 6, 7, 8, 9] });
-      expect(json.meta.result_msg).toMatchInlineSnapshot(
-        `"Invalid events, nothing of this batch was stored: line 1: type: required field is missing; line 2: type: expected one of "training_stats_scalar", "training_stats_vector", "training_debug_image", "plot", "log", got "scalar"; line 3: expected an object, got 5; line 4: task: required field is missing; line 5: iter: expected an integer, got 1.5; line 6: level: expected one of "notset", "debug", "verbose", "info", "warn", "warning", "error", "fatal", "critical", got "loud"; line 7: msg: required field is missing; line 8: model_event: model events are not supported yet; report events of a task (model_event: false), got true; line 9: values.1: expected a number, got "two". Fix these lines and send the batch again."`,
+      expect(second.status).toBe(400);
+      expect(second.json.meta.error_data).toEqual({ code: 'INVALID_INPUT', lines: [2, 3, 4, 5], invalid_events: 4 });
+      expect(second.json.meta.result_msg).toMatchInlineSnapshot(
+        `"Invalid events, nothing of this batch was stored: line 2: level: expected one of "notset", "debug", "verbose", "info", "warn", "warning", "error", "fatal", "critical", got "loud"; line 3: msg: required field is missing; line 4: model_event: model events are not supported yet; report events of a task (model_event: false), got true; line 5: values: expected a list of at most 100,000 finite numbers, got [1,"two"]. Fix these lines and send the batch again."`,
+      );
+      // Past five, the others are counted.
+      const many = await addBatch([...Array.from({ length: 7 }, () => ({ type: 'log', task })), { type: 'log', task, msg: 'good' }]);
+      expect(many.status).toBe(400);
+      expect(many.json.meta.error_data).toEqual({ code: 'INVALID_INPUT', lines: [1, 2, 3, 4, 5], invalid_events: 7 });
+      expect(many.json.meta.result_msg).toMatchInlineSnapshot(
+        `"Invalid events, nothing of this batch was stored: line 1: msg: required field is missing; line 2: msg: required field is missing; line 3: msg: required field is missing; line 4: msg: required field is missing; line 5: msg: required field is missing; and 2 more bad lines (7 of 8 events are invalid). Fix these lines and send the batch again."`,
       );
       expect(await logTotal(task)).toBe(0);
     });

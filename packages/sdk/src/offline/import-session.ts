@@ -4,7 +4,7 @@ import { uploadWithRetry } from '../artifacts/upload-with-retry.js';
 import type { ApiClient } from '../client/api-client.js';
 import type { SdkConfig } from '../config.js';
 import type { ReportEvent } from '../event-reporter.js';
-import { jsonLinesBodies } from '../scalar-columns.js';
+import { capBodies, jsonLinesBodies } from '../scalar-columns.js';
 import { StorageManager } from '../storage/storage-manager.js';
 import { destinationFor, joinUrl } from '../storage/storage-url.js';
 import { checkSession, readEventLines, type CheckedSession } from './read-session.js';
@@ -36,7 +36,7 @@ export interface ImportOfflineResult {
   notes: string[];
 }
 
-/** Scalar points per `events.add_scalars` request, other events per `events.add_batch` request. */
+/** Scalar points gathered before they are sent (in requests within the server's caps), other events per request. */
 const SCALAR_POINTS_PER_REQUEST = 50_000;
 const EVENTS_PER_REQUEST = 5_000;
 const MAX_EVENTS_BODY_BYTES = 8 * 1024 * 1024;
@@ -239,7 +239,8 @@ async function replayEvents(
   let others: ReportEvent[] = [];
   const sendScalars = async () => {
     if (points === 0) return;
-    await api.call('events.add_scalars', { task: taskId, series: [...series.values()] });
+    // Within the server's caps on series and points per request, whatever the session holds.
+    for (const part of capBodies([...series.values()])) await api.call('events.add_scalars', { task: taskId, series: part });
     sent += points;
     series = new Map();
     points = 0;

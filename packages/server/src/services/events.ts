@@ -3,13 +3,16 @@ import { z } from 'zod';
 import {
   ITERATION_IGNORED_METRICS,
   LOG_LINE_FIELDS,
+  MAX_LISTED_PROBLEMS,
+  MAX_SERIES_PER_BATCH,
+  MAX_TASKS_PER_BATCH,
   PLOTS_PAGE_SIZE,
   SINGLE_VALUE_ITERATION,
   TASK_STATUS_LABEL,
   TasklaneError,
   newId,
   parseEvent,
-  parseEventBatch,
+  parseEventBatchInSlices,
   shortId,
   type EventInput,
   type LastMetricsEvent,
@@ -36,6 +39,7 @@ import type {
   SeriesStats,
 } from '../storage/store.js';
 import type { ServiceContext } from './context.js';
+import { LoopPacer } from './loop-pacer.js';
 import { getTaskOrThrow, saveTask } from './tasks.js';
 
 /** Statuses in which a task takes no events unless the caller says `allow_locked` (ClearML's locked statuses). */
@@ -64,6 +68,12 @@ export function metricKey(name: string): string {
 
 // ---------------------------------------------------------------------------------------------------------------
 // events.add_batch and events.add
+//
+// A batch may hold MAX_EVENTS_PER_BATCH events (or MAX_SCALAR_POINTS_PER_REQUEST points): too much work to do in
+// one go without stalling every other client. So it is validated, sorted out and written a slice at a time, the
+// event loop free in between (LoopPacer). All of it runs in the request's one transaction, and the store runs one
+// transaction at a time (SqliteStore's lock): no other request sees or writes anything in between, and a batch that
+// fails half-way is rolled back whole.
 
 /**
  * The scalar points of one series that a batch brings, column by column (a batch holds thousands: no object per
@@ -77,60 +87,123 @@ interface SeriesBatch extends ScalarColumns {
   xAxisLabel?: string;
 }
 
+/** What a batch brings one task, sorted out by kind, before anything is written. */
+interface TaskBatch {
+  task: Task;
+  logs: LogEventRecord[];
+  others: OtherEventRecord[];
+  series: SeriesBatch[];
+  /** Debug-sample series that got samples (their history is capped after the write). */
+  sampleSeries: { metric: string; variant: string }[];
+  lastIteration: number;
+}
+
+/** Rows written per call to the store between two looks at the clock. */
+const ROWS_PER_WRITE = 1_000;
+/** Points of one series written per call to the store (with its summaries) between two looks at the clock. */
+const POINTS_PER_WRITE = 4_096;
+
+/** Batches at least this large start with a yield: the body's parsing may just have held the event loop. */
+const LARGE_BATCH = 1_000;
+
 export async function addBatch(
   ctx: ServiceContext,
   body: ParsedRequestOf<'events.add_batch'>,
 ): Promise<ResponseOf<'events.add_batch'>> {
-  return storeEvents(ctx, parseEventBatch(body), true);
+  const pacer = new LoopPacer();
+  if (body.length >= LARGE_BATCH) await pacer.yield();
+  const events = await pacer.drive(parseEventBatchInSlices(body));
+  const byTask = groupByTask(events);
+  const tasks = await loadWritableTasks(ctx, events, byTask, true);
+  const nowMs = Date.parse(ctx.now());
+  const batches: TaskBatch[] = [];
+  for (const task of tasks) batches.push(await sortOutEvents(ctx, task, byTask.get(task.id)!, nowMs, pacer));
+  const seriesCount = batches.reduce((n, b) => n + b.series.length, 0);
+  if (seriesCount > MAX_SERIES_PER_BATCH) {
+    throw new TasklaneError(
+      'REQUEST_TOO_LARGE',
+      `events.add_batch takes scalar events of at most ${MAX_SERIES_PER_BATCH.toLocaleString('en')} series ` +
+        `(metric/variant pairs) per request, got ${seriesCount.toLocaleString('en')}; nothing was stored. Send them ` +
+        'in several requests, fewer series each.',
+      { limit: MAX_SERIES_PER_BATCH, count: seriesCount },
+    );
+  }
+  return writeBatches(ctx, batches, events.length, pacer);
 }
 
 export async function addEvent(ctx: ServiceContext, body: ParsedRequestOf<'events.add'>): Promise<ResponseOf<'events.add'>> {
-  return storeEvents(ctx, [parseEvent(body)], false);
+  const events = [parseEvent(body)];
+  const pacer = new LoopPacer();
+  const [task] = await loadWritableTasks(ctx, events, groupByTask(events), false);
+  const batch = await sortOutEvents(ctx, task!, events, Date.parse(ctx.now()), pacer);
+  return writeBatches(ctx, [batch], 1, pacer);
 }
 
 /**
- * `events.add_scalars`: the points arrive column by column; each becomes the scalar event it stands for, so that
- * identity, locking and last_metrics follow exactly the rules of add_batch (an object per point costs little next
- * to the JSON line it replaces).
+ * `events.add_scalars`: the points arrive column by column and are stored as such, by the rules of scalar events of
+ * add_batch (identity, locking, last_iteration and last_metrics): no object is made per point, and a series sent
+ * once (the usual case) keeps the request's own arrays.
  */
 export async function addScalars(
   ctx: ServiceContext,
   body: ParsedRequestOf<'events.add_scalars'>,
 ): Promise<ResponseOf<'events.add_scalars'>> {
-  const { task, worker, allow_locked } = body;
-  const events: ScalarEventInput[] = [];
-  for (const series of body.series) {
-    const { metric, variant, iter, value, timestamp, x_axis_label } = series;
-    for (let i = 0; i < iter.length; i += 1) {
-      events.push({
-        type: 'training_stats_scalar',
-        task,
-        iter: iter[i],
-        metric,
-        variant,
-        value: value[i]!,
-        timestamp: timestamp?.[i],
-        worker,
-        allow_locked,
-        x_axis_label,
-      });
+  const { task: taskId, allow_locked } = body;
+  const points = body.series.reduce((n, s) => n + s.iter.length, 0);
+  const pacer = new LoopPacer();
+  if (points >= LARGE_BATCH) await pacer.yield();
+  // One event stands for the request in the checks: they look at its task and allow_locked only.
+  const probe: ScalarEventInput = { type: 'training_stats_scalar', task: taskId, value: 0, allow_locked };
+  const [task] = await loadWritableTasks(ctx, [probe], new Map([[taskId, [probe]]]), false);
+  const nowMs = Date.parse(ctx.now());
+  const batch: TaskBatch = { task: task!, logs: [], others: [], series: [], sampleSeries: [], lastIteration: task!.last_iteration };
+  const byName = new Map<string, Map<string, SeriesBatch>>();
+  for (const { metric, variant, iter, value, timestamp, x_axis_label } of body.series) {
+    if (!ITERATION_IGNORED_METRICS.includes(metric)) {
+      for (const at of iter) if (at > batch.lastIteration && at !== SINGLE_VALUE_ITERATION) batch.lastIteration = at;
     }
+    const timestamps = timestamp ? timestamp.map(Math.round) : new Array<number>(iter.length).fill(nowMs);
+    let series = byName.get(metric)?.get(variant);
+    if (!series) {
+      let isSorted = true;
+      for (let i = 1; i < iter.length && isSorted; i += 1) isSorted = iter[i]! > iter[i - 1]!;
+      series = { metric, variant, iter, value, timestamp: timestamps, length: iter.length, isSorted };
+      if (!byName.has(metric)) byName.set(metric, new Map());
+      byName.get(metric)!.set(variant, series);
+      batch.series.push(series);
+    } else {
+      // The same series twice in one request: its points are appended, in order (to arrays of this request's body).
+      for (let i = 0; i < iter.length; i += 1) addPoint(series, iter[i]!, value[i]!, timestamps[i]!);
+    }
+    if (x_axis_label !== undefined) series.xAxisLabel = x_axis_label;
+    await pacer.pace();
   }
-  return storeEvents(ctx, events, false);
+  return writeBatches(ctx, [batch], points, pacer);
 }
 
-/** Stores validated events, all or nothing; `isBatch` only changes the wording of errors. */
-async function storeEvents(ctx: ServiceContext, events: readonly EventInput[], isBatch: boolean): Promise<ResponseOf<'events.add_batch'>> {
-  const byTask = groupByTask(events);
-  const tasks = await loadWritableTasks(ctx, events, byTask, isBatch);
-  const now = ctx.now();
-  const nowMs = Date.parse(now);
-  for (const task of tasks) {
-    const { last_iteration, last_metrics } = await storeTaskEvents(ctx, task, byTask.get(task.id)!, nowMs);
-    // One write per task and batch, whatever the number of events.
-    await saveTask(ctx, { ...task, last_update: now, last_iteration, last_metrics }, task.status);
+/** The series metric/variant of a task's batch, added when it is new. */
+function seriesOf(batch: TaskBatch, byName: Map<string, Map<string, SeriesBatch>>, metric: string, variant: string): SeriesBatch {
+  let variants = byName.get(metric);
+  if (!variants) {
+    variants = new Map();
+    byName.set(metric, variants);
   }
-  return { added: events.length, errors: 0, errors_info: {} };
+  let series = variants.get(variant);
+  if (!series) {
+    series = { metric, variant, iter: [], value: [], timestamp: [], length: 0, isSorted: true };
+    variants.set(variant, series);
+    batch.series.push(series);
+  }
+  return series;
+}
+
+function addPoint(series: SeriesBatch, iter: number, value: number, timestamp: number): void {
+  const n = series.length;
+  if (n > 0 && iter <= series.iter[n - 1]!) series.isSorted = false;
+  series.iter.push(iter);
+  series.value.push(value);
+  series.timestamp.push(timestamp);
+  series.length = n + 1;
 }
 
 /** The events of each task, in order. A batch is nearly always for one task: then it is taken as it is. */
@@ -155,13 +228,21 @@ function linesWhere(events: readonly EventInput[], matches: (event: EventInput) 
   return lines;
 }
 
-/** Loads the tasks of a batch; refuses the whole batch if one is missing or read-only, naming the lines. */
+/** Loads the tasks of a batch; refuses the whole batch if one is missing or read-only, naming the first few. */
 async function loadWritableTasks(
   ctx: ServiceContext,
   events: readonly EventInput[],
   byTask: Map<string, readonly EventInput[]>,
   isBatch: boolean,
 ): Promise<Task[]> {
+  if (byTask.size > MAX_TASKS_PER_BATCH) {
+    throw new TasklaneError(
+      'REQUEST_TOO_LARGE',
+      `events.add_batch takes events of at most ${MAX_TASKS_PER_BATCH.toLocaleString('en')} tasks per request, got ` +
+        `${byTask.size.toLocaleString('en')}; nothing was stored. Send each task's events in requests of their own.`,
+      { limit: MAX_TASKS_PER_BATCH, count: byTask.size },
+    );
+  }
   const tasks: Task[] = [];
   const missing: string[] = [];
   for (const id of byTask.keys()) {
@@ -172,11 +253,14 @@ async function loadWritableTasks(
   const where = (lines: readonly number[]) => (isBatch ? ` (${lineList(lines)})` : '');
   const nothing = isBatch ? 'nothing of this batch was stored' : 'nothing was stored';
   if (missing.length > 0) {
-    const named = missing.map((id) => `"${id}"${where(linesWhere(events, (e) => e.task === id))}`).join(', ');
+    const listed = missing.slice(0, MAX_LISTED_PROBLEMS);
+    const more = missing.length - listed.length;
+    const named = listed.map((id) => `"${id}"${where(linesWhere(events, (e) => e.task === id))}`).join(', ');
     throw new TasklaneError(
       'TASK_NOT_FOUND',
-      `No task has id ${named}; ${nothing}. Report events to an existing task (tasklane task list).`,
-      { tasks: missing },
+      `No task has id ${named}${more > 0 ? `, nor ${more} more of the ids` : ''}; ${nothing}. Report events to an ` +
+        'existing task (tasklane task list).',
+      { tasks: listed, ...(more > 0 ? { missing_tasks: missing.length } : {}) },
     );
   }
   for (const task of tasks) {
@@ -189,34 +273,42 @@ async function loadWritableTasks(
         `Cannot add events to task ${id}${where(locked)}: its status is "${task.status}" (${TASK_STATUS_LABEL[task.status]}) ` +
           `and a published task is read-only; ${nothing}. Clone it to run it again ` +
           `(tasklane task clone ${id}), or send allow_locked: true on each event to add them anyway.`,
-        { task: task.id, current_status: task.status, ...(isBatch ? { lines: locked } : {}) },
+        {
+          task: task.id,
+          current_status: task.status,
+          ...(isBatch ? { lines: locked.slice(0, LISTED_LINES), ...(locked.length > LISTED_LINES ? { locked_events: locked.length } : {}) } : {}),
+        },
       );
     }
   }
   return tasks;
 }
 
+/** How many line numbers a message lists. */
+const LISTED_LINES = 10;
+
 function lineList(lines: readonly number[]): string {
-  const shown = lines.slice(0, 10).join(', ');
-  return `${lines.length === 1 ? 'line' : 'lines'} ${shown}${lines.length > 10 ? `, and ${lines.length - 10} more` : ''}`;
+  const shown = lines.slice(0, LISTED_LINES).join(', ');
+  return `${lines.length === 1 ? 'line' : 'lines'} ${shown}${lines.length > LISTED_LINES ? `, and ${lines.length - LISTED_LINES} more` : ''}`;
 }
 
-/** Stores one task's events of a batch and answers its new last_iteration and last_metrics. */
-async function storeTaskEvents(
+/** Sorts out one task's events of a batch by kind (records to write, scalar columns), a slice at a time. */
+async function sortOutEvents(
   ctx: ServiceContext,
   task: Task,
   events: readonly EventInput[],
   nowMs: number,
-): Promise<Pick<Task, 'last_iteration' | 'last_metrics'>> {
-  const logs: LogEventRecord[] = [];
-  const others: OtherEventRecord[] = [];
+  pacer: LoopPacer,
+): Promise<TaskBatch> {
+  const batch: TaskBatch = { task, logs: [], others: [], series: [], sampleSeries: [], lastIteration: task.last_iteration };
+  const { logs, others } = batch;
   // metric → variant → points: no key string built per event.
   const scalars = new Map<string, Map<string, SeriesBatch>>();
-  const allSeries: SeriesBatch[] = [];
   const sampleSeries = new Map<string, { metric: string; variant: string }>();
   const callerWorker = ctx.caller?.worker ?? null;
-  let lastIteration = task.last_iteration;
-  for (const event of events) {
+  for (let n = 0; n < events.length; n += 1) {
+    if ((n & 255) === 255) await pacer.pace();
+    const event = events[n]!;
     // As ClearML: `ts` (the old name) wins over `timestamp`; the time of arrival when neither is given.
     const timestamp = Math.round(event.ts ?? event.timestamp ?? nowMs);
     if (event.type === 'log') {
@@ -227,28 +319,12 @@ async function storeTaskEvents(
     const metric = event.metric ?? '';
     const variant = event.variant ?? '';
     const iter = event.iter;
-    if (iter !== undefined && iter > lastIteration && iter !== SINGLE_VALUE_ITERATION && !ITERATION_IGNORED_METRICS.includes(metric)) {
-      lastIteration = iter;
+    if (iter !== undefined && iter > batch.lastIteration && iter !== SINGLE_VALUE_ITERATION && !ITERATION_IGNORED_METRICS.includes(metric)) {
+      batch.lastIteration = iter;
     }
     if (event.type === 'training_stats_scalar') {
-      let variants = scalars.get(metric);
-      if (!variants) {
-        variants = new Map();
-        scalars.set(metric, variants);
-      }
-      let series = variants.get(variant);
-      if (!series) {
-        series = { metric, variant, iter: [], value: [], timestamp: [], length: 0, isSorted: true };
-        variants.set(variant, series);
-        allSeries.push(series);
-      }
-      const at = iter ?? 0;
-      const n = series.length;
-      if (n > 0 && at <= series.iter[n - 1]!) series.isSorted = false;
-      series.iter.push(at);
-      series.value.push(event.value);
-      series.timestamp.push(timestamp);
-      series.length = n + 1;
+      const series = seriesOf(batch, scalars, metric, variant);
+      addPoint(series, iter ?? 0, event.value, timestamp);
       if (event.x_axis_label !== undefined) series.xAxisLabel = event.x_axis_label;
       continue;
     }
@@ -273,26 +349,88 @@ async function storeTaskEvents(
       data: { ...data, worker },
     });
   }
+  batch.sampleSeries = [...sampleSeries.values()];
+  return batch;
+}
+
+/** Writes the sorted-out batches, a slice at a time, and each task's summaries once; answers the reply. */
+async function writeBatches(
+  ctx: ServiceContext,
+  batches: readonly TaskBatch[],
+  added: number,
+  pacer: LoopPacer,
+): Promise<ResponseOf<'events.add_batch'>> {
+  const now = ctx.now();
+  for (const batch of batches) {
+    const { last_metrics } = await writeTaskBatch(ctx, batch, pacer);
+    // One write per task and batch, whatever the number of events.
+    await saveTask(ctx, { ...batch.task, last_update: now, last_iteration: batch.lastIteration, last_metrics }, batch.task.status);
+  }
+  return { added, errors: 0, errors_info: {} };
+}
+
+/** Writes one task's part of a batch and answers its new last_metrics. */
+async function writeTaskBatch(ctx: ServiceContext, batch: TaskBatch, pacer: LoopPacer): Promise<Pick<Task, 'last_metrics'>> {
   const repo = ctx.repos.events;
-  if (logs.length > 0) await repo.insertLogs(logs);
-  if (others.length > 0) await repo.upsertOthers(others);
+  const { task, logs, others } = batch;
+  for (let from = 0; from < logs.length; from += ROWS_PER_WRITE) {
+    await repo.insertLogs(from === 0 && logs.length <= ROWS_PER_WRITE ? logs : logs.slice(from, from + ROWS_PER_WRITE));
+    await pacer.pace();
+  }
+  for (let from = 0; from < others.length; ) {
+    // Plots may be large: a slice ends at ROWS_PER_WRITE events or about 1 MB of plot text.
+    let to = from;
+    let chars = 0;
+    while (to < others.length && to - from < ROWS_PER_WRITE && chars < 1_000_000) {
+      const plot = others[to]!.data.plot_str;
+      chars += typeof plot === 'string' ? plot.length : 0;
+      to += 1;
+    }
+    await repo.upsertOthers(others.slice(from, to));
+    from = to;
+    await pacer.pace();
+  }
   // Only the last N iterations of each debug-sample series are kept (ClearML leaves this to the client).
-  for (const { metric, variant } of sampleSeries.values()) {
+  for (const { metric, variant } of batch.sampleSeries) {
     await repo.capDebugImages(task.id, metric, variant, ctx.settings.debugSampleHistory);
+    await pacer.pace();
   }
 
-  let lastMetrics = task.last_metrics;
-  if (allSeries.length > 0) {
-    lastMetrics = { ...task.last_metrics };
-    for (const series of allSeries) {
-      const metricHash = metricKey(series.metric);
-      const variantHash = metricKey(series.variant);
-      const variants = { ...lastMetrics[metricHash] };
-      variants[variantHash] = await storeSeries(ctx, task.id, normalize(series), variants[variantHash]);
-      lastMetrics[metricHash] = variants;
+  if (batch.series.length === 0) return { last_metrics: task.last_metrics };
+  const lastMetrics = { ...task.last_metrics };
+  // Each metric's variants are copied once per batch, not once per series (a metric may have thousands).
+  const copied = new Set<string>();
+  for (const unsorted of batch.series) {
+    const series = normalize(unsorted);
+    const metricHash = metricKey(series.metric);
+    const variantHash = metricKey(series.variant);
+    if (!copied.has(metricHash)) {
+      lastMetrics[metricHash] = { ...lastMetrics[metricHash] };
+      copied.add(metricHash);
     }
+    const variants = lastMetrics[metricHash]!;
+    const id = await repo.ensureSeries(task.id, series.metric, series.variant);
+    let entry = variants[variantHash];
+    for (let from = 0; from < series.length; from += POINTS_PER_WRITE) {
+      entry = await storeSeries(ctx, id, pointsSlice(series, from, from + POINTS_PER_WRITE), entry);
+      await pacer.pace();
+    }
+    variants[variantHash] = entry!;
   }
-  return { last_iteration: lastIteration, last_metrics: lastMetrics };
+  return { last_metrics: lastMetrics };
+}
+
+/** Points `from` to `to` of a series (the series itself when that is all of it). */
+function pointsSlice(series: SeriesBatch, from: number, to: number): SeriesBatch {
+  if (from === 0 && to >= series.length) return series;
+  const end = Math.min(to, series.length);
+  return {
+    ...series,
+    iter: series.iter.slice(from, end),
+    value: series.value.slice(from, end),
+    timestamp: series.timestamp.slice(from, end),
+    length: end - from,
+  };
 }
 
 /** Sorts a series' points by iteration, keeping the last point sent for an iteration (as a re-send overwrites). */
@@ -315,19 +453,18 @@ function normalize(series: SeriesBatch): SeriesBatch {
 }
 
 /**
- * Writes a series' points (and its chart summaries) and answers its `last_metrics` entry. When the points all come
+ * Writes points of a series (and its chart summaries) and answers its `last_metrics` entry. When the points all come
  * after what is stored (a training loop), the entry is updated from the batch alone; when they may replace stored
  * points (a re-sent batch, iterations out of order, a single value), the series is summarized again from the store,
  * so overwrites are never counted twice.
  */
 async function storeSeries(
   ctx: ServiceContext,
-  taskId: string,
+  id: number,
   series: SeriesBatch,
   previous: LastMetricsEvent | undefined,
 ): Promise<LastMetricsEvent> {
   const repo = ctx.repos.events;
-  const id = await repo.ensureSeries(taskId, series.metric, series.variant);
   const storedLast = await repo.lastIteration(id);
   await repo.upsertScalars(id, series);
   await repo.updateSummaries(id, series, storedLast);
@@ -502,10 +639,13 @@ async function getTasksOrThrow(ctx: ServiceContext, ids: readonly string[]): Pro
   if (missing.length > 0) {
     // One task asked for: the usual message of a missing task.
     if (unique.length === 1) await getTaskOrThrow(ctx, missing[0]!);
+    const listed = missing.slice(0, MAX_LISTED_PROBLEMS);
+    const more = missing.length - listed.length;
     throw new TasklaneError(
       'TASK_NOT_FOUND',
-      `No task has id ${missing.map((id) => `"${id}"`).join(', ')}. List tasks with: tasklane task list`,
-      { tasks: missing },
+      `No task has id ${listed.map((id) => `"${id}"`).join(', ')}${more > 0 ? `, nor ${more} more of the ids` : ''}. ` +
+        'List tasks with: tasklane task list',
+      { tasks: listed, ...(more > 0 ? { missing_tasks: missing.length } : {}) },
     );
   }
   return tasks;
@@ -655,9 +795,18 @@ export async function getScalarMetricsAndVariants(
 function selectSeries(all: readonly SeriesRecord[], requested: MetricVariants[] | undefined): SeriesRecord[] {
   const metrics = metricFilter(requested);
   if (metrics === undefined) return [...all];
-  return all.filter((s) =>
-    metrics.some((m) => m.metric === s.metric && (!m.variants || m.variants.length === 0 || m.variants.includes(s.variant))),
-  );
+  // metric → its variants asked for, or 'all': one lookup per series, whatever the length of the filter.
+  const wanted = new Map<string, Set<string> | 'all'>();
+  for (const { metric, variants } of metrics) {
+    const known = wanted.get(metric);
+    if (known === 'all') continue;
+    if (!variants || variants.length === 0) wanted.set(metric, 'all');
+    else wanted.set(metric, new Set([...(known ?? []), ...variants]));
+  }
+  return all.filter((s) => {
+    const variants = wanted.get(s.metric);
+    return variants === 'all' || (variants !== undefined && variants.has(s.variant));
+  });
 }
 
 function xOf(point: ScalarPoint, key: ScalarKey): number | string {

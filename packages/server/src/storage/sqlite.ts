@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { deflateSync, inflateSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { deflate, inflateSync } from 'node:zlib';
 import Database from 'better-sqlite3';
 import {
   SINGLE_VALUE_ITERATION,
@@ -60,6 +61,8 @@ import type {
 
 type Db = Database.Database;
 type Params = Record<string, unknown>;
+
+const deflateAsync = promisify(deflate);
 
 /** Opens (creating if needed) the SQLite database at `file` and brings its schema up to date. */
 export function openSqliteStore(file: string): Store {
@@ -203,9 +206,12 @@ class SqliteStore implements Store {
  */
 const MAX_LISTED_PARAMS = 500;
 
-/** The inside of `IN (...)` for these values, bound into `params` under names that start with `prefix`. */
-function placeholders(values: readonly unknown[], params: Params, prefix: string): string {
-  if (values.length > MAX_LISTED_PARAMS) {
+/**
+ * The inside of `IN (...)` for these values, bound into `params` under names that start with `prefix`: one parameter
+ * per value, or the whole list as one JSON array past `maxInline` values.
+ */
+function placeholders(values: readonly unknown[], params: Params, prefix: string, maxInline = MAX_LISTED_PARAMS): string {
+  if (values.length > maxInline) {
     params[`${prefix}_list`] = JSON.stringify(values);
     return `SELECT value FROM json_each(@${prefix}_list)`;
   }
@@ -1200,14 +1206,22 @@ class SqliteEvents implements EventRepository {
   }
 
   async upsertOthers(events: readonly OtherEventRecord[]) {
-    for (const e of events) {
+    // Large plots are compressed first, on libuv's threads: a plot of 15 MB takes ~150 ms to compress, which would
+    // hold the event loop. The rows are written afterwards, in order.
+    const compressed = await Promise.all(
+      events.map((e) => {
+        const plot = e.data.plot_str;
+        return e.type === 'plot' && typeof plot === 'string' && plot.length >= PLOT_COMPRESSION_THRESHOLD
+          ? deflateAsync(Buffer.from(plot, 'utf8'), { level: 1 })
+          : undefined;
+      }),
+    );
+    for (const [i, e] of events.entries()) {
       let data = e.data;
-      let plotData: Buffer | null = null;
-      const plot = data.plot_str;
-      if (e.type === 'plot' && typeof plot === 'string' && plot.length >= PLOT_COMPRESSION_THRESHOLD) {
+      const plotData = compressed[i] ?? null;
+      if (plotData) {
         const { plot_str: _plot, ...rest } = data;
         data = rest;
-        plotData = deflateSync(Buffer.from(plot, 'utf8'), { level: 1 });
       }
       this.upsertOtherStmt.run({
         task: e.task,
@@ -1424,6 +1438,9 @@ function toEventRecord(task: string, row: EventRow): EventRecord {
   };
 }
 
+/** Variants of one metrics-filter entry bound one parameter each; longer lists are bound as one JSON array. */
+const MAX_INLINE_FILTER_VARIANTS = 8;
+
 /** `(metric = ? AND variant IN (...)) OR ...` over the given columns; undefined when there is no filter. */
 function metricCondition(
   metrics: MetricVariants[] | undefined,
@@ -1435,8 +1452,12 @@ function metricCondition(
   return metrics
     .map(({ metric, variants }, i) => {
       params[`m${i}`] = metric;
+      // All but the shortest lists of variants go as one JSON array each: SQLite takes seconds to prepare a statement
+      // of a hundred IN lists of a hundred parameters (a metrics filter may list 10,000 variants).
       const variantPart =
-        variants && variants.length > 0 ? ` AND ${columns.variant} IN (${placeholders(variants, params, `m${i}v`)})` : '';
+        variants && variants.length > 0
+          ? ` AND ${columns.variant} IN (${placeholders(variants, params, `m${i}v`, MAX_INLINE_FILTER_VARIANTS)})`
+          : '';
       return `(${columns.metric} = @m${i}${variantPart})`;
     })
     .join(' OR ');

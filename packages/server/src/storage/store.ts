@@ -417,8 +417,9 @@ export interface TransactionOptions {
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
   /**
-   * Runs `work` in one transaction. Work must only await the store (no network, no timers), so that the
-   * transaction stays short.
+   * Runs `work` in one transaction. Work must only await the store, and the short yields to the event loop that
+   * keep a large batch from holding it (LoopPacer): no network, no timers, so that the transaction stays short.
+   * Transactions run one at a time, so nothing of another request interleaves with a yield.
    */
   transaction<T>(work: (repos: Repositories) => Promise<T>, options?: TransactionOptions): Promise<T>;
   /** The latest applied schema version. */
