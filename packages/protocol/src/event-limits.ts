@@ -33,7 +33,7 @@ export const MAX_SERIES_PER_BATCH = 10_000;
  * Most entries in the `series` of one `events.add_scalars` request (413 past it). They are validated as the request
  * arrives, in one go, so the cap is lower than add_batch's; only Tasklane's SDK sends this request, and it splits.
  */
-export const MAX_SERIES_PER_SCALARS_REQUEST = 1_000;
+export const MAX_SERIES_PER_SCALARS_REQUEST = 250;
 
 /**
  * Most tasks the events of one `events.add_batch` request may belong to (413 past it). A client's batch holds its own

@@ -158,12 +158,24 @@ function overCap(endpoint: string, what: string, limit: number, count: number, h
   };
 }
 
+const BATCH_SPLIT_HOW =
+  "Tasklane's SDK and agent split their batches by themselves; ClearML's SDK stays below this unless its " +
+  'api.http.max_req_size is raised';
+
+/**
+ * The REQUEST_TOO_LARGE error of an `events.add_batch` body of `count` events, if that is over the cap. The server's
+ * edge counts the lines of a body with it before parsing them, so a million-line body is refused at once.
+ */
+export function batchCountExcess(count: number): TasklaneError | undefined {
+  if (count <= MAX_EVENTS_PER_BATCH) return undefined;
+  const excess = overCap('events.add_batch', 'events', MAX_EVENTS_PER_BATCH, count, BATCH_SPLIT_HOW);
+  return new TasklaneError('REQUEST_TOO_LARGE', excess.message, excess.details);
+}
+
 /** Why an `events.add_batch` body is over a cap, if it is (counted before any event is validated). */
 function batchOverCap(body: unknown): CapExcess | undefined {
   if (!Array.isArray(body)) return undefined;
-  const how =
-    "Tasklane's SDK and agent split their batches by themselves; ClearML's SDK stays below this unless its " +
-    'api.http.max_req_size is raised';
+  const how = BATCH_SPLIT_HOW;
   if (body.length > MAX_EVENTS_PER_BATCH) return overCap('events.add_batch', 'events', MAX_EVENTS_PER_BATCH, body.length, how);
   if (body.length <= MAX_OTHER_EVENTS_PER_BATCH) return undefined;
   let others = 0;

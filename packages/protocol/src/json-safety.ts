@@ -51,11 +51,11 @@ interface Found {
 
 /**
  * Finds the first part of a parsed JSON value that no input may hold: a key in {@link FORBIDDEN_KEYS}, or nesting
- * deeper than `maxDepth`. Answers undefined when the value is safe. The walk is recursive but bounded by `maxDepth`,
+ * deeper than `maxDepth` (the value itself is at level `depth`: 2 for an item of a list body). Answers undefined when the value is safe. The walk is recursive but bounded by `maxDepth`,
  * so a hostile value cannot exhaust the stack; it visits each node once (a few ms for a 15 MB body).
  */
-export function findJsonHazard(value: unknown, where = 'body', maxDepth = MAX_JSON_DEPTH): JsonHazard | undefined {
-  const found = walk(value, 1, maxDepth);
+export function findJsonHazard(value: unknown, where = 'body', maxDepth = MAX_JSON_DEPTH, depth = 1): JsonHazard | undefined {
+  const found = walk(value, depth, maxDepth);
   if (found === undefined) return undefined;
   return { path: formatPath(where, found.segments.reverse()), problem: found.problem };
 }

@@ -123,16 +123,25 @@ describe('caps on event requests', () => {
     it('refuses three million points of add_scalars at once, storing none', async () => {
       const task = await makeTask(api, { status: 'in_progress' });
       const before = await getTask(api, task);
-      // Small numbers, so that the body stays under the request size limit and reaches the endpoint.
-      const column = `[${Array<string>(1_000_000).fill('0').join(',')}]`;
-      const series = [0, 1, 2].map((k) => `{"metric":"big","variant":"s${k}","iter":${column},"value":${column}}`);
-      const { reply, slowestOtherMs } = await whileOtherClientIsServed(() =>
-        send('events.add_scalars', `{"task":"${task}","series":[${series.join(',')}]}`),
-      );
+      const body = (points: number, seriesCount: number) => {
+        // Small numbers, so that the body is as small as such a request can be.
+        const column = `[${Array<string>(points / seriesCount).fill('0').join(',')}]`;
+        const series = Array.from({ length: seriesCount }, (_, k) => `{"metric":"big","variant":"s${k}","iter":${column},"value":${column}}`);
+        return `{"task":"${task}","series":[${series.join(',')}]}`;
+      };
+      // Three million points take 12 MB at the least: more than one JSON document may be, refused before parsing.
+      const three = await whileOtherClientIsServed(() => send('events.add_scalars', body(3_000_000, 3)));
+      expect(three.reply.status).toBe(413);
+      expect(three.reply.json.meta.error_data).toEqual({ code: 'REQUEST_TOO_LARGE', limit_bytes: 8 * 1024 * 1024 });
+      expect(three.reply.bytes).toBeLessThan(1024);
+      expect(three.reply.ms).toBeLessThan(1000);
+      expect(three.slowestOtherMs).toBeLessThan(500);
+      // Two million fit in one document; the points cap refuses them.
+      const { reply, slowestOtherMs } = await whileOtherClientIsServed(() => send('events.add_scalars', body(2_000_000, 2)));
       expect(reply.status).toBe(413);
-      expect(reply.json.meta.error_data).toEqual({ code: 'REQUEST_TOO_LARGE', limit: MAX_SCALAR_POINTS_PER_REQUEST, count: 3_000_000 });
+      expect(reply.json.meta.error_data).toEqual({ code: 'REQUEST_TOO_LARGE', limit: MAX_SCALAR_POINTS_PER_REQUEST, count: 2_000_000 });
       expect(reply.json.meta.result_msg).toMatchInlineSnapshot(
-        `"events.add_scalars takes at most 100,000 points (all series together) per request, got 3,000,000; nothing was stored. Send them in several requests (Tasklane's SDK splits its batches by itself)."`,
+        `"events.add_scalars takes at most 100,000 points (all series together) per request, got 2,000,000; nothing was stored. Send them in several requests (Tasklane's SDK splits its batches by itself)."`,
       );
       expect(reply.bytes).toBeLessThan(1024);
       expect(reply.ms).toBeLessThan(1000);
@@ -315,7 +324,7 @@ describe('caps on event requests', () => {
         count: MAX_SERIES_PER_SCALARS_REQUEST + 1,
       });
       expect(over.json.meta.result_msg).toMatchInlineSnapshot(
-        `"events.add_scalars takes at most 1,000 series per request, got 1,001; nothing was stored. Send them in several requests (Tasklane's SDK splits its batches by itself)."`,
+        `"events.add_scalars takes at most 250 series per request, got 251; nothing was stored. Send them in several requests (Tasklane's SDK splits its batches by itself)."`,
       );
       expect(await getTask(api, other)).toEqual(before);
     });

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
   ENDPOINTS,
   MAX_JSON_VALUES,
+  batchCountExcess,
   TasklaneError,
   isEndpointName,
   isWriteEndpoint,
@@ -65,7 +66,10 @@ export function registerApiRoute(app: FastifyInstance, options: ApiRouteOptions)
             : undefined;
         const contentType = request.headers['content-type'];
         checkContentType(name, contentType, raw !== undefined && raw.length > 0);
-        const body = await parseBody(raw, contentType, EVENT_WRITE_ENDPOINTS.has(name) ? Number.POSITIVE_INFINITY : MAX_JSON_VALUES);
+        const body = await parseBody(raw, contentType, {
+          maxValues: EVENT_WRITE_ENDPOINTS.has(name) ? Number.POSITIVE_INFINITY : MAX_JSON_VALUES,
+          ...(name === 'events.add_batch' ? { checkItemCount: batchCountExcess } : {}),
+        });
         const parsed = mergeQuery(body, request.query as Record<string, unknown>);
         const data = await callEndpoint(name, parsed, options, callerOf(request));
         return sendEnvelope(reply, request, 200, { data });
