@@ -153,7 +153,7 @@ const EXIT_FLUSHER = fileURLToPath(new URL('./exit-flusher.js', import.meta.url)
 const GENERAL_SECTION = 'General';
 /** Most events per request (scalars go column by column: 20,000 points are about 1 MB). */
 const EVENT_BATCH = 20_000;
-/** Most bytes of one events.add_batch body (plots can be large); the server takes 64 MiB by default. */
+/** Most bytes of one events.add_batch body (plots can be large); the server takes 16 MiB by default. */
 const MAX_EVENTS_BODY_BYTES = 8 * 1024 * 1024;
 const ARGS_SECTION = 'Args';
 

@@ -1,5 +1,5 @@
 import { useState } from 'react';
-import { isTransitionAllowed, type Task, type TaskStatus } from '@tasklane/protocol';
+import { MAX_IDS_PER_BULK, isTransitionAllowed, type Task, type TaskStatus } from '@tasklane/protocol';
 import { api, errorMessage } from '../api';
 import { Dialog } from '../components/dialog';
 import { ErrorBox } from '../components/error-box';
@@ -72,7 +72,16 @@ export function BulkActions({
       setBusy(false);
     }
   };
-  const ids = (rows: TaskRow[]) => rows.map((t) => t.id);
+  /** Runs a `*_many` action on the rows, at most MAX_IDS_PER_BULK ids a request (the server's cap), one reply for all. */
+  const many = async (rows: TaskRow[], call: (ids: string[]) => Promise<BulkReply>): Promise<BulkReply> => {
+    const all: BulkReply = { succeeded: [], failed: [] };
+    for (let start = 0; start < rows.length; start += MAX_IDS_PER_BULK) {
+      const reply = await call(rows.slice(start, start + MAX_IDS_PER_BULK).map((t) => t.id));
+      all.succeeded.push(...reply.succeeded);
+      all.failed.push(...reply.failed);
+    }
+    return all;
+  };
   const open = (kind: DialogKind) => {
     setTag('');
     setError(undefined);
@@ -109,7 +118,7 @@ export function BulkActions({
       {button(
         'Abort',
         abortable.length,
-        () => void run(async () => report('Aborted', await api.call('tasks.stop_many', { ids: ids(abortable) }))),
+        () => void run(async () => report('Aborted', await many(abortable, (ids) => api.call('tasks.stop_many', { ids })))),
         'Only pending or running tasks can be aborted',
       )}
       {button('Reset', resettable.length, () => open('reset'), 'Drafts and published tasks cannot be reset')}
@@ -117,13 +126,13 @@ export function BulkActions({
         ? button(
             'Restore',
             count,
-            () => void run(async () => report('Restored', await api.call('tasks.unarchive_many', { ids: ids(selected) }))),
+            () => void run(async () => report('Restored', await many(selected, (ids) => api.call('tasks.unarchive_many', { ids })))),
             '',
           )
         : button(
             'Archive',
             count,
-            () => void run(async () => report('Archived', await api.call('tasks.archive_many', { ids: ids(selected) }))),
+            () => void run(async () => report('Archived', await many(selected, (ids) => api.call('tasks.archive_many', { ids })))),
             '',
           )}
       {button('Delete', deletable.length, () => open('delete'), 'Running and published tasks cannot be deleted')}
@@ -133,7 +142,7 @@ export function BulkActions({
         type="button"
         disabled={!canCompare}
         title={canCompare ? undefined : 'Select 2 to 10 tasks to compare them'}
-        onClick={() => navigate(href(['compare'], { ids: ids(selected).join(',') }))}
+        onClick={() => navigate(href(['compare'], { ids: selected.map((t) => t.id).join(',') }))}
       >
         Compare ({count})
       </button>
@@ -145,7 +154,7 @@ export function BulkActions({
           submitLabel="Enqueue"
           busy={busy || !queue}
           onClose={() => setDialog(undefined)}
-          onSubmit={() => void run(async () => report('Enqueued', await api.call('tasks.enqueue_many', { ids: ids(enqueueable), queue })))}
+          onSubmit={() => void run(async () => report('Enqueued', await many(enqueueable, (ids) => api.call('tasks.enqueue_many', { ids, queue }))))}
         >
           <label>
             Queue
@@ -160,7 +169,7 @@ export function BulkActions({
           submitLabel="Reset"
           busy={busy}
           onClose={() => setDialog(undefined)}
-          onSubmit={() => void run(async () => report('Reset', await api.call('tasks.reset_many', { ids: ids(resettable) })))}
+          onSubmit={() => void run(async () => report('Reset', await many(resettable, (ids) => api.call('tasks.reset_many', { ids }))))}
         >
           <p>Reset makes them drafts again and deletes their outputs: console, scalars, plots, debug samples, output models.</p>
           <ErrorBox message={error} />
@@ -172,7 +181,7 @@ export function BulkActions({
           submitLabel="Delete"
           busy={busy}
           onClose={() => setDialog(undefined)}
-          onSubmit={() => void run(async () => report('Deleted', await api.call('tasks.delete_many', { ids: ids(deletable) })))}
+          onSubmit={() => void run(async () => report('Deleted', await many(deletable, (ids) => api.call('tasks.delete_many', { ids }))))}
         >
           <p>Deleting cannot be undone: the tasks go with all their outputs.</p>
           <ErrorBox message={error} />
