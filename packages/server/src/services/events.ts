@@ -724,7 +724,10 @@ export async function downloadTaskLog(
   const task = await getTaskOrThrow(ctx, body.task);
   const format = body.line_type === 'text' ? parseLineFormat(body.line_format) : undefined;
   const lines: string[] = [];
-  await ctx.repos.events.forEachLog(task.id, (events) => {
+  // A log of a million lines takes seconds to read and format: a page at a time, the event loop free in between.
+  const pacer = new LoopPacer();
+  await ctx.repos.events.forEachLog(task.id, async (events) => {
+    await pacer.pace();
     for (const e of events) {
       const fields = {
         asctime: new Date(e.timestamp).toISOString(),

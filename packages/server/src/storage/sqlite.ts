@@ -1269,12 +1269,12 @@ class SqliteEvents implements EventRepository {
       .get({ task, search: search.toLowerCase() }) as number;
   }
 
-  async forEachLog(task: string, chunk: (events: LogEventRecord[]) => void) {
+  async forEachLog(task: string, chunk: (events: LogEventRecord[]) => void | Promise<void>) {
     const limit = 1000;
     let after = { timestamp: -Infinity, seq: 0 };
     for (;;) {
       const rows = this.logChunkStmt.all({ task, ...after, limit }) as (LogEventRecord & { seq: number })[];
-      if (rows.length > 0) chunk(rows.map((row) => toLogRecord(task, row)));
+      if (rows.length > 0) await chunk(rows.map((row) => toLogRecord(task, row)));
       if (rows.length < limit) return;
       const last = rows.at(-1)!;
       after = { timestamp: last.timestamp, seq: last.seq };

@@ -356,7 +356,7 @@ export interface EventRepository {
   /** Console lines of a task (containing `search`, ignoring case, when given). */
   countLogs(task: string, search?: string): Promise<number>;
   /** Every console line of a task, oldest first, a chunk at a time. */
-  forEachLog(task: string, chunk: (events: LogEventRecord[]) => void): Promise<void>;
+  forEachLog(task: string, chunk: (events: LogEventRecord[]) => void | Promise<void>): Promise<void>;
   listEvents(query: EventListQuery): Promise<EventRecord[]>;
   countEvents(query: Omit<EventListQuery, 'descending' | 'limit' | 'offset'>): Promise<number>;
   /** A page of plot events and how many there are in all. */
