@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_JSON_DEPTH, countJsonValues, findJsonHazard } from './json-safety.js';
+import { MAX_JSON_DEPTH, capJsonDepth, countJsonValues, findJsonHazard } from './json-safety.js';
 
 function nested(depth: number): unknown {
   let value: unknown = 1;
@@ -51,5 +51,22 @@ describe('countJsonValues', () => {
     const lists = [[1, 2, 3], [4, 5, 6], [7, 8, 9]];
     expect(countJsonValues(lists)).toBe(12);
     expect(countJsonValues(lists, 4)).toBe(6);
+  });
+});
+
+describe('capJsonDepth', () => {
+  it('keeps what sits deeper than the limit as its JSON text, and nests no deeper', () => {
+    const value = JSON.parse(`{"keep": [1, {"b": 2}], "deep": ${'{"a":'.repeat(100)}"x"${'}'.repeat(100)}}`);
+    const capped = capJsonDepth(value, 10) as { keep: unknown; deep: unknown };
+    expect(capped.keep).toEqual([1, { b: 2 }]);
+    expect(findJsonHazard(capped, 'body', 10)).toBeUndefined();
+    let part: unknown = capped.deep;
+    let levels = 0;
+    while (typeof part === 'object' && part !== null) {
+      part = (part as { a: unknown }).a;
+      levels += 1;
+    }
+    expect(levels).toBe(8);
+    expect(`${'{"a":'.repeat(levels)}${part as string}${'}'.repeat(levels)}`).toBe(JSON.stringify(value.deep));
   });
 });

@@ -97,3 +97,16 @@ function formatPath(where: string, segments: string[]): string {
   const parts = shown.length > 6 ? [...shown.slice(0, 4), `…(${shown.length - 5} more levels)…`, shown.at(-1)!] : shown;
   return [where, ...parts].join('.');
 }
+
+/**
+ * A copy of a parsed JSON value in which every part nested deeper than `maxDepth` is replaced by its JSON text (a
+ * string), so the value keeps everything it held and nests no deeper. For values stored before the edge limited depth.
+ */
+export function capJsonDepth(value: unknown, maxDepth = MAX_JSON_DEPTH, depth = 1): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  if (depth >= maxDepth) return JSON.stringify(value);
+  if (Array.isArray(value)) return value.map((item) => capJsonDepth(item, maxDepth, depth + 1));
+  const copy: Record<string, unknown> = {};
+  for (const key of Object.keys(value)) copy[key] = capJsonDepth((value as Record<string, unknown>)[key], maxDepth, depth + 1);
+  return copy;
+}

@@ -1,8 +1,38 @@
+import type Database from 'better-sqlite3';
+import { capJsonDepth } from '@tasklane/protocol';
+
 /** One step of the schema. Versions only ever grow; a released migration is never edited. */
 export interface Migration {
   version: number;
   name: string;
   sql: string;
+  /** Work SQL cannot do, run after `sql` in the same transaction. */
+  run?: (db: Database.Database) => void;
+}
+
+/** The tables that keep a JSON document per row in `data`. */
+const DOCUMENT_TABLES = ['projects', 'tasks', 'queues', 'workers', 'models', 'other_events'] as const;
+
+/**
+ * Rewrites the documents that SQLite's JSON functions cannot read — values nested deeper than its limit of 1,000,
+ * which servers before the request edge limited depth stored as they came — with every part deeper than 64 levels
+ * kept as its JSON text. One such row made every query that reads documents (search, sorting by hyperparameter,
+ * projects.get_hyper_parameters) fail for every client. Nothing is lost: the deep part is still there, as text.
+ */
+function repairUnreadableDocuments(db: Database.Database): void {
+  for (const table of DOCUMENT_TABLES) {
+    const rows = db.prepare(`SELECT rowid, data FROM ${table} WHERE json_valid(data) = 0`).all() as { rowid: number; data: string }[];
+    const update = db.prepare(`UPDATE ${table} SET data = ? WHERE rowid = ?`);
+    for (const row of rows) {
+      let value: unknown;
+      try {
+        value = JSON.parse(row.data);
+      } catch {
+        continue; // not JSON at all: nothing of ours wrote it, and nothing here can read it either
+      }
+      update.run(JSON.stringify(capJsonDepth(value)), row.rowid);
+    }
+  }
 }
 
 /** Iterations per block of each summary level, as migration 3 created them (storage/scalar-summaries.ts). */
@@ -233,6 +263,12 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
         system_tags = COALESCE(json_extract(data, '$.system_tags'), '[]');
       CREATE INDEX tasks_project_update ON tasks(project, last_update, system_tags, status);
     `,
+  },
+  {
+    version: 7,
+    name: 'documents nested too deep for SQLite made readable',
+    sql: '',
+    run: repairUnreadableDocuments,
   },
 ];
 

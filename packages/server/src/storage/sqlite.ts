@@ -148,6 +148,7 @@ function migrate(db: Db, migrations: readonly Migration[]): void {
       // Asked again under the write lock: another process opening the same new file may have applied it meanwhile.
       if (isApplied.get(migration.version) !== undefined) return;
       db.exec(migration.sql);
+      migration.run?.(db);
       record.run(migration.version, migration.name, new Date().toISOString());
     }).immediate();
   }
