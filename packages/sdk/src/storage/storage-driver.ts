@@ -29,24 +29,33 @@ export interface StorageDriver<TLocation extends StorageLocation = StorageLocati
   delete(location: TLocation, context: DriverContext): Promise<boolean>;
 }
 
-/** Streams chunks into a file through the meter, with backpressure. @internal */
+/**
+ * Streams chunks into a file through the meter, with backpressure. On failure or abort it settles only once the file
+ * is closed, so a caller that then removes the file cannot race a write stream still opening it. @internal
+ */
 export async function writeChunksToFile(
   source: AsyncIterable<Uint8Array>,
   targetPath: string,
   meter: TransferMeter,
   signal: AbortSignal | undefined,
 ): Promise<void> {
-  await pipeline(
-    source,
-    async function* count(chunks: AsyncIterable<Uint8Array>) {
-      for await (const chunk of chunks) {
-        meter.update(chunk);
-        yield chunk;
-      }
-    },
-    createWriteStream(targetPath),
-    signal ? { signal } : {},
-  );
+  const file = createWriteStream(targetPath);
+  try {
+    await pipeline(
+      source,
+      async function* count(chunks: AsyncIterable<Uint8Array>) {
+        for await (const chunk of chunks) {
+          meter.update(chunk);
+          yield chunk;
+        }
+      },
+      file,
+      signal ? { signal } : {},
+    );
+  } catch (error) {
+    if (!file.closed) await new Promise<void>((settle) => file.once('close', () => settle()).destroy());
+    throw error;
+  }
 }
 
 /**
