@@ -121,6 +121,15 @@ import {
   WorkersStatusReportRequestSchema,
   WorkersUnregisterRequestSchema,
 } from './worker.js';
+import {
+  AuthCreateCredentialsRequestSchema,
+  AuthGetCredentialsRequestSchema,
+  AuthRevokeCredentialsRequestSchema,
+  AuthSignInRequestSchema,
+  CredentialSchema,
+  NewCredentialSchema,
+  UserSchema,
+} from './user.js';
 
 /** One endpoint: what it does, the body it takes and the `data` it answers with. */
 export interface EndpointDefinition<TRequest extends z.ZodType = z.ZodType, TResponse extends z.ZodType = z.ZodType> {
@@ -156,10 +165,39 @@ const BulkResult = z.object({
  */
 export const ENDPOINTS = {
   'auth.login': endpoint(
-    'Answers a token for the credentials given (HTTP Basic) — ClearML clients call it first.',
+    'Answers a signed, expiring token for the key pair given as HTTP Basic (or a fresh one for a valid Bearer token) — ' +
+      'ClearML clients call it first. Where auth is off, any caller gets a token.',
     z.object({ expiration_sec: z.number().int().min(1).optional() }),
     z.object({ token: z.string() }),
   ),
+  'auth.sign_in': endpoint(
+    'Web UI sign-in: checks a user name and password and sets the session cookie (HttpOnly, SameSite=Strict).',
+    AuthSignInRequestSchema,
+    z.object({ user: UserSchema, expires: z.string() }),
+  ),
+  'auth.refresh_session': endpoint(
+    "Renews the web UI's session cookie before it expires.",
+    Empty,
+    z.object({ user: UserSchema, expires: z.string() }),
+  ),
+  'auth.sign_out': endpoint('Clears the session cookie.', Empty, z.object({ signed_out: z.boolean() })),
+  'auth.create_credentials': endpoint(
+    'Makes a new key pair for the calling user; the answer is the only time the secret key is shown.',
+    AuthCreateCredentialsRequestSchema,
+    z.object({ credentials: NewCredentialSchema }),
+  ),
+  'auth.get_credentials': endpoint(
+    "Lists the calling user's key pairs (access keys only).",
+    AuthGetCredentialsRequestSchema,
+    z.object({ credentials: z.array(CredentialSchema) }),
+  ),
+  'auth.revoke_credentials': endpoint(
+    'Revokes one of the calling user\'s key pairs (an admin may revoke anyone\'s); it stops working at once.',
+    AuthRevokeCredentialsRequestSchema,
+    z.object({ revoked: z.number().int() }),
+  ),
+  'users.get_current_user': endpoint('Answers who the caller is.', Empty, z.object({ user: UserSchema, auth: z.boolean() })),
+  'users.get_all': endpoint('Lists every user (admins only).', Empty, z.object({ users: z.array(UserSchema) })),
 
   'projects.create': endpoint(
     'Creates a project; a name with "/" nests it, creating missing parents.',
@@ -597,6 +635,9 @@ export const API_VERSION = '2.31';
  */
 export const READ_ENDPOINTS: ReadonlySet<EndpointName> = new Set<EndpointName>([
   'auth.login',
+  'auth.get_credentials',
+  'users.get_current_user',
+  'users.get_all',
   'projects.get_by_id',
   'projects.get_all',
   'projects.get_all_ex',

@@ -78,6 +78,7 @@ describe('error codes', () => {
       PROJECT_NOT_EMPTY: 409,
       QUEUE_NOT_EMPTY: 409,
       UNSUPPORTED_MEDIA_TYPE: 415,
+      TOO_MANY_REQUESTS: 429,
       INTERNAL: 500,
       SERVER_UNREACHABLE: 503,
     });

@@ -8,6 +8,7 @@ export * from './model.js';
 export * from './project.js';
 export * from './queue.js';
 export * from './worker.js';
+export * from './user.js';
 export * from './events.js';
 export * from './endpoints.js';
 export * from './envelope.js';

@@ -1,13 +1,18 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { join } from 'node:path';
+import { TasklaneError } from '@tasklane/protocol';
 import { createServer } from 'node:http';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { ServerConfig } from './config.js';
 import { registerApiRoute } from './routes/api-route.js';
+import { registerAuthGuard } from './routes/auth-guard.js';
 import { isApiPath } from './routes/api-reply.js';
 import { registerFilesRoutes } from './routes/files-route.js';
 import { registerRequestGuard } from './routes/request-guard.js';
 import { createWebUiHandler } from './routes/web-ui-route.js';
 import { newTokenSecret } from './services/auth.js';
+import { Authenticator } from './services/authenticator.js';
 import type { ServiceContext } from './services/context.js';
 import { ensureDefaultQueue } from './services/queues.js';
 import { openSqliteStore } from './storage/sqlite.js';
@@ -24,6 +29,8 @@ export interface TasklaneApp {
   app: FastifyInstance;
   store: Store;
   config: ServerConfig;
+  /** Whether requests need credentials (the `auth` setting resolved at start). */
+  authEnabled: boolean;
   /** Runs one watchdog round now (the timer runs them every `watchdogIntervalSec`). */
   runWatchdog(): Promise<string[]>;
 }
@@ -43,6 +50,13 @@ export async function buildApp(config: ServerConfig, deps: AppDependencies = {})
     },
   };
   await store.transaction((repos) => ensureDefaultQueue({ ...context, repos }));
+  let authEnabled: boolean;
+  try {
+    authEnabled = await resolveAuth(config, store);
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
 
   const app = Fastify({
     logger: {
@@ -77,12 +91,25 @@ export async function buildApp(config: ServerConfig, deps: AppDependencies = {})
     connectionTimeout: config.idleTimeoutSec * 1000,
   });
   registerRequestGuard(app, { bindHost: config.host, allowedHosts: config.allowedHosts, corsAllowedOrigins: config.corsAllowedOrigins });
+  const auth = authEnabled
+    ? new Authenticator({
+        store,
+        secret: config.authSecret ?? dataDirSecret(config.dataDir),
+        tokenLifetimeSec: config.tokenLifetimeSec,
+        sessionLifetimeSec: config.sessionLifetimeSec,
+        now: clock,
+        log: app.log,
+      })
+    : undefined;
+  if (auth !== undefined) registerAuthGuard(app, auth);
+  app.log.info({ auth: authEnabled ? 'on' : 'off' }, authEnabled ? 'authentication is on' : 'authentication is off (loopback only, no users)');
   limitApiBodyTime(app, config.bodyTimeoutSec * 1000);
   await registerFilesRoutes(app, { filesDir: config.filesDir, maxFileBytes: config.maxFileBytes });
   registerApiRoute(app, {
     store,
     context,
     maxRequestBytes: config.maxRequestBytes,
+    ...(auth !== undefined ? { auth } : {}),
     serveUi: createWebUiHandler(config.webDir),
   });
 
@@ -99,7 +126,57 @@ export async function buildApp(config: ServerConfig, deps: AppDependencies = {})
     clearInterval(timer);
     await store.close();
   });
-  return { app, store, config, runWatchdog };
+  return { app, store, config, authEnabled, runWatchdog };
+}
+
+/** Whether an address is this machine only (127.0.0.0/8, ::1, localhost). */
+export function isLoopbackHost(host: string): boolean {
+  const bare = host.replace(/^\[|\]$/g, '').toLowerCase();
+  if (bare === 'localhost' || bare === '::1') return true;
+  return isIP(bare) === 4 && bare.startsWith('127.');
+}
+
+/**
+ * The `auth` setting resolved: `auto` is off only on loopback with no users. Refuses what would leave a reachable
+ * server open, or an authenticated one that nobody can sign in to.
+ */
+async function resolveAuth(config: ServerConfig, store: Store): Promise<boolean> {
+  const users = await store.transaction((repos) => repos.users.count(), { readOnly: true });
+  const loopback = isLoopbackHost(config.host);
+  const enabled = config.auth === 'on' || (config.auth === 'auto' && (!loopback || users > 0));
+  const firstAdmin = 'Create the first admin with `tasklane users add admin --admin --password-stdin` (same --data-dir / --db-url), then start the server again';
+  if (!enabled && !loopback) {
+    throw new TasklaneError(
+      'INVALID_INPUT',
+      `Refusing to listen on ${config.host} with authentication off: anyone who reaches the port could read and change every ` +
+        `task and run code on every agent. ${firstAdmin} with --auth on (or the default, auto).`,
+    );
+  }
+  if (enabled && users === 0) {
+    throw new TasklaneError('INVALID_INPUT', `Authentication is on${config.auth === 'auto' ? ` (the server listens on ${config.host}, not loopback only)` : ''}, but there is no user yet. ${firstAdmin}.`);
+  }
+  return enabled;
+}
+
+/**
+ * The data dir's token-signing secret, made on first use (readable by its owner only). Several processes starting
+ * at once agree: the file is created exclusively, and whoever loses the race reads the winner's.
+ */
+function dataDirSecret(dataDir: string): string {
+  const file = join(dataDir, 'auth-secret');
+  mkdirSync(dataDir, { recursive: true });
+  try {
+    writeFileSync(file, `${newTokenSecret()}${newTokenSecret()}\n`, { flag: 'wx', mode: 0o600 });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
+  for (let attempt = 0; ; attempt += 1) {
+    const secret = readFileSync(file, 'utf8').trim();
+    if (secret.length >= 32) return secret;
+    // another process created the file a moment ago and has not written it yet
+    if (attempt >= 50) throw new TasklaneError('INVALID_INPUT', `The auth secret file ${file} is empty or too short: delete it and start again.`);
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+  }
 }
 
 /**

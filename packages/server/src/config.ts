@@ -53,6 +53,20 @@ export const ServerConfigSchema = z.object({
   debugSampleHistory: z.coerce.number().int().min(1).default(100),
   /** Largest file the built-in file server accepts. @default 10 GiB */
   maxFileBytes: z.coerce.number().int().positive().default(10 * 1024 ** 3),
+  /**
+   * Whether requests need credentials. `auto`: off only when the server listens on loopback alone and has no users,
+   * on otherwise. A non-loopback address with auth off, or auth on with no user, refuses to start.
+   */
+  auth: z.enum(['on', 'off', 'auto']).default('auto'),
+  /**
+   * The secret that signs tokens (at least 32 characters). Several server processes on one database need the same
+   * one; by default each data dir makes its own (`<dataDir>/auth-secret`, readable by its owner only).
+   */
+  authSecret: z.string().min(32, 'use at least 32 characters (e.g. `openssl rand -hex 32`)').optional(),
+  /** How long a token from auth.login lasts; clients log in again before it ends. @default one day */
+  tokenLifetimeSec: z.coerce.number().int().min(60).default(24 * 3600),
+  /** How long a web sign-in lasts without the UI open (the UI renews it while open). @default 12 hours */
+  sessionLifetimeSec: z.coerce.number().int().min(60).default(12 * 3600),
   logLevel: z.enum(LOG_LEVELS).default('info'),
   /** Folder of the built web UI (`index.html` and assets) served at `/`; without it `/` shows a short landing page. */
   webDir: z.string().min(1).optional(),
@@ -80,6 +94,10 @@ const ENV_KEYS: Record<string, keyof ServerConfigInput> = {
   TASKLANE_IDLE_TIMEOUT_SEC: 'idleTimeoutSec',
   TASKLANE_DEBUG_SAMPLE_HISTORY: 'debugSampleHistory',
   TASKLANE_MAX_FILE_BYTES: 'maxFileBytes',
+  TASKLANE_AUTH: 'auth',
+  TASKLANE_AUTH_SECRET: 'authSecret',
+  TASKLANE_TOKEN_LIFETIME_SEC: 'tokenLifetimeSec',
+  TASKLANE_SESSION_LIFETIME_SEC: 'sessionLifetimeSec',
   TASKLANE_LOG_LEVEL: 'logLevel',
   TASKLANE_WEB_DIR: 'webDir',
 };
@@ -119,7 +137,8 @@ export function loadServerConfig(
     const problems = parsed.error.issues.map((issue) => {
       const key = String(issue.path[0] ?? '');
       const source = sourceOf[key] ?? 'defaults';
-      return `${source === 'options' ? `--${kebab(key)}` : `${source} (${key})`}: ${issue.message}, got ${JSON.stringify(merged[key])}`;
+      const got = key === 'authSecret' ? `${String(merged[key]).length} characters` : JSON.stringify(merged[key]);
+      return `${source === 'options' ? `--${kebab(key)}` : `${source} (${key})`}: ${issue.message}, got ${got}`;
     });
     throw new TasklaneError('INVALID_INPUT', `Invalid server configuration: ${problems.join('; ')}`);
   }

@@ -4,3 +4,14 @@ export { loadServerConfig, SERVER_ENV_VARS, ServerConfigSchema, type ServerConfi
 export { openSqliteStore } from './storage/sqlite.js';
 export type { Store, Repositories } from './storage/store.js';
 export { SERVER_VERSION } from './services/auth.js';
+export { isLoopbackHost } from './app.js';
+export {
+  MIN_PASSWORD_LENGTH,
+  addUser,
+  createCredentials,
+  listCredentials,
+  listUsers,
+  removeUser,
+  revokeCredentials,
+  type NewUser,
+} from './services/users.js';

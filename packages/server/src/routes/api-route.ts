@@ -9,16 +9,21 @@ import {
   parseInput,
   type EndpointName,
 } from '@tasklane/protocol';
+import type { Authenticator } from '../services/authenticator.js';
 import type { ServiceContext } from '../services/context.js';
+import { prepareKeyPair } from '../services/users.js';
 import { HANDLERS, type Handler } from '../services/handlers.js';
 import type { Store } from '../storage/store.js';
 import { parseApiPath, sendEnvelope, sendError } from './api-reply.js';
+import { identityOf, sessionCookie } from './auth-guard.js';
 import { isJsonContentType, mergeQuery, parseBody, readRawBody, tooLarge } from './request-body.js';
 
 export interface ApiRouteOptions {
   store: Store;
   context: Omit<ServiceContext, 'repos'>;
   maxRequestBytes: number;
+  /** Checks credentials; absent where authentication is off. */
+  auth?: Authenticator;
   /** Answers GET requests outside the API (the web UI). */
   serveUi: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown> | unknown;
 }
@@ -71,7 +76,7 @@ export function registerApiRoute(app: FastifyInstance, options: ApiRouteOptions)
           ...(name === 'events.add_batch' ? { checkItemCount: batchCountExcess } : {}),
         });
         const parsed = mergeQuery(body, request.query as Record<string, unknown>);
-        const data = await callEndpoint(name, parsed, options, callerOf(request));
+        const data = await callEndpoint(name, parsed, options, request, reply);
         return sendEnvelope(reply, request, 200, { data });
       } catch (error) {
         return sendError(reply, request, error);
@@ -106,21 +111,59 @@ function checkContentType(name: EndpointName, contentType: string | undefined, h
   }
 }
 
-async function callEndpoint(name: EndpointName, rawBody: unknown, options: ApiRouteOptions, caller: ServiceContext['caller']): Promise<unknown> {
+async function callEndpoint(name: EndpointName, rawBody: unknown, options: ApiRouteOptions, request: FastifyRequest, reply: FastifyReply): Promise<unknown> {
   const body = stripClientNoise(rawBody);
   const input = parseInput(ENDPOINTS[name].request, body);
   const handler = HANDLERS[name] as Handler<EndpointName>;
+  const caller = callerOf(request);
+  const prepared = await prepareOutsideTransaction(name, input, options, request, caller);
   const afterCommit: (() => Promise<void>)[] = [];
+  const secure = request.protocol === 'https';
+  const session: ServiceContext['session'] = {
+    set: (token, maxAgeSec) => void reply.header('set-cookie', sessionCookie(token, maxAgeSec, secure)),
+    clear: () => void reply.header('set-cookie', sessionCookie('', 0, secure)),
+  };
   const data = await options.store.transaction(
     (repos) =>
       handler(
-        { ...options.context, repos, caller, afterCommit: (work) => afterCommit.push(work) },
+        {
+          ...options.context,
+          repos,
+          caller: prepared.caller,
+          ...(options.auth !== undefined ? { auth: options.auth } : {}),
+          session,
+          prepared: prepared.value,
+          afterCommit: (work) => afterCommit.push(work),
+        },
         input as never,
       ),
     { readOnly: READ_ONLY_ENDPOINTS.has(name) },
   );
   for (const work of afterCommit) await work();
   return data;
+}
+
+/**
+ * Work an endpoint needs done before its transaction, because it is slow and must not hold the store: checking a
+ * sign-in's password, hashing a new key pair's secret (scrypt, on the thread pool).
+ */
+async function prepareOutsideTransaction(
+  name: EndpointName,
+  input: unknown,
+  options: ApiRouteOptions,
+  request: FastifyRequest,
+  caller: ServiceContext['caller'],
+): Promise<{ caller: ServiceContext['caller']; value?: unknown }> {
+  if (name === 'auth.sign_in' && options.auth !== undefined) {
+    const { name: userName, password } = input as { name: string; password: string };
+    const identity = await options.auth.checkPassword(userName, password, request.ip);
+    return { caller: { ...caller, user: identity.user.name, identity } };
+  }
+  if (name === 'auth.create_credentials' && caller?.identity !== undefined) return { caller, value: await prepareKeyPair() };
+  if (name === 'auth.login' && caller?.identity !== undefined) {
+    request.log.info({ user: caller.identity.user.name, access_key: caller.identity.accessKey, via: caller.identity.via, address: request.ip }, 'logged in');
+  }
+  return { caller };
 }
 
 /**
@@ -157,16 +200,18 @@ function stripClientNoise(body: unknown): unknown {
 }
 
 /**
- * Who is calling: the worker (ClearML's X-ClearML-Worker header) and the user, which Tasklane's SDK and CLI send as
- * X-Tasklane-User (URI-encoded) and which new tasks record — there is no authentication to take it from yet.
+ * Who is calling: the worker (ClearML's X-ClearML-Worker header) and the user new tasks record. Where auth is on, the
+ * user is the one the credentials proved; where it is off, the X-Tasklane-User header (URI-encoded) that Tasklane's
+ * SDK and CLI send names them.
  */
 function callerOf(request: FastifyRequest): ServiceContext['caller'] {
   const header = request.headers['x-clearml-worker'] ?? request.headers['x-trains-worker'];
   // An empty worker header names no worker: events then record none rather than "".
   const worker = typeof header === 'string' && header !== '' ? header : undefined;
-  const user = decodeUser(request.headers['x-tasklane-user']);
+  const identity = identityOf(request);
+  const user = identity !== undefined ? identity.user.name : decodeUser(request.headers['x-tasklane-user']);
   if (worker === undefined && user === undefined) return undefined;
-  return { ...(worker !== undefined ? { worker } : {}), ...(user !== undefined ? { user } : {}) };
+  return { ...(worker !== undefined ? { worker } : {}), ...(user !== undefined ? { user } : {}), ...(identity !== undefined ? { identity } : {}) };
 }
 
 function decodeUser(value: string | string[] | undefined): string | undefined {

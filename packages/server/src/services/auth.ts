@@ -1,39 +1,75 @@
 import { createHmac, randomBytes } from 'node:crypto';
-import { API_VERSION, type ParsedRequestOf, type ResponseOf } from '@tasklane/protocol';
+import { API_VERSION, TasklaneError, type ParsedRequestOf, type ResponseOf } from '@tasklane/protocol';
 import type { ServiceContext } from './context.js';
+import { SERVER_VERSION } from './tokens.js';
+import { publicUser } from './users.js';
 
-/** A month, ClearML's default token lifetime. */
-const DEFAULT_TOKEN_SECONDS = 30 * 24 * 3600;
+export { SERVER_VERSION };
 
-/** The server's version, reported in tokens. */
-export const SERVER_VERSION = '0.1.0';
+/** A month, ClearML's default token lifetime; where auth is off the token proves nothing anyway. */
+const OPEN_TOKEN_SECONDS = 30 * 24 * 3600;
 
 /** A new random secret for signing tokens. */
 export function newTokenSecret(): string {
   return randomBytes(32).toString('hex');
 }
 
-function base64url(data: string | Buffer): string {
-  return Buffer.from(data).toString('base64url');
-}
-
 /**
- * Answers a signed (HS256) token whose claims ClearML's SDK reads without verifying: api_version, server_version,
- * feature_set, exp. The server does not require credentials yet, so any caller gets one.
+ * auth.login. With auth on, the request guard has checked the key pair (or token) already, and the answer is a token
+ * for that user and key. With auth off, any caller gets a token with the claims ClearML's SDK reads.
  */
 export async function login(ctx: ServiceContext, body: ParsedRequestOf<'auth.login'>): Promise<ResponseOf<'auth.login'>> {
+  const identity = ctx.caller?.identity;
+  if (ctx.auth !== undefined && identity !== undefined) {
+    const { token } = ctx.auth.issueToken(identity, body.expiration_sec);
+    return { token };
+  }
   const iat = Math.floor(Date.parse(ctx.now()) / 1000);
   const payload = {
     identity: { user: '__tasklane__', company: 'tasklane', role: 'user', user_name: 'tasklane', company_name: 'tasklane' },
     iat,
-    exp: iat + (body.expiration_sec ?? DEFAULT_TOKEN_SECONDS),
+    exp: iat + (body.expiration_sec ?? OPEN_TOKEN_SECONDS),
     env: 'tasklane',
     api_version: API_VERSION,
     server_version: SERVER_VERSION,
     server_build: '',
     feature_set: 'basic',
   };
-  const unsigned = `${base64url(JSON.stringify({ alg: 'HS256', typ: 'JWT' }))}.${base64url(JSON.stringify(payload))}`;
-  const signature = createHmac('sha256', ctx.settings.tokenSecret).update(unsigned).digest('base64url');
-  return { token: `${unsigned}.${signature}` };
+  const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const unsigned = `${encode({ alg: 'HS256', typ: 'JWT' })}.${encode(payload)}`;
+  return { token: `${unsigned}.${createHmac('sha256', ctx.settings.tokenSecret).update(unsigned).digest('base64url')}` };
+}
+
+function webSession(ctx: ServiceContext, endpoint: string) {
+  if (ctx.auth === undefined || ctx.session === undefined) {
+    throw new TasklaneError('INVALID_INPUT', `${endpoint}: authentication is off on this server, so the web UI needs no sign-in.`, { reason: 'auth_off' });
+  }
+  return { auth: ctx.auth, session: ctx.session };
+}
+
+/** auth.sign_in: the password was checked before the transaction (see api-route); this sets the session cookie. */
+export async function signIn(ctx: ServiceContext, _body: ParsedRequestOf<'auth.sign_in'>): Promise<ResponseOf<'auth.sign_in'>> {
+  const { auth, session } = webSession(ctx, 'auth.sign_in');
+  const identity = ctx.caller?.identity;
+  if (identity === undefined) throw new Error('auth.sign_in runs after the password check');
+  const issued = auth.issueSession(identity);
+  session.set(issued.token, issued.maxAgeSec);
+  return { user: publicUser(identity.user), expires: issued.expires.toISOString() };
+}
+
+/** auth.refresh_session: a new session cookie for a signed-in web UI, before the old one expires. */
+export async function refreshSession(ctx: ServiceContext): Promise<ResponseOf<'auth.refresh_session'>> {
+  const { auth, session } = webSession(ctx, 'auth.refresh_session');
+  const identity = ctx.caller?.identity;
+  if (identity === undefined || identity.via !== 'cookie') {
+    throw new TasklaneError('INVALID_INPUT', 'auth.refresh_session renews a web UI session; key pairs and tokens call auth.login instead.');
+  }
+  const issued = auth.issueSession(identity);
+  session.set(issued.token, issued.maxAgeSec);
+  return { user: publicUser(identity.user), expires: issued.expires.toISOString() };
+}
+
+export async function signOut(ctx: ServiceContext): Promise<ResponseOf<'auth.sign_out'>> {
+  ctx.session?.clear();
+  return { signed_out: true };
 }

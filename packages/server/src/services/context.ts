@@ -1,4 +1,5 @@
 import type { Repositories, Store } from '../storage/store.js';
+import type { Authenticator, Identity } from './authenticator.js';
 
 /** What every service function gets: the repositories of the current transaction, the time, and settings. */
 export interface ServiceContext {
@@ -6,8 +7,17 @@ export interface ServiceContext {
   /** The current time as an ISO string (a seam for tests). */
   now(): string;
   settings: ServiceSettings;
-  /** Who is calling (worker header), when known. */
-  caller?: { worker?: string; user?: string };
+  /**
+   * Who is calling: the worker (header), the user tasks are recorded under, and, where auth is on, the identity the
+   * request's credentials proved (then `user` is that identity's name).
+   */
+  caller?: { worker?: string; user?: string; identity?: Identity };
+  /** Checks credentials and issues tokens; absent where authentication is off. */
+  auth?: Authenticator;
+  /** Sets or clears the web UI's session cookie on the reply (API requests only). */
+  session?: { set(token: string, maxAgeSec: number): void; clear(): void };
+  /** What the route worked out before the transaction for this endpoint (a slow hash; see api-route). */
+  prepared?: unknown;
   /**
    * Schedules work for after the transaction commits (deleting stored files, which a rollback could not undo).
    * Absent outside a request; such work is then skipped.

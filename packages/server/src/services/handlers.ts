@@ -1,5 +1,5 @@
 import type { EndpointName, ParsedRequestOf, ResponseOf } from '@tasklane/protocol';
-import { login } from './auth.js';
+import { login, refreshSession, signIn, signOut } from './auth.js';
 import type { ServiceContext } from './context.js';
 import {
   addBatch,
@@ -103,6 +103,7 @@ import {
   setRequirements,
   updateTask,
 } from './tasks.js';
+import { createOwnCredentials, getAllUsers, getCurrentUser, getOwnCredentials, revokeOwnCredentials } from './users.js';
 import { listWorkers, registerWorker, reportWorkerStatus, unregisterWorker } from './workers.js';
 
 export type Handler<TName extends EndpointName> = (ctx: ServiceContext, body: ParsedRequestOf<TName>) => Promise<ResponseOf<TName>>;
@@ -110,6 +111,14 @@ export type Handler<TName extends EndpointName> = (ctx: ServiceContext, body: Pa
 /** The service function behind every endpoint; the type makes a missing one a compile error. */
 export const HANDLERS: { [TName in EndpointName]: Handler<TName> } = {
   'auth.login': login,
+  'auth.sign_in': signIn,
+  'auth.refresh_session': refreshSession,
+  'auth.sign_out': signOut,
+  'auth.create_credentials': createOwnCredentials,
+  'auth.get_credentials': getOwnCredentials,
+  'auth.revoke_credentials': revokeOwnCredentials,
+  'users.get_current_user': getCurrentUser,
+  'users.get_all': getAllUsers,
   'projects.create': createProject,
   'projects.get_by_id': getProject,
   'projects.get_all': listProjects,

@@ -270,6 +270,34 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
     sql: '',
     run: repairUnreadableDocuments,
   },
+  {
+    version: 8,
+    name: 'users and key pairs',
+    // Passwords and secrets are stored as salted scrypt hashes only. A key pair is never deleted, only revoked (also
+    // when its user is removed), so a client using it is told why it stopped working; users_by_name makes names
+    // unique ignoring case, so "Alice" cannot be created beside "alice".
+    sql: `
+      CREATE TABLE users (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        display_name TEXT NOT NULL,
+        role TEXT NOT NULL CHECK (role IN ('admin', 'user')),
+        password_hash TEXT,
+        created TEXT NOT NULL
+      );
+      CREATE UNIQUE INDEX users_by_name ON users(name COLLATE NOCASE);
+      CREATE TABLE credentials (
+        access_key TEXT PRIMARY KEY,
+        user_id TEXT NOT NULL,
+        secret_hash TEXT NOT NULL,
+        label TEXT,
+        created TEXT NOT NULL,
+        last_used TEXT,
+        revoked TEXT
+      );
+      CREATE INDEX credentials_by_user ON credentials(user_id, created);
+    `,
+  },
 ];
 
 /** @internal The block sizes migration 3 summarized with; they must equal SUMMARY_BLOCK_SIZES (a test checks). */

@@ -26,6 +26,7 @@ import {
   type BlockSummary,
 } from './scalar-summaries.js';
 import { SerialLock } from './serial-lock.js';
+import { SqliteUsers } from './sqlite-users.js';
 import type {
   DebugImagePosition,
   DebugImageScope,
@@ -167,6 +168,7 @@ class SqliteStore implements Store {
       queues: new SqliteQueues(db),
       workers: new SqliteWorkers(db),
       events: new SqliteEvents(db),
+      users: new SqliteUsers(db),
     };
   }
 

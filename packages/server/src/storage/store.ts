@@ -181,6 +181,47 @@ export interface WorkerRepository {
   delete(id: string): Promise<number>;
 }
 
+/** A user as stored: the password only as a salted slow hash (see services/secrets.ts), `null` when none is set. */
+export interface UserRecord {
+  id: string;
+  name: string;
+  display_name: string;
+  role: 'admin' | 'user';
+  password_hash: string | null;
+  created: string;
+}
+
+/** A key pair as stored: the secret only as a salted slow hash. A revoked pair stays, so a login can say why it fails. */
+export interface CredentialRecord {
+  access_key: string;
+  user_id: string;
+  secret_hash: string;
+  label: string | null;
+  created: string;
+  last_used: string | null;
+  /** When it was revoked (or its user removed); `null` while it works. */
+  revoked: string | null;
+}
+
+export interface UserRepository {
+  count(): Promise<number>;
+  /** Fails with ALREADY_EXISTS when the name is taken (names are compared ignoring case). */
+  create(user: UserRecord): Promise<void>;
+  byId(id: string): Promise<UserRecord | undefined>;
+  byName(name: string): Promise<UserRecord | undefined>;
+  /** Every user, by name. */
+  list(): Promise<UserRecord[]>;
+  /** Removes the user and revokes every key pair of theirs; answers whether there was one. */
+  remove(id: string, when: string): Promise<boolean>;
+  addCredential(credential: CredentialRecord): Promise<void>;
+  credential(accessKey: string): Promise<CredentialRecord | undefined>;
+  /** The key pairs that work, oldest first: one user's, or everyone's. */
+  activeCredentials(userId?: string): Promise<CredentialRecord[]>;
+  /** Answers whether a working key pair was revoked. */
+  revokeCredential(accessKey: string, when: string): Promise<boolean>;
+  touchCredential(accessKey: string, when: string): Promise<void>;
+}
+
 /** One point of a scalar series. Times are epoch milliseconds. */
 export interface ScalarPoint {
   iter: number;
@@ -399,6 +440,7 @@ export interface Repositories {
   queues: QueueRepository;
   workers: WorkerRepository;
   events: EventRepository;
+  users: UserRepository;
 }
 
 export interface TransactionOptions {
