@@ -30,11 +30,12 @@ export function runCli(args: string[], env: Record<string, string> = {}, cwd?: s
 export function runNode(
   script: string,
   args: string[],
-  options: { cwd?: string | undefined; env?: Record<string, string>; baseEnv?: NodeJS.ProcessEnv } = {},
+  options: { cwd?: string | undefined; env?: Record<string, string>; baseEnv?: NodeJS.ProcessEnv; input?: string } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const env = { ...(options.baseEnv ?? process.env), ...options.env };
-    const child = spawn(process.execPath, [script, ...args], { cwd: options.cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [script, ...args], { cwd: options.cwd, env, stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    if (options.input !== undefined) child.stdin!.end(options.input);
     let stdout = '';
     let stderr = '';
     // Decoded by the streams, so a character split between two chunks stays whole.

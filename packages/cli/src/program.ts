@@ -6,6 +6,7 @@ import { registerServerCommand } from './commands/server.js';
 import { registerQueueAndWorkerCommands } from './commands/queue-worker.js';
 import { registerRunCommand } from './commands/run.js';
 import { registerTaskCommands } from './commands/task.js';
+import { registerUserCommands } from './commands/users.js';
 
 export const CLI_VERSION = '0.1.0';
 
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   registerQueueAndWorkerCommands(program);
   registerRunCommand(program);
   registerImportOfflineCommand(program);
+  registerUserCommands(program);
   return program;
 }
 

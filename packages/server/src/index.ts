@@ -13,5 +13,6 @@ export {
   listUsers,
   removeUser,
   revokeCredentials,
+  setUserPassword,
   type NewUser,
 } from './services/users.js';

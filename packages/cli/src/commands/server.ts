@@ -16,6 +16,7 @@ interface ServerOptions {
   webDir?: string;
   allowedHosts?: string;
   corsAllowedOrigins?: string;
+  auth?: string;
 }
 
 /** The web UI build in this checkout (`packages/web/dist`), from `packages/cli/{src,dist}/commands/`. */
@@ -47,6 +48,11 @@ export function registerServerCommand(program: Command): void {
       'comma-separated web origins whose pages may call the API from a browser besides the server\'s own UI, e.g. ' +
         '"https://notebook.internal" (other origins get 403)',
     )
+    .option(
+      '--auth <mode>',
+      'on: every request needs a key pair, token or web sign-in; off: none (loopback only); auto: off only on ' +
+        'loopback with no users (default: auto)',
+    )
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (default: info)')
     .addHelpText(
       'after',
@@ -57,7 +63,8 @@ Settings are read from, lowest to highest: defaults, the --config file, environm
 Examples:
   tasklane server                          # http://127.0.0.1:8008, data in ./.tasklane
   tasklane server --port 9000 --data-dir /srv/tasklane
-  tasklane server --host 0.0.0.0 --allowed-hosts tasklane.internal   # reachable as http://tasklane.internal:8008
+  tasklane users add admin --admin --password-stdin                    # first admin, before serving a team
+  tasklane server --host 0.0.0.0 --allowed-hosts tasklane.internal   # reachable as http://tasklane.internal:8008 (auth on)
   TASKLANE_WATCHDOG_TIMEOUT_SEC=600 tasklane server`,
     )
     .action(async (options: ServerOptions) => {
@@ -73,6 +80,7 @@ Examples:
         webDir: options.webDir,
         allowedHosts: options.allowedHosts,
         corsAllowedOrigins: options.corsAllowedOrigins,
+        auth: options.auth as ServerConfigInput['auth'],
       };
       const loaded = loadServerConfig(process.env, overrides, options.config ?? process.env.TASKLANE_CONFIG);
       // The default comes last: only the CLI knows where the web build sits relative to itself.
@@ -105,6 +113,11 @@ Examples:
       process.stdout.write(`Tasklane server listening on ${running.url}\n`);
       process.stdout.write(`  data: ${config.dbFile} (files in ${config.filesDir})\n`);
       process.stdout.write(`  watchdog: aborts running tasks silent for ${config.watchdogTimeoutSec} s\n`);
+      process.stdout.write(
+        running.authEnabled
+          ? '  auth: on (key pairs: tasklane credentials create --user NAME; web UI: sign in with a user name and password)\n'
+          : '  auth: off (loopback only; `tasklane users add NAME --admin` and a restart turn it on)\n',
+      );
       process.stdout.write('Press Ctrl+C to stop.\n');
     });
 }

@@ -46,9 +46,7 @@ export interface NewUser {
 export async function addUser(store: Store, input: NewUser, now = new Date()): Promise<User> {
   const name = UserNameSchema.safeParse(input.name);
   if (!name.success) throw new TasklaneError('INVALID_INPUT', `Invalid user name ${JSON.stringify(input.name.slice(0, 80))}: ${name.error.issues[0]?.message}.`);
-  if (input.password !== undefined && input.password.length < MIN_PASSWORD_LENGTH) {
-    throw new TasklaneError('INVALID_INPUT', `The password is too short: use at least ${MIN_PASSWORD_LENGTH} characters.`);
-  }
+  if (input.password !== undefined) checkPassword(input.password);
   const record: UserRecord = {
     id: newId(),
     name: name.data,
@@ -59,6 +57,25 @@ export async function addUser(store: Store, input: NewUser, now = new Date()): P
   };
   await store.transaction((repos) => repos.users.create(record));
   return publicUser(record);
+}
+
+/** Sets (or, with `undefined`, clears) a user's web UI password. Used by `tasklane users set-password`. */
+export async function setUserPassword(store: Store, name: string, password: string | undefined): Promise<User> {
+  if (password !== undefined) checkPassword(password);
+  const hash = password === undefined ? null : await hashSecret(password);
+  return store.transaction(async (repos) => {
+    const user = await repos.users.byName(name);
+    if (user === undefined) throw noSuchUser(name);
+    await repos.users.setPassword(user.id, hash);
+    return publicUser(user);
+  });
+}
+
+function checkPassword(password: string): void {
+  if (password.length < MIN_PASSWORD_LENGTH) {
+    throw new TasklaneError('INVALID_INPUT', `The password is too short: use at least ${MIN_PASSWORD_LENGTH} characters.`);
+  }
+  if (password.length > 1024) throw new TasklaneError('INVALID_INPUT', 'The password is too long: use at most 1,024 characters.');
 }
 
 export async function listUsers(store: Store): Promise<User[]> {

@@ -33,6 +33,9 @@ export class SqliteUsers implements UserRepository {
   async list() {
     return this.db.prepare('SELECT * FROM users ORDER BY name COLLATE NOCASE').all() as UserRecord[];
   }
+  async setPassword(id: string, passwordHash: string | null) {
+    this.db.prepare('UPDATE users SET password_hash = ? WHERE id = ?').run(passwordHash, id);
+  }
   async remove(id: string, when: string) {
     this.db.prepare('UPDATE credentials SET revoked = ? WHERE user_id = ? AND revoked IS NULL').run(when, id);
     return this.db.prepare('DELETE FROM users WHERE id = ?').run(id).changes > 0;

@@ -211,6 +211,7 @@ export interface UserRepository {
   byName(name: string): Promise<UserRecord | undefined>;
   /** Every user, by name. */
   list(): Promise<UserRecord[]>;
+  setPassword(id: string, passwordHash: string | null): Promise<void>;
   /** Removes the user and revokes every key pair of theirs; answers whether there was one. */
   remove(id: string, when: string): Promise<boolean>;
   addCredential(credential: CredentialRecord): Promise<void>;
