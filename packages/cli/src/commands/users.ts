@@ -27,7 +27,7 @@ interface StoreOptions {
 /**
  * The server's own store (same --data-dir / --db-url / config / TASKLANE_* settings as `tasklane server`). SQLite
  * takes other processes while the server runs, and the server reads users and keys on every request, so a change
- * here holds on a running server from its next request.
+ * here holds on a running server within half a second (AUTH_STATE_TTL_MS).
  */
 async function withStore<T>(options: StoreOptions, work: (store: Store) => Promise<T>): Promise<T> {
   const config = loadServerConfig(process.env, { dataDir: options.dataDir, dbUrl: options.dbUrl }, options.config ?? process.env.TASKLANE_CONFIG);

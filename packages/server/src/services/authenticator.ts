@@ -1,8 +1,8 @@
 import { TasklaneError } from '@tasklane/protocol';
-import type { CredentialRecord, Store, UserRecord } from '../storage/store.js';
+import type { CredentialRecord, Store, UserRecord, UserRepository } from '../storage/store.js';
 import { FailureLimiter } from './failure-limiter.js';
 import { secretDigest, verifySecret } from './secrets.js';
-import { signToken, verifyToken, type TokenProblem } from './tokens.js';
+import { signToken, verifyToken, type TokenClaims, type TokenProblem } from './tokens.js';
 
 /** Who a request is, once its credentials are checked. */
 export interface Identity {
@@ -46,18 +46,28 @@ const CREATE_KEY_HINT = 'create a key pair with `tasklane credentials create --u
 
 /** How long a verified key pair is remembered, so a client that sends it with every call is not hashed every time. */
 const VERIFIED_FOR_MS = 10 * 60 * 1000;
+/**
+ * How long a key's or a user's state, read from the store, is trusted before it is read again. Revoking a key or
+ * removing a user in another process (the CLI, another server process) therefore holds within this time; through this
+ * process's own API at once. Without it each request paid a store transaction (half the throughput of a cheap
+ * endpoint, bench/auth-overhead.mjs).
+ */
+export const AUTH_STATE_TTL_MS = 500;
 /** last_used is written at most this often per key. */
 const TOUCH_EVERY_MS = 60 * 1000;
 
 /**
  * Checks credentials: key pairs (HTTP Basic), tokens (Bearer or the session cookie), passwords (web sign-in).
- * Every check reads the key and the user from the store, so a revocation or a removal holds from the next request
- * on, in every process that shares the store. The slow hash runs outside any store transaction (on the thread pool);
+ * Every check reads the key and the user from the store (the same key's or user's state at most every
+ * AUTH_STATE_TTL_MS), so a revocation or a removal holds within half a second in every process that shares the store,
+ * and at once through this process's API. The slow hash runs outside any store transaction (on the thread pool);
  * a key pair verified once is remembered by a digest of its secret for a few minutes.
  */
 export class Authenticator {
   private readonly verified = new Map<string, { digest: Buffer; until: number }>();
   private readonly touched = new Map<string, number>();
+  private readonly tokens = new Map<string, TokenClaims>();
+  private readonly recent = new Map<string, { until: number; value: Promise<unknown> }>();
   /** 10 failures per key or 50 per address in 15 minutes block it for the rest of the window. */
   readonly limiter = new FailureLimiter(15 * 60 * 1000, 10, 50, () => this.options.now().getTime());
 
@@ -90,7 +100,7 @@ export class Authenticator {
   async checkKeyPair(accessKey: string, secret: string, address: string): Promise<Identity> {
     const shownKey = accessKey.slice(0, 64);
     this.refuseIfBlocked(`key:${shownKey}`, address, `access key ${shownKey}`);
-    const { credential, user } = await this.read(async (users) => {
+    const { credential, user } = await this.cached(`key:${accessKey}`, async (users) => {
       const found = await users.credential(accessKey);
       return { credential: found, user: found ? await users.byId(found.user_id) : undefined };
     });
@@ -127,11 +137,9 @@ export class Authenticator {
 
   /** Checks a token's signature and expiry, and that its user and key still stand. */
   async checkToken(token: string, via: 'bearer' | 'cookie'): Promise<Identity> {
-    const checked = verifyToken(this.options.secret, token, this.nowSec());
-    if ('problem' in checked) throw tokenRefusal(checked.problem);
-    const { claims } = checked;
+    const claims = this.verifiedClaims(token);
     const accessKey = typeof claims.tasklane_key === 'string' ? claims.tasklane_key : null;
-    const { user, credential } = await this.read(async (users) => ({
+    const { user, credential } = await this.cached(`token:${claims.identity.user}:${accessKey ?? ''}`, async (users) => ({
       user: await users.byId(claims.identity.user),
       credential: accessKey === null ? undefined : await users.credential(accessKey),
     }));
@@ -140,6 +148,21 @@ export class Authenticator {
       throw unauthorized('revoked_key', `The token was issued for access key ${accessKey}, which was revoked; ${CREATE_KEY_HINT}.`);
     }
     return { user, accessKey, via };
+  }
+
+  /** A token's claims once its signature and expiry pass; a token seen before is not hashed again (only its expiry). */
+  private verifiedClaims(token: string): TokenClaims {
+    const now = this.nowSec();
+    const known = this.tokens.get(token);
+    if (known !== undefined) {
+      if (known.exp > now) return known;
+      this.tokens.delete(token);
+    }
+    const checked = verifyToken(this.options.secret, token, now);
+    if ('problem' in checked) throw tokenRefusal(checked.problem);
+    if (this.tokens.size >= 10_000) this.tokens.clear();
+    this.tokens.set(token, checked.claims);
+    return checked.claims;
   }
 
   /** A token from auth.login, for the key pair (or token) the request proved. */
@@ -191,7 +214,24 @@ export class Authenticator {
     });
   }
 
-  private read<T>(work: (users: import('../storage/store.js').UserRepository) => Promise<T>): Promise<T> {
+  /** Forgets every key and user state read so far: this process changed one (a revocation through the API). */
+  forget(): void {
+    this.recent.clear();
+  }
+
+  /** A read of the store, shared by the requests of the next {@link AUTH_STATE_TTL_MS}. */
+  private cached<T>(key: string, work: (users: UserRepository) => Promise<T>): Promise<T> {
+    const now = Date.now();
+    const hit = this.recent.get(key);
+    if (hit !== undefined && hit.until > now) return hit.value as Promise<T>;
+    if (this.recent.size >= 10_000) this.recent.clear();
+    const value = this.read(work);
+    this.recent.set(key, { until: now + AUTH_STATE_TTL_MS, value });
+    value.catch(() => this.recent.delete(key));
+    return value;
+  }
+
+  private read<T>(work: (users: UserRepository) => Promise<T>): Promise<T> {
     return this.options.store.transaction((repos) => work(repos.users), { readOnly: true });
   }
 }

@@ -168,6 +168,8 @@ export async function createOwnCredentials(ctx: ServiceContext, body: ParsedRequ
   if (fresh === undefined) throw new Error('auth.create_credentials runs with a prepared key pair');
   const record = newCredentialRecord(fresh, identity.user.id, body.label, ctx.now());
   await ctx.repos.users.addCredential(record);
+  const auth = ctx.auth;
+  ctx.afterCommit?.(async () => auth?.forget());
   return { credentials: { access_key: record.access_key, secret_key: fresh.secretKey, label: record.label } };
 }
 
@@ -199,6 +201,8 @@ export async function revokeOwnCredentials(ctx: ServiceContext, body: ParsedRequ
     });
   }
   await ctx.repos.users.revokeCredential(body.access_key, ctx.now());
+  const auth = ctx.auth;
+  ctx.afterCommit?.(async () => auth?.forget());
   return { revoked: 1 };
 }
 
