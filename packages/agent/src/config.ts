@@ -1,6 +1,8 @@
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { TasklaneError } from '@tasklane/protocol';
+import { loadKeyPair } from 'tasklane';
+import type { KeyPair } from 'tasklane/client';
 import { AGENT_LOG_LEVELS, type AgentLogLevel } from './agent-log.js';
 
 /** The agent's settings, with units in the names. */
@@ -25,6 +27,11 @@ export interface AgentConfig {
   keepWorkingCopies: boolean;
   /** @default info */
   logLevel: AgentLogLevel;
+  /**
+   * The agent's key pair, read as the SDK reads it (TASKLANE_API_ACCESS_KEY / TASKLANE_API_SECRET_KEY, else ClearML's
+   * names, else the SDK config file): the agent logs in with it, and hands it to the tasks it runs. @default none
+   */
+  keyPair?: KeyPair | undefined;
 }
 
 /** Settings given on the command line (text, as parsed), above the environment. */
@@ -52,8 +59,11 @@ const ENV_KEYS = {
   TASKLANE_AGENT_LOG_LEVEL: 'logLevel',
 } as const satisfies Record<string, keyof AgentConfigInput>;
 
+/** Environment variables of the agent's key pair (as the SDK reads them; ClearML's names below Tasklane's). */
+export const AGENT_CREDENTIAL_ENV_VARS = ['TASKLANE_API_ACCESS_KEY', 'TASKLANE_API_SECRET_KEY', 'CLEARML_API_ACCESS_KEY', 'CLEARML_API_SECRET_KEY'];
+
 /** Environment variables the agent reads. */
-export const AGENT_ENV_VARS = Object.keys(ENV_KEYS);
+export const AGENT_ENV_VARS = [...Object.keys(ENV_KEYS), ...AGENT_CREDENTIAL_ENV_VARS];
 
 function fail(source: string, message: string): never {
   throw new TasklaneError('INVALID_INPUT', `${source}: ${message}`);
@@ -116,5 +126,6 @@ export function loadAgentConfig(env: NodeJS.ProcessEnv, overrides: AgentConfigIn
     createQueues: merged.createQueues ?? false,
     keepWorkingCopies: merged.keepWorkingCopies ?? false,
     logLevel: logLevel as AgentLogLevel,
+    keyPair: loadKeyPair(env),
   });
 }

@@ -2,7 +2,8 @@ import { hostname } from 'node:os';
 import { join, relative } from 'node:path';
 import { rm } from 'node:fs/promises';
 import { TasklaneError, shortId, type Task, type TaskStatus } from '@tasklane/protocol';
-import { ApiClient } from 'tasklane/client';
+import type { ApiClient, KeyPair } from 'tasklane/client';
+import { agentApiClient } from './agent-client.js';
 import { SILENT_LOG, type AgentLog } from './agent-log.js';
 import { buildScriptArgs } from './command-line.js';
 import { installDependencies, linkSdk } from './install-dependencies.js';
@@ -41,8 +42,16 @@ export interface ExecuteTaskOptions {
   log?: AgentLog;
   /** The daemon's status reporter; without one, the run reports (and unregisters) a worker of its own. */
   presence?: WorkerPresence;
-  /** The environment the task's process starts from. @default process.env */
+  /** The environment the task's process starts from (credentials in it are dropped: see `keyPair`). @default process.env */
   env?: NodeJS.ProcessEnv;
+  /**
+   * The agent's key pair: its own requests log in with it, and the task's process gets it (TASKLANE_API_ACCESS_KEY /
+   * TASKLANE_API_SECRET_KEY, and ClearML's names for a task not run by node) so its SDK reports where auth is on.
+   * Setup steps (git, npm) never see it, and it is blanked out of the console. @default none
+   */
+  keyPair?: KeyPair | undefined;
+  /** The daemon's API client, so a run does not log in again. @internal */
+  api?: ApiClient;
   /** Told when the task's process has started (benchmarks, tests). */
   onProcessStart?: (pid: number) => void;
 }
@@ -60,8 +69,20 @@ export interface TaskRunResult {
 
 type AbortCause = 'user' | 'reset' | 'deleted' | 'shutdown';
 
-/** Environment variables of the agent's own launcher that must not leak into the task's process or its npm. */
-const DROPPED_ENV = /^(npm_(package_|lifecycle_|command$|execpath$|node_execpath$|config_local_prefix$)|INIT_CWD$|TASKLANE_TASK_ID$|TASKLANE_OFFLINE_MODE$)/;
+/**
+ * Environment variables of the agent's own launcher that must not leak into the task's process or its npm: npm's
+ * own, the task settings of an SDK run, and every credential (the key pair is handed to the task process alone, from
+ * `keyPair`; a server's token-signing secret never).
+ */
+const DROPPED_ENV =
+  /^(npm_(package_|lifecycle_|command$|execpath$|node_execpath$|config_local_prefix$)|INIT_CWD$|TASKLANE_TASK_ID$|TASKLANE_OFFLINE_MODE$|(TASKLANE|CLEARML|TRAINS)_API_(ACCESS|SECRET)_KEY$|CLEARML_AUTH_TOKEN$|TASKLANE_AUTH_SECRET$)/;
+
+/** The key pair as the task's process reads it: Tasklane's SDK, and ClearML's for a task not run by node (Python). */
+function credentialEnv(keyPair: KeyPair | undefined, isNode: boolean): Record<string, string> {
+  if (keyPair === undefined) return {};
+  const tasklane = { TASKLANE_API_ACCESS_KEY: keyPair.accessKey, TASKLANE_API_SECRET_KEY: keyPair.secretKey };
+  return isNode ? tasklane : { ...tasklane, CLEARML_API_ACCESS_KEY: keyPair.accessKey, CLEARML_API_SECRET_KEY: keyPair.secretKey };
+}
 
 const STATUS_REASON_MAX_CHARS = 2000;
 
@@ -109,7 +130,7 @@ export async function executeTask(options: ExecuteTaskOptions): Promise<TaskRunR
   const { taskId } = options;
   const worker = options.workerName ?? options.presence?.worker ?? defaultWorkerName();
   const log = (options.log ?? SILENT_LOG).child({ task: shortId(taskId) });
-  const api = new ApiClient({ baseUrl: options.apiUrl, headers: { 'X-ClearML-Worker': worker }, timeoutMs: 15_000 });
+  const api = options.api ?? agentApiClient(options.apiUrl, worker, options.keyPair);
   const retry = <T>(what: string, call: () => Promise<T>, timeoutMs?: number) => retryWhileUnreachable(call, { what, log, timeoutMs });
 
   const { task } = await retry('read the task', () => api.call('tasks.get_by_id', { task: taskId }));
@@ -142,6 +163,7 @@ export async function executeTask(options: ExecuteTaskOptions): Promise<TaskRunR
     worker,
     flushIntervalMs: options.logFlushIntervalMs,
     takeLine: isRun ? metricLineTaker(() => taskConsole) : undefined,
+    secrets: options.keyPair ? [options.keyPair.secretKey] : [],
     send: async (events) => void (await api.callJsonLines('events.add_batch', events)),
     onError: (error) => log.warn({ err: (error as Error).message }, 'could not send console lines yet (will retry)'),
   });
@@ -202,11 +224,13 @@ export async function executeTask(options: ExecuteTaskOptions): Promise<TaskRunR
     let command: string;
     let args: string[];
     let shown: string[];
+    let isNode = false;
     if (isRun) {
       ({ command, args, shown } = runTaskCommand(task, copy));
     } else {
       await linkSdk(nodeModulesDirs);
       const interpreter = interpreterOf(task.script.binary);
+      isNode = interpreter.command === process.execPath;
       command = interpreter.command;
       args = [...interpreter.args, copy.entry, ...buildScriptArgs(task.hyperparams)];
       shown = [task.script.binary?.trim() || 'node', ...args.slice(interpreter.args.length).map((a, i) => (i === 0 ? relative(copy.cwd, a) : a))];
@@ -225,6 +249,7 @@ export async function executeTask(options: ExecuteTaskOptions): Promise<TaskRunR
           TASKLANE_FILES_HOST: options.filesUrl ?? `${options.apiUrl.replace(/\/+$/, '')}/files`,
           TASKLANE_WORKER_ID: worker,
           PYTHONUNBUFFERED: '1',
+          ...credentialEnv(options.keyPair, isNode),
         },
       });
     } catch (error) {

@@ -1,12 +1,13 @@
 import { TasklaneError, isId, shortId } from '@tasklane/protocol';
-import { ApiClient } from 'tasklane/client';
+import type { ApiClient } from 'tasklane/client';
+import { agentApiClient } from './agent-client.js';
 import { SILENT_LOG, type AgentLog } from './agent-log.js';
 import { defaultWorkerName, executeTask, type ExecuteTaskOptions, type TaskRunResult } from './execute-task.js';
 import { backoffDelayMs, isUnreachable, retryWhileUnreachable, sleep } from './retry-while-unreachable.js';
 import { WorkerPresence } from './worker-presence.js';
 
 /** Options of {@link runAgentDaemon}. */
-export interface AgentDaemonOptions extends Omit<ExecuteTaskOptions, 'taskId' | 'presence' | 'signal' | 'onProcessStart'> {
+export interface AgentDaemonOptions extends Omit<ExecuteTaskOptions, 'taskId' | 'presence' | 'signal' | 'onProcessStart' | 'api'> {
   /** Queue names (or ids) to serve, in priority order: the first queue with a task wins. */
   queues: string[];
   /** Time between polls of the queues when they are empty. @default 2000 */
@@ -93,7 +94,7 @@ export async function runAgentDaemon(options: AgentDaemonOptions): Promise<void>
   if (options.queues.length === 0) throw new TasklaneError('INVALID_INPUT', 'The agent needs at least one queue to serve (--queue NAME).');
   const worker = options.workerName ?? defaultWorkerName();
   const log = (options.log ?? SILENT_LOG).child({ worker });
-  const api = new ApiClient({ baseUrl: options.apiUrl, headers: { 'X-ClearML-Worker': worker }, timeoutMs: 15_000 });
+  const api = agentApiClient(options.apiUrl, worker, options.keyPair);
   const signal = options.signal ?? new AbortController().signal;
   const pollIntervalMs = options.pollIntervalMs ?? 2000;
   const reportIntervalMs = options.reportIntervalMs ?? 5000;
@@ -175,6 +176,7 @@ async function runPopped(
     log.info({ queue, name: tasks[0]?.name }, 'took a task from the queue');
     const result = await executeTask({
       ...options,
+      api,
       taskId,
       onProcessStart: (pid) => options.onTaskStart?.({ taskId, pid }),
     });

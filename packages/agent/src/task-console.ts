@@ -1,4 +1,5 @@
 import { MAX_OTHER_EVENTS_PER_BATCH, TasklaneError, newId } from '@tasklane/protocol';
+import { redactSecrets } from 'tasklane/client';
 
 /**
  * Most bytes of one batch, about (lines may be 64 KiB each: 2,000 of them would be over the server's request size
@@ -53,6 +54,8 @@ export interface TaskConsoleOptions {
   onError?: (error: unknown) => void;
   /** Sees each line of the process first; answering true takes it out of the console (e.g. a metric line). */
   takeLine?: (stream: 'stdout' | 'stderr', line: string) => boolean;
+  /** Values never sent nor kept (the key pair's secret): each is replaced with `[redacted]` in every line. */
+  secrets?: readonly string[];
   now?: () => number;
 }
 
@@ -83,6 +86,7 @@ export class TaskConsole {
       maxPending: 50_000,
       tailLines: 50,
       maxLineChars: 65_536,
+      secrets: [],
       now: Date.now,
       ...options,
     };
@@ -162,7 +166,7 @@ export class TaskConsole {
   private processLine(stream: StreamName, raw: string): void {
     // A progress bar rewrites its line with \r: keep what a terminal would show last.
     const segments = raw.split('\r').filter((segment) => segment !== '');
-    const line = segments.length > 0 ? segments[segments.length - 1]! : '';
+    const line = redactSecrets(segments.length > 0 ? segments[segments.length - 1]! : '', this.options.secrets);
     if (this.options.takeLine?.(stream, line)) return;
     this.lastLines.push(line);
     if (this.lastLines.length > this.options.tailLines) this.lastLines.shift();
@@ -173,8 +177,8 @@ export class TaskConsole {
   }
 
   private push(level: 'info' | 'error', msg: string): void {
-    const { taskId, worker } = this.options;
-    this.enqueue({ type: 'log', task: taskId, id: newId(), timestamp: this.options.now(), level, worker, msg });
+    const { taskId, worker, secrets } = this.options;
+    this.enqueue({ type: 'log', task: taskId, id: newId(), timestamp: this.options.now(), level, worker, msg: redactSecrets(msg, secrets) });
   }
 
   private enqueue(event: TaskConsoleEvent): void {

@@ -4,7 +4,7 @@ export type { ArtifactType } from './artifacts/artifact-payload.js';
 export { encodeNpy, decodeNpy, type NdArray, type NumericArray } from './artifacts/npy.js';
 export type { TableRecord, TableData } from './artifacts/table.js';
 export { Model, InputModel, OutputModel, type ModelQuery, type OutputModelOptions, type ImportModelOptions } from './models/model.js';
-export { loadSdkConfig, SDK_ENV_VARS, type SdkConfig } from './config.js';
+export { loadSdkConfig, loadKeyPair, SDK_ENV_VARS, type SdkConfig } from './config.js';
 export * from './client/index.js';
 export { Logger, SINGLE_VALUE_ITERATION, type PlotlyFigure, type SampleSource, type LogLevel } from './logger.js';
 export * from './storage/index.js';

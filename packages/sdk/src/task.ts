@@ -37,6 +37,8 @@ import { readLastTask, writeLastTask } from './reuse-cache.js';
 import { startResourceMonitor } from './resource-monitor.js';
 import { jsonLinesBodies, splitScalars } from './scalar-columns.js';
 import { makeClient, makeServerClient } from './session.js';
+import { secretsOf } from './credentials.js';
+import { redactSecrets } from './client/redact-secrets.js';
 import { OfflineApiClient } from './offline/offline-api-client.js';
 import { isOfflineMode, offlineError, setOfflineMode } from './offline/offline-mode.js';
 import { OfflineSession } from './offline/offline-session.js';
@@ -227,6 +229,8 @@ export class Task {
   private fatal: { error: unknown; origin: string } | undefined;
   private signal: NodeJS.Signals | undefined;
   private readonly worker = hostname();
+  /** Never sent in console text (a script that prints its environment would show the secret key). */
+  private readonly secrets: string[];
 
   private constructor(
     private readonly api: ApiClient,
@@ -237,6 +241,7 @@ export class Task {
     this.id = data.id;
     this.data = data;
     this.isRemote = isRemote;
+    this.secrets = secretsOf(config);
   }
 
   /**
@@ -551,7 +556,7 @@ export class Task {
     this.logger ??= new Logger({
       taskId: this.id,
       iterationOffset: () => this.iterationOffset,
-      push: (event) => this.ensureReporter().push(event),
+      push: (event) => this.ensureReporter().push(event.type === 'log' && typeof event.msg === 'string' ? { ...event, msg: redactSecrets(event.msg, this.secrets) } : event),
       uploadSample: (key, data, fileName, makeEvent) => this.uploadSample(key, data, fileName, makeEvent),
       filePrefix: () => `${this.projectName ?? 'tasks'}/${this.data.name}.${this.id}`,
       warn,
@@ -587,7 +592,16 @@ export class Task {
       try {
         const form = new FormData();
         form.append(key, new Blob([data]), fileName);
-        const response = await fetch(this.config.filesHost, { method: 'POST', body: form, headers: this.api.requestHeaders, signal: AbortSignal.timeout(120_000) });
+        // The file server takes the API client's token; a refused one is renewed and the sample sent once more.
+        const post = (authorization: string | undefined) =>
+          fetch(this.config.filesHost, {
+            method: 'POST',
+            body: form,
+            headers: { ...this.api.requestHeaders, ...(authorization !== undefined ? { authorization } : {}) },
+            signal: AbortSignal.timeout(120_000),
+          });
+        const auth = this.api.auth;
+        const response = auth !== undefined ? await auth.send(post, (refused) => void refused.body?.cancel().catch(() => undefined)) : await post(undefined);
         if (!response.ok) throw new Error(`HTTP ${response.status}: ${(await response.text()).slice(0, 200)}`);
         this.ensureReporter().push(makeEvent(url));
       } catch (error) {
@@ -716,7 +730,7 @@ export class Task {
 
   private logEvent(msg: string, level: string): ReportEvent {
     // The id lets the server recognise a line it already has when a batch is sent again.
-    return { type: 'log', task: this.id, id: newId(), timestamp: Date.now(), level, worker: this.worker, msg };
+    return { type: 'log', task: this.id, id: newId(), timestamp: Date.now(), level, worker: this.worker, msg: redactSecrets(msg, this.secrets) };
   }
 
   private stopCapturing(): void {

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { shortId } from '@tasklane/protocol';
 import { AGENT_ENV_VARS, createAgentLog, executeTask, loadAgentConfig, runAgentDaemon, type AgentConfigInput } from '@tasklane/agent';
 import { resolveTaskId } from './task.js';
-import { clientFor } from '../api-options.js';
+import { CREDENTIALS_HELP, clientFor } from '../api-options.js';
 
 interface AgentOptions {
   server?: string;
@@ -83,13 +83,17 @@ What it does with a task: marks it running on this worker; clones its repository
 writes its stored script), applies the recorded uncommitted diff; runs npm ci (with a lock file) or npm install of
 the recorded requirements, with a shared cache in <workdir>/.npm-cache; links this agent's own tasklane SDK into
 node_modules; runs the entry point with the recorded interpreter (node by default) and arguments rebuilt from the
-task's Args section, with TASKLANE_TASK_ID, TASKLANE_API_HOST, TASKLANE_FILES_HOST and TASKLANE_WORKER_ID set.
+task's Args section, with TASKLANE_TASK_ID, TASKLANE_API_HOST, TASKLANE_FILES_HOST and TASKLANE_WORKER_ID set, and
+the agent's key pair as TASKLANE_API_ACCESS_KEY / TASKLANE_API_SECRET_KEY (also as CLEARML_API_* for a task not run
+by node); git and npm never get it, and the console shows [redacted] wherever the secret key would appear.
 The console goes to the task's log. An abort (tasklane task abort, the UI) ends the whole process tree within
 about 5 seconds. Exit code 0 completes the task; anything else fails it with the last lines of output.
 
 Settings are read from, lowest to highest: defaults, environment variables, then these options. The variables:
   ${AGENT_ENV_VARS.slice(0, 4).join(' ')}
-  ${AGENT_ENV_VARS.slice(4).join(' ')}
+  ${AGENT_ENV_VARS.slice(4, 8).join(' ')}
+  ${AGENT_ENV_VARS.slice(8).join(' ')}
+${CREDENTIALS_HELP.trimStart()}
 
 Examples:
   tasklane agent daemon                                  # serve the default queue of http://127.0.0.1:8008
@@ -112,6 +116,7 @@ Examples:
           reportIntervalMs: config.reportIntervalMs,
           createQueues: config.createQueues,
           keepWorkingCopy: config.keepWorkingCopies,
+          keyPair: config.keyPair,
           signal: controller.signal,
           log,
           onReady: ({ worker, queues }) => {
@@ -157,6 +162,7 @@ Example:
           workdir: config.workdir,
           workerName: config.workerName,
           keepWorkingCopy: config.keepWorkingCopies,
+          keyPair: config.keyPair,
           signal: controller.signal,
           log: createAgentLog({ level: config.logLevel }),
         });

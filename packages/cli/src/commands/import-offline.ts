@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { Task } from 'tasklane';
-import { printJson, type ApiOptions } from '../api-options.js';
+import { CREDENTIALS_HELP, printJson, type ApiOptions } from '../api-options.js';
 
 interface ImportOfflineCliOptions extends ApiOptions {
   project?: string;
@@ -27,6 +27,7 @@ export function registerImportOfflineCommand(program: Command): void {
       '\nProgress goes to stderr, the result to stdout. Exit code 0 imported, 1 failed (nothing is left half-imported),\n' +
         '2 bad usage or a corrupt session.\n\nExample:\n  tasklane import-offline ~/.config/tasklane/offline/3f2c9a1b....zip --project field/robot\n',
     )
+    .addHelpText('after', CREDENTIALS_HELP)
     .action(async (session: string, options: ImportOfflineCliOptions) => {
       const result = await Task.importOfflineSession(session, {
         projectName: options.project,

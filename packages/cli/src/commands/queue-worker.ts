@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { clientFor, printJson, type ApiOptions } from '../api-options.js';
+import { CONNECTION_HELP, clientFor, printJson, type ApiOptions } from '../api-options.js';
 import { formatTable, truncate } from '../format-table.js';
 import { timeAgo } from '../format-time.js';
 
@@ -15,7 +15,7 @@ export function registerQueueAndWorkerCommands(program: Command): void {
       .option('--server <url>', 'server URL (default: $TASKLANE_API_HOST or http://127.0.0.1:8008)')
       .option('--json', 'print the raw API reply as JSON');
 
-  const queue = program.command('queue').description('Queues of a running server');
+  const queue = program.command('queue').description('Queues of a running server').addHelpText('afterAll', CONNECTION_HELP);
   common(queue.command('list'))
     .description('List queues with their length, the longest wait and the workers serving them')
     .action(async (options: ApiOptions) => {
@@ -38,7 +38,7 @@ export function registerQueueAndWorkerCommands(program: Command): void {
       process.stdout.write(`${formatTable(['QUEUE', 'ID', 'WAITING', 'LONGEST WAIT', 'WORKERS', ''], rows)}\n`);
     });
 
-  const worker = program.command('worker').description('Workers (running agents) of a server');
+  const worker = program.command('worker').description('Workers (running agents) of a server').addHelpText('afterAll', CONNECTION_HELP);
   common(worker.command('list'))
     .description('List the workers seen recently and what each one runs')
     .action(async (options: ApiOptions) => {

@@ -1,5 +1,6 @@
 import { Option, type Command } from 'commander';
 import { TASK_TYPES } from '@tasklane/protocol';
+import { CREDENTIALS_HELP } from '../api-options.js';
 import { enqueueRun, runAsTask, type RunAsTaskOptions } from '../run/run-as-task.js';
 
 /** The parsed flags: what `tasklane run` was asked, with `--offline` and `--server` as given. */
@@ -50,6 +51,7 @@ Examples:
   tasklane run --project demo --name smoke --offline -- ./train.sh data/
   python3 -c 'import json; print(json.dumps({"tasklane": {"metric": "acc", "value": 0.9}}))'   # a metric line`,
     )
+    .addHelpText('after', CREDENTIALS_HELP)
     .action(async (words: string[], options: RunOptions) => {
       // The SDK reads its server from the environment (before Task.init loads its settings).
       if (options.server) process.env.TASKLANE_API_HOST = options.server;

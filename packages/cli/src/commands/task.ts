@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import { TASK_STATUSES, TASK_STATUS_LABEL, TasklaneError, isId, shortId, type Task } from '@tasklane/protocol';
 import type { ApiClient } from 'tasklane/client';
-import { clientFor, printJson, type ApiOptions } from '../api-options.js';
+import { CONNECTION_HELP, clientFor, printJson, type ApiOptions } from '../api-options.js';
 import { registerTaskCreateCommand } from './task-create.js';
 import { registerTaskEditCommand } from './task-edit.js';
 import { formatTable, truncate } from '../format-table.js';
@@ -40,7 +40,7 @@ function reportChange(options: ApiOptions, data: unknown, line: string): void {
 }
 
 export function registerTaskCommands(program: Command): void {
-  const task = program.command('task').description('List, inspect and act on tasks of a running server');
+  const task = program.command('task').description('List, inspect and act on tasks of a running server').addHelpText('afterAll', CONNECTION_HELP);
   const common = (command: Command) =>
     command
       .option('--server <url>', 'server URL (default: $TASKLANE_API_HOST or http://127.0.0.1:8008)')

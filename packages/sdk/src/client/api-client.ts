@@ -1,14 +1,6 @@
-import {
-  ENDPOINTS,
-  ERROR_STATUS,
-  TasklaneError,
-  isErrorCode,
-  type EndpointName,
-  type ErrorCode,
-  type RequestOf,
-  type ResponseEnvelope,
-  type ResponseOf,
-} from '@tasklane/protocol';
+import { ENDPOINTS, TasklaneError, type EndpointName, type RequestOf, type ResponseEnvelope, type ResponseOf } from '@tasklane/protocol';
+import { envelopeError, readEnvelope, unreachableError } from './envelope.js';
+import type { TokenManager } from './token-manager.js';
 
 /** Options of {@link ApiClient}. */
 export interface ApiClientOptions {
@@ -22,6 +14,11 @@ export interface ApiClientOptions {
   validateResponses?: boolean;
   /** The fetch to use (a seam for tests). @default globalThis.fetch */
   fetch?: typeof fetch;
+  /**
+   * The credentials: logs in with a key pair and sends its token, renewed as it nears its end; one manager may serve
+   * several clients of a process. Without one, requests carry only `headers`.
+   */
+  auth?: TokenManager;
 }
 
 /**
@@ -37,6 +34,8 @@ export class ApiClient {
   private readonly headers: Record<string, string>;
   private readonly validateResponses: boolean;
   private readonly fetchImpl: typeof fetch;
+  /** The client's credentials (also for requests it does not send itself, such as file uploads). */
+  readonly auth: TokenManager | undefined;
 
   constructor(options: ApiClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
@@ -44,6 +43,7 @@ export class ApiClient {
     this.headers = options.headers ?? {};
     this.validateResponses = options.validateResponses ?? false;
     this.fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
+    this.auth = options.auth;
   }
 
   /** Calls `service.action` with a body; answers its `data`, or throws a {@link TasklaneError} with the server's code. */
@@ -68,70 +68,37 @@ export class ApiClient {
     return this.send(endpoint, body, contentType);
   }
 
-  /** The headers every request carries (for requests sent by other means, e.g. at process exit). */
+  /**
+   * The headers every request carries, credentials included (for requests sent by other means, e.g. at process
+   * exit): the current token, or the key pair when no token is at hand.
+   */
   get requestHeaders(): Record<string, string> {
-    return { ...this.headers };
+    const authorization = this.auth?.currentAuthorization();
+    return { ...this.headers, ...(authorization !== undefined ? { authorization } : {}) };
   }
 
   private async send(endpoint: string, body: string, contentType: string): Promise<unknown> {
     const url = `${this.baseUrl}/${endpoint}`;
-    let response: Response;
-    try {
-      response = await this.fetchImpl(url, {
-        method: 'POST',
-        headers: { 'content-type': contentType, ...this.headers },
-        body,
-        signal: AbortSignal.timeout(this.timeoutMs),
-      });
-    } catch (cause) {
-      throw new TasklaneError(
-        'SERVER_UNREACHABLE',
-        `Cannot reach the Tasklane server at ${this.baseUrl} (${describeNetworkError(cause)}). ` +
-          'Is it running? Start one with: tasklane server (or point TASKLANE_API_HOST / --server at yours).',
-        { url },
-        { cause },
-      );
-    }
-    const envelope = await readEnvelope(response, url);
-    const { meta } = envelope;
-    if (meta.result_code !== 200 || !response.ok) {
-      const code: ErrorCode = isErrorCode(meta.error_data?.code) ? meta.error_data.code : codeForStatus(meta.result_code);
-      const { code: _code, ...details } = meta.error_data ?? {};
-      throw new TasklaneError(code, meta.result_msg, { ...details, result_subcode: meta.result_subcode });
+    const attempt = async (authorization: string | undefined): Promise<{ status: number; envelope: ResponseEnvelope }> => {
+      let response: Response;
+      try {
+        response = await this.fetchImpl(url, {
+          method: 'POST',
+          headers: { 'content-type': contentType, ...this.headers, ...(authorization !== undefined ? { authorization } : {}) },
+          body,
+          signal: AbortSignal.timeout(this.timeoutMs),
+        });
+      } catch (cause) {
+        throw unreachableError(this.baseUrl, url, cause);
+      }
+      const envelope = await readEnvelope(response, url);
+      return { status: response.ok ? envelope.meta.result_code : response.status, envelope };
+    };
+    const { status, envelope } = this.auth !== undefined ? await this.auth.send(attempt) : await attempt(undefined);
+    if (status !== 200) {
+      const error = envelopeError(envelope.meta);
+      throw this.auth !== undefined ? this.auth.explain(error) : error;
     }
     return envelope.data;
   }
-}
-
-async function readEnvelope(response: Response, url: string): Promise<ResponseEnvelope> {
-  const text = await response.text();
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    parsed = undefined;
-  }
-  if (typeof parsed !== 'object' || parsed === null || !('meta' in parsed)) {
-    throw new TasklaneError(
-      response.status === 503 ? 'SERVER_UNREACHABLE' : 'INTERNAL',
-      `${url} answered HTTP ${response.status} without the API envelope; is that address a Tasklane server? ` +
-        `Got: ${text.slice(0, 120) || '(empty body)'}`,
-      { url, status: response.status },
-    );
-  }
-  return parsed as ResponseEnvelope;
-}
-
-function codeForStatus(status: number): ErrorCode {
-  const match = (Object.keys(ERROR_STATUS) as ErrorCode[]).find((code) => ERROR_STATUS[code] === status);
-  return match ?? 'INTERNAL';
-}
-
-function describeNetworkError(cause: unknown): string {
-  if (cause instanceof Error) {
-    if (cause.name === 'TimeoutError') return 'no answer in time';
-    const inner = (cause as Error & { cause?: { code?: string; message?: string } }).cause;
-    return inner?.code ?? inner?.message ?? cause.message;
-  }
-  return String(cause);
 }

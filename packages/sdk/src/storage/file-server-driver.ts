@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { hostname } from 'node:os';
 import { basename } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { TasklaneError, isErrorCode, type ErrorCode } from '@tasklane/protocol';
+import { basicAuthorization } from '../client/token-manager.js';
+import { keyPairOf } from '../config.js';
+import { SDK_CLIENT_HEADERS, tokenManagerFor } from '../credentials.js';
 import { changedWhileUploading, fileChunks, writeChunksToFile, type DriverContext, type StorageDriver } from './storage-driver.js';
 import type { StorageConfig, StorageLocation } from './storage-url.js';
 import type { TransferMeter } from './transfer-meter.js';
@@ -13,17 +15,32 @@ type FileServerLocation = Extract<StorageLocation, { kind: 'file-server' }>;
 
 const READ_CHUNK_BYTES = 256 * 1024;
 
-/** The headers the SDK sends to its own file server (credentials only there, as ClearML does). @internal */
-export function fileServerHeaders(config: Pick<StorageConfig, 'accessKey' | 'secretKey'>): Record<string, string> {
-  const headers: Record<string, string> = { 'X-ClearML-Worker': hostname(), 'X-ClearML-Client': 'tasklane-0.1.0' };
-  if (config.accessKey && config.secretKey) {
-    headers.Authorization = `Basic ${Buffer.from(`${config.accessKey}:${config.secretKey}`).toString('base64')}`;
-  }
-  return headers;
+/** How a file-server request gets its credentials: sends it (once more after a refused token) and explains a 401. */
+interface FileServerAuth {
+  send<TReply extends { status: number }>(attempt: (authorization: string | undefined) => Promise<TReply>, discard?: (reply: TReply) => void): Promise<TReply>;
+  explain(error: unknown): unknown;
 }
 
-function headersFor(location: FileServerLocation, context: DriverContext): Record<string, string> {
-  return location.isFilesHost ? { ...fileServerHeaders(context.config), ...context.headers } : {};
+const NO_CREDENTIALS: FileServerAuth = { send: (attempt) => attempt(undefined), explain: (error) => error };
+
+/**
+ * The credentials for a location: only the configured files host gets any (as ClearML does). With the API host known
+ * (the SDK's settings) they are the process's token, shared with the API client; else the key pair as HTTP Basic.
+ * An `Authorization` among the caller's own headers is sent as it is.
+ */
+function authFor(location: FileServerLocation, context: DriverContext): FileServerAuth {
+  if (!location.isFilesHost || Object.keys(context.headers).some((name) => name.toLowerCase() === 'authorization')) return NO_CREDENTIALS;
+  const { config } = context;
+  if (config.apiHost !== undefined) return tokenManagerFor({ ...config, apiHost: config.apiHost });
+  const keyPair = keyPairOf(config);
+  if (keyPair === undefined) return NO_CREDENTIALS;
+  const authorization = basicAuthorization(keyPair);
+  return { send: (attempt) => attempt(authorization), explain: (error) => error };
+}
+
+function headersFor(location: FileServerLocation, context: DriverContext, authorization: string | undefined): Record<string, string> {
+  if (!location.isFilesHost) return {};
+  return { ...SDK_CLIENT_HEADERS, ...context.headers, ...(authorization !== undefined ? { authorization } : {}) };
 }
 
 /** A network failure as a TasklaneError saying what to check; aborts and our own errors pass through. */
@@ -40,13 +57,18 @@ function unreachable(error: unknown, location: FileServerLocation, action: strin
   );
 }
 
-/** Small requests (list, delete) go through fetch. */
-async function send(location: FileServerLocation, url: string, init: RequestInit, action: string): Promise<Response> {
-  try {
-    return await fetch(url, init);
-  } catch (error) {
-    throw unreachable(error, location, action);
-  }
+/** Small requests (list, delete) go through fetch, with the credentials. */
+async function send(location: FileServerLocation, url: string, init: RequestInit, context: DriverContext, action: string): Promise<Response> {
+  return authFor(location, context).send(
+    async (authorization) => {
+      try {
+        return await fetch(url, { ...init, headers: headersFor(location, context, authorization), signal: context.signal });
+      } catch (error) {
+        throw unreachable(error, location, action);
+      }
+    },
+    (refused) => void refused.body?.cancel().catch(() => undefined),
+  );
 }
 
 function nodeRequestFor(url: URL): typeof httpRequest {
@@ -55,7 +77,7 @@ function nodeRequestFor(url: URL): typeof httpRequest {
 
 /** Turns a file-server reply other than 2xx into a TasklaneError that keeps the server's message. */
 function replyError(status: number, text: string, url: string, action: string): TasklaneError {
-  let body: { error?: { code?: string; message?: string; limit_bytes?: number } } | undefined;
+  let body: { error?: { code?: string; message?: string; limit_bytes?: number; reason?: string } } | undefined;
   try {
     body = JSON.parse(text) as typeof body;
   } catch {
@@ -78,11 +100,17 @@ function replyError(status: number, text: string, url: string, action: string): 
     url,
     status,
     ...(body?.error?.limit_bytes !== undefined ? { limitBytes: body.error.limit_bytes } : {}),
+    ...(typeof body?.error?.reason === 'string' ? { reason: body.error.reason } : {}),
   });
 }
 
-async function responseError(response: Response, url: string, action: string): Promise<TasklaneError> {
-  return replyError(response.status, await response.text().catch(() => ''), url, action);
+/** The error of a refused request; a 401 or 429 also says which credentials to fix (or how to configure them). */
+function refusal(status: number, text: string, url: string, action: string, auth: FileServerAuth): unknown {
+  return auth.explain(replyError(status, text, url, action));
+}
+
+async function responseError(response: Response, url: string, action: string, auth: FileServerAuth): Promise<unknown> {
+  return refusal(response.status, await response.text().catch(() => ''), url, action, auth);
 }
 
 function checkUploadKey(location: FileServerLocation): void {
@@ -109,7 +137,9 @@ async function postMultipart(
   size: number,
   meter: TransferMeter,
   context: DriverContext,
+  authorization: string | undefined,
 ): Promise<{ status: number; text: string }> {
+  meter.restart();
   const boundary = `----tasklane${randomBytes(12).toString('hex')}`;
   const head = Buffer.from(
     `--${boundary}\r\nContent-Disposition: form-data; name="${location.key}"; filename="${basename(location.key)}"\r\n` +
@@ -129,7 +159,7 @@ async function postMultipart(
     const request = nodeRequestFor(url)(url, {
       method: 'POST',
       headers: {
-        ...headersFor(location, context),
+        ...headersFor(location, context, authorization),
         'content-type': `multipart/form-data; boundary=${boundary}`,
         'content-length': String(head.length + size + tail.length),
       },
@@ -169,10 +199,10 @@ async function postMultipart(
 }
 
 /** GETs a file with node:http(s) (a little faster than fetch for large bodies); resolves once the headers arrive. */
-function httpGet(location: FileServerLocation, context: DriverContext, action: string): Promise<IncomingMessage> {
+function httpGet(location: FileServerLocation, context: DriverContext, action: string, authorization: string | undefined): Promise<IncomingMessage> {
   const url = new URL(location.url);
   return new Promise((resolve, reject) => {
-    const request = nodeRequestFor(url)(url, { method: 'GET', headers: headersFor(location, context), signal: context.signal });
+    const request = nodeRequestFor(url)(url, { method: 'GET', headers: headersFor(location, context, authorization), signal: context.signal });
     request.on('response', resolve);
     request.on('error', (error) => reject(unreachable(error, location, action)));
     request.end();
@@ -184,9 +214,11 @@ function httpGet(location: FileServerLocation, context: DriverContext, action: s
 export const fileServerDriver: StorageDriver<FileServerLocation> = {
   async upload(localPath, size, location, meter, context) {
     checkUploadKey(location);
-    const reply = await postMultipart(location, localPath, size, meter, context);
+    const auth = authFor(location, context);
+    // A refused token is renewed and the whole file sent again (the refusal came before anything was stored).
+    const reply = await auth.send((authorization) => postMultipart(location, localPath, size, meter, context, authorization));
     if (reply.status < 200 || reply.status >= 300) {
-      throw replyError(reply.status, reply.text, location.url, `upload to ${location.url}`);
+      throw refusal(reply.status, reply.text, location.url, `upload to ${location.url}`, auth);
     }
     let stored: unknown;
     try {
@@ -203,12 +235,18 @@ export const fileServerDriver: StorageDriver<FileServerLocation> = {
 
   async download(location, targetPath, meter, context) {
     const action = `download ${location.url}`;
-    const response = await httpGet(location, context, action);
-    const status = response.statusCode ?? 0;
+    const auth = authFor(location, context);
+    const { response, status } = await auth.send(
+      async (authorization) => {
+        const answer = await httpGet(location, context, action, authorization);
+        return { response: answer, status: answer.statusCode ?? 0 };
+      },
+      (refused) => void refused.response.resume(),
+    );
     if (status !== 200) {
       const chunks: Buffer[] = [];
       for await (const chunk of response) chunks.push(chunk as Buffer);
-      throw replyError(status, Buffer.concat(chunks).toString('utf8'), location.url, action);
+      throw refusal(status, Buffer.concat(chunks).toString('utf8'), location.url, action, auth);
     }
     const length = response.headers['content-length'];
     const expected = length === undefined ? undefined : Number(length);
@@ -228,8 +266,8 @@ export const fileServerDriver: StorageDriver<FileServerLocation> = {
   async list(location, context) {
     const url = `${location.url.replace(/\/+$/, '')}/?list`;
     const action = `list ${location.url}`;
-    const response = await send(location, url, { headers: headersFor(location, context), signal: context.signal }, action);
-    if (!response.ok) throw await responseError(response, location.url, action);
+    const response = await send(location, url, {}, context, action);
+    if (!response.ok) throw await responseError(response, location.url, action, authFor(location, context));
     const keys = (await response.json().catch(() => undefined)) as unknown;
     if (!Array.isArray(keys) || !keys.every((k) => typeof k === 'string')) {
       throw new TasklaneError('INTERNAL', `Cannot ${action}: the file server at ${location.base} does not answer "?list" with a list of keys.`, {
@@ -241,12 +279,12 @@ export const fileServerDriver: StorageDriver<FileServerLocation> = {
 
   async delete(location, context) {
     const action = `delete ${location.url}`;
-    const response = await send(location, location.url, { method: 'DELETE', headers: headersFor(location, context), signal: context.signal }, action);
+    const response = await send(location, location.url, { method: 'DELETE' }, context, action);
     if (response.status === 404) {
       await response.body?.cancel();
       return false;
     }
-    if (!response.ok) throw await responseError(response, location.url, action);
+    if (!response.ok) throw await responseError(response, location.url, action, authFor(location, context));
     await response.body?.cancel();
     return true;
   },

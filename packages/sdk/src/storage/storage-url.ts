@@ -6,9 +6,19 @@ import { TasklaneError } from '@tasklane/protocol';
 export interface StorageConfig {
   /** Base URL of the Tasklane file server, e.g. `http://127.0.0.1:8008/files` (no trailing slash). */
   filesHost: string;
-  /** Credentials sent (HTTP Basic) to the file server. */
+  /**
+   * The key pair for the file server (only the files host gets credentials). With `apiHost` the SDK logs in there and
+   * sends the token, shared with its API client; without it, the key pair goes as HTTP Basic.
+   */
   accessKey?: string | undefined;
   secretKey?: string | undefined;
+  /** Where the key pair was configured, named in errors. */
+  accessKeySource?: string | undefined;
+  secretKeySource?: string | undefined;
+  /** The API server that issues tokens for the files host (the SDK settings' `apiHost`). */
+  apiHost?: string | undefined;
+  /** The SDK config file, named in errors that say how to configure a key pair. */
+  configFile?: string | undefined;
   /** The download cache lives in `<stateDir>/cache`. */
   stateDir: string;
   /** Size bound of the download cache. */

@@ -26,7 +26,7 @@ export const PROGRESS_MIN_BYTES = 4 * 1024 * 1024;
  * @internal
  */
 export class TransferMeter {
-  private readonly hash: Hash = createHash('sha256');
+  private hash: Hash = createHash('sha256');
   private lastReportAt = Date.now();
   bytes = 0;
 
@@ -41,6 +41,12 @@ export class TransferMeter {
   /** Sets the total once it is known (a download learns it from the reply). */
   setTotal(totalBytes: number | undefined): void {
     this.totalBytes = totalBytes;
+  }
+
+  /** Counts from zero again: the transfer is sent once more from its start (after a refused token). */
+  restart(): void {
+    this.hash = createHash('sha256');
+    this.bytes = 0;
   }
 
   /** Adds a chunk to the count and the hash. */
