@@ -232,6 +232,33 @@ describe('authentication on', () => {
     expect((await call('/tasks.get_all', { authorization: basic(bob.access_key, bob.secret_key) })).status).toBe(200);
   });
 
+  it('answers hostile Authorization and Cookie headers with a short 401, never a 5xx', async () => {
+    const junk = [
+      'Bearer',
+      'Bearer ',
+      `Bearer ${'a'.repeat(12_000)}`,
+      `Bearer ${'a.'.repeat(5_000)}`,
+      'Bearer ..',
+      `Bearer ${Buffer.from('{"alg":"HS256","typ":"JWT"}').toString('base64url')}.${'e30'}.`,
+      'Basic',
+      'Basic !!!!',
+      `Basic ${Buffer.from(':').toString('base64')}`,
+      `Basic ${Buffer.from(`${'K'.repeat(10_000)}:x`).toString('base64')}`,
+      `Basic ${Buffer.from('ключ:секрет').toString('base64')}`,
+      'basic Og==',
+      'Negotiate abc',
+    ];
+    for (const authorization of junk) {
+      const reply = await call('/tasks.get_all', { authorization });
+      expect({ authorization: authorization.slice(0, 40), status: reply.status }).toEqual({ authorization: authorization.slice(0, 40), status: 401 });
+      expect(reply.json.meta.result_msg.length).toBeLessThan(1000);
+    }
+    for (const cookie of [`tasklane_session=${'x'.repeat(8000)}`, 'tasklane_session=', 'tasklane_session', ';;;=;', 'a=1; tasklane_session=a.b.c; tasklane_session=d']) {
+      const reply = await call('/tasks.get_all', { cookie, 'sec-fetch-site': 'same-origin' });
+      expect({ cookie: cookie.slice(0, 40), status: reply.status }).toEqual({ cookie: cookie.slice(0, 40), status: 401 });
+    }
+  });
+
   it('never writes a secret or a password to the log, and logs who signed in and who failed', async () => {
     const text = log.join('');
     for (const secret of [alice.secret_key, bob.secret_key, 'alice-password', 'bob-password']) expect(text).not.toContain(secret);

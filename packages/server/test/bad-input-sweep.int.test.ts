@@ -188,8 +188,13 @@ function wrongKindIdOf(seeded: Seeded, kind: EntityKind): string {
   }
 }
 
-/** Endpoints that create something: there is no id to point elsewhere, so bodies their schema accepts are not sent. */
+/**
+ * Endpoints whose body names nothing stored — they create something, or act on the caller's own session — so there is
+ * no id to point elsewhere: bodies their schema accepts go to the scratch server.
+ */
 const CREATING: ReadonlySet<EndpointName> = new Set<EndpointName>([
+  'auth.sign_out',
+  'auth.create_credentials',
   'projects.create',
   'tasks.create',
   'models.create',
