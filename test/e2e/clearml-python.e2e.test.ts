@@ -4,7 +4,7 @@
 // (setup.sh unpacks them and installs the Debian packages they need; .ci/run has CI do the same). Guards issue 13's
 // requirement that ClearML's clients keep working as the server is hardened.
 import { createHash } from 'node:crypto';
-import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,11 +14,12 @@ import { ApiClient } from 'tasklane/client';
 import { consoleLines, waitFor, waitForStatus } from '../support/agent-e2e.js';
 import { startCliServer, type CliServer } from '../support/cli.js';
 import {
-  clearmlEnv,
   locateClearmlCompat,
+  prepareClearmlRun,
   runSystemPython,
   setupClearmlCompat,
   startClearmlAgentDaemon,
+  unexpectedClearmlRefusals as unexpectedRefusals,
   whyClearmlCompatIsMissing,
   type ClearmlAgentDaemon,
   type ClearmlPythonPaths,
@@ -31,18 +32,6 @@ const FLOW_SCRIPT = fileURLToPath(new URL('./fixtures/clearml-flow.py', import.m
 const TITLE = "ClearML's Python SDK and clearml-agent against Tasklane";
 const COMPAT_DIR = locateClearmlCompat();
 const unavailable = whyClearmlCompatIsMissing(COMPAT_DIR);
-
-/**
- * Calls ClearML's clients make that Tasklane refuses today, each with why that is accepted here; any other refusal
- * fails the test. The first two are gaps that issue 16 closes (then they simply stop appearing).
- */
-const ACCEPTED_REFUSALS: Record<string, string> = {
-  'tasks.set_requirements 409': "#16: the SDK records a running task's packages; ClearML's server accepts that, Tasklane refuses edits of a running task",
-  'workers.status_report 400': '#16: clearml-agent sends "tags": null and "machine_stats": null, which ClearML\'s server accepts',
-  'queues.get_by_id 404': "the SDK first looks a queue up with its name as the id, then falls back to queues.get_all (as with ClearML's server)",
-  'workers.get_runtime_properties 404': "not in ClearML's open-source server either; the agent tolerates it",
-  'workers.unregister 404': 'the daemon unregisters twice as it stops; the second finds no worker, and the agent only logs it',
-};
 
 /** `FLOW_RESULT <json>`: what the SDK read back, printed by the script. */
 interface FlowResult {
@@ -79,14 +68,6 @@ async function consoleText(api: ApiClient, taskId: string): Promise<string[]> {
   return (await consoleLines(api, taskId)).flatMap((event) => event.msg.split('\n'));
 }
 
-/** The refused requests (status ≥ 400) that {@link ACCEPTED_REFUSALS} does not list, as `endpoint status` lines. */
-function unexpectedRefusals(requests: LoggedRequest[]): string[] {
-  return requests
-    .filter((r) => r.status >= 400)
-    .map((r) => `${r.endpoint} ${r.status}`)
-    .filter((key) => !(key in ACCEPTED_REFUSALS));
-}
-
 async function bytesAt(url: string): Promise<{ status: number; bytes: Buffer }> {
   const response = await fetch(url);
   return { status: response.status, bytes: Buffer.from(await response.arrayBuffer()) };
@@ -113,12 +94,7 @@ if (unavailable && process.env.CI) {
     let daemon: ClearmlAgentDaemon | undefined;
 
     /** A fresh HOME and TMPDIR for each client run, in a folder outside any git repository. */
-    async function envFor(name: string, pythonPath: string): Promise<{ cwd: string; env: Record<string, string> }> {
-      const cwd = join(dir, name);
-      await mkdir(join(cwd, 'home'), { recursive: true });
-      await mkdir(join(cwd, 'tmp'));
-      return { cwd, env: clearmlEnv({ serverUrl: server.url, home: join(cwd, 'home'), tmpDir: join(cwd, 'tmp'), pythonPath, gitCeiling: dir }) };
-    }
+    const envFor = (name: string, pythonPath: string) => prepareClearmlRun(dir, name, { serverUrl: server.url, pythonPath });
 
     const requestsSoFar = () => parseRequestLog(server.output());
 
