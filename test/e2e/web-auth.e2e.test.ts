@@ -12,7 +12,7 @@ import { crc32, deflateSync } from 'node:zlib';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from 'tasklane/client';
-import { addUser, createCredentials, loadServerConfig, openSqliteStore, startServer, type RunningServer } from '@tasklane/server';
+import { addUser, createCredentials, loadServerConfig, openSqliteStore, removeUser, startServer, type RunningServer } from '@tasklane/server';
 import { CHROMIUM, CHROMIUM_ARGS, hasChromium, saveScreenshot } from '../support/web-ui.js';
 import { WORKSPACE_ROOT } from '../support/workspace-build.js';
 
@@ -122,6 +122,7 @@ describe.skipIf(!hasChromium)('web UI with authentication on (Chromium)', () => 
     const store = openSqliteStore(join(dir, 'tasklane.sqlite'));
     await addUser(store, { name: 'alice', displayName: 'Alice Liddell', role: 'admin', password: 'alice-password' });
     await addUser(store, { name: 'carol', role: 'user', password: 'carol-password' });
+    await addUser(store, { name: 'dave', role: 'user', password: 'dave-password' });
     aliceKeys = await createCredentials(store, { name: 'alice' }, 'setup');
     await store.close();
     server = await startServer(loadServerConfig({}, { port: 0, dataDir: dir, logLevel: 'silent', auth: 'on', webDir: WEB_DIR }));
@@ -339,6 +340,35 @@ describe.skipIf(!hasChromium)('web UI with authentication on (Chromium)', () => 
     await page.keyboard.type('alice-password');
     await page.keyboard.press('Enter');
     await page.locator('h1', { hasText: 'Queues & workers' }).waitFor();
+    expect(pages.pageErrors).toEqual([]);
+  });
+
+  it('says so when the signed-in user is removed (by `tasklane users remove`, on the store) while the UI is open', async () => {
+    const page = await signedInPage('dave', 'dave-password');
+    await page.goto(`${server.url}/#/projects`);
+    await page.locator('tr[data-project="auth/vision"]').waitFor();
+    const store = openSqliteStore(join(dir, 'tasklane.sqlite'));
+    try {
+      await removeUser(store, 'dave');
+    } finally {
+      await store.close();
+    }
+    // The server reads a user's state again at most every half second; a page polls its data, or the user moves on.
+    const notice = page.locator('.sign-in-notice');
+    let toModels = true;
+    await expect
+      .poll(
+        async () => {
+          if ((await notice.count()) === 0) {
+            await page.evaluate((to) => (window.location.hash = to), toModels ? '#/models' : '#/projects');
+            toModels = !toModels;
+          }
+          return notice.count();
+        },
+        { timeout: 5000, intervals: [200] },
+      )
+      .toBe(1);
+    expect(await notice.textContent()).toBe('Your user was removed from this server. Ask an admin for an account to continue.');
     expect(pages.pageErrors).toEqual([]);
   });
 

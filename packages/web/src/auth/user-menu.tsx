@@ -1,9 +1,19 @@
-import { useEffect, useRef, useState } from 'react';
+import { useEffect, useRef, useState, type KeyboardEvent as ReactKeyboardEvent } from 'react';
 import type { User } from '@tasklane/protocol';
 import { errorMessage } from '../api';
 import { href } from '../router';
 import { signOut } from './session';
 import '../styles/auth.css';
+
+/** Arrow keys move between the menu's items, as in any menu. */
+function moveFocus(event: ReactKeyboardEvent<HTMLDivElement>): void {
+  if (event.key !== 'ArrowDown' && event.key !== 'ArrowUp') return;
+  event.preventDefault();
+  const items = [...event.currentTarget.querySelectorAll<HTMLElement>('[role=menuitem]')];
+  const at = items.indexOf(document.activeElement as HTMLElement);
+  const next = event.key === 'ArrowDown' ? (at + 1) % items.length : (at - 1 + items.length) % items.length;
+  items[next]?.focus();
+}
 
 /**
  * The user menu at the right of the top bar: who is signed in, the profile page (key pairs) and signing out.
@@ -25,6 +35,7 @@ export function UserMenu({ user, isAuthOn }: { user: User; isAuthOn: boolean }) 
         buttonRef.current?.focus();
       }
     };
+    ref.current?.querySelector<HTMLElement>('[role=menuitem]')?.focus();
     document.addEventListener('pointerdown', onPointer);
     document.addEventListener('keydown', onKey);
     return () => {
@@ -53,7 +64,7 @@ export function UserMenu({ user, isAuthOn }: { user: User; isAuthOn: boolean }) 
         {name}
       </button>
       {open && (
-        <div className="user-menu-list" role="menu">
+        <div className="user-menu-list" role="menu" onKeyDown={moveFocus}>
           <p className="user-menu-who">
             {isAuthOn ? (
               <>
