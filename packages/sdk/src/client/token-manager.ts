@@ -167,7 +167,7 @@ export class TokenManager {
         : reason === 'wrong_secret'
           ? `Fix ${secret}.`
           : reason === 'revoked_key' || reason === 'removed_user'
-            ? `Make a new key pair (\`tasklane credentials create --user NAME\`) and set it in ${both}.`
+            ? `Put a new key pair in ${both}.`
             : `Check ${both}.`;
     return new TasklaneError(
       error.code,
