@@ -161,7 +161,7 @@ describe.skipIf(!hasChromium)('web UI with authentication on (Chromium)', () => 
     await page.keyboard.press('Enter');
     const problem = page.locator('#sign-in-problem');
     await problem.waitFor();
-    expect(await problem.textContent()).toMatchInlineSnapshot(`"Wrong user name or password (an admin sets passwords with \`tasklane users add NAME --password-stdin\`)."`);
+    expect(await problem.textContent()).toMatchInlineSnapshot(`"Wrong user name or password. An admin can set a new password with: tasklane users set-password NAME"`);
     expect(await problem.getAttribute('role')).toBe('alert');
     // The password is cleared for the next try and has the focus; the name stays.
     expect(await page.inputValue('input[name=password]')).toBe('');

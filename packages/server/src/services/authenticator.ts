@@ -128,7 +128,7 @@ export class Authenticator {
     const matches = await verifySecret(password, user?.password_hash ?? DUMMY_HASH);
     if (user === undefined || user.password_hash === null || !matches) {
       this.failed(key, address, { user: name.slice(0, 64), reason: 'wrong_password' });
-      throw unauthorized('wrong_password', 'Wrong user name or password (an admin sets passwords with `tasklane users add NAME --password-stdin`).');
+      throw unauthorized('wrong_password', 'Wrong user name or password. An admin can set a new password with: tasklane users set-password NAME');
     }
     this.limiter.succeed(key);
     this.options.log.info({ user: user.name, address }, 'signed in to the web UI');
