@@ -143,4 +143,22 @@ describe('tasklane agent where the server has auth on', { timeout: 120_000 }, ()
     expect(output).toContain('Fix TASKLANE_API_SECRET_KEY.');
     expect(output).not.toContain('not-the-robots-secret');
   });
+
+  it('stops when its key pair is revoked while it waits for tasks, instead of retrying forever', async () => {
+    const { credentials } = await api.call('auth.create_credentials', { label: 'agent key, revoked in this test' });
+    const revoked = await startAgent({
+      serverUrl: server.url,
+      queues: [QUEUE],
+      workdir: join(dir, 'agent-revoked'),
+      name: 'e2e-agent-revoked',
+      env: { ...sdkEnv, TASKLANE_API_ACCESS_KEY: credentials.access_key, TASKLANE_API_SECRET_KEY: credentials.secret_key },
+    });
+    await api.call('auth.revoke_credentials', { access_key: credentials.access_key });
+    const code = await waitFor('the agent with a revoked key to exit', async () => revoked.child.exitCode ?? undefined, 15_000);
+    expect(code).toBe(1);
+    expect(revoked.output()).toContain('the server refused the agent\'s credentials; stopping');
+    expect(revoked.output()).toContain('(revoked_key)');
+    expect(revoked.output()).toContain('Put a new key pair in TASKLANE_API_ACCESS_KEY and TASKLANE_API_SECRET_KEY.');
+    expect(revoked.output()).not.toContain(credentials.secret_key);
+  });
 });

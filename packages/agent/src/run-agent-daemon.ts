@@ -123,6 +123,11 @@ export async function runAgentDaemon(options: AgentDaemonOptions): Promise<void>
         if (failures > 0) log.info({}, 'server reachable again');
         failures = 0;
       } catch (error) {
+        if (error instanceof TasklaneError && error.code === 'UNAUTHORIZED') {
+          // The key pair was refused after a fresh login (revoked, its user removed): no later poll can work.
+          log.error({ err: error.message }, 'the server refused the agent\'s credentials; stopping');
+          throw error;
+        }
         if (failures === 0) {
           const level = isUnreachable(error) ? 'warn' : 'error';
           log[level]({ err: (error as Error).message }, 'could not poll the queues; retrying with back-off');

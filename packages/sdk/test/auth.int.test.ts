@@ -146,6 +146,19 @@ describe('the SDK with authentication on', () => {
     expect(artifact?.uri).toMatch(new RegExp(`^${server.url}/files/`));
   });
 
+  it('delivers the last reports of a run that calls process.exit() with the same credentials', async () => {
+    const alice = users.alice!;
+    const from = log.length;
+    const result = await run('exit-at-once.mjs', { TASKLANE_API_ACCESS_KEY: alice.access_key, TASKLANE_API_SECRET_KEY: alice.secret_key });
+    expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 0, stderr: '' });
+    const taskId = /@@task ([0-9a-f]{32})/.exec(result.stdout)![1]!;
+    const { api } = clientWith(server.url, keyPairOf(alice));
+    expect((await api.call('tasks.get_by_id', { task: taskId })).task.status).toBe('completed');
+    const scalars = (await api.call('events.scalar_metrics_iter_histogram', { task: taskId })) as Record<string, Record<string, { x: number[]; y: number[] }>>;
+    expect(scalars.last?.words).toMatchObject({ x: [7], y: [42] });
+    expect(logins(log, from)).toHaveLength(2); // the run's, and this test's own client
+  });
+
   it('keeps the secret key out of the task, its console and the server log', async () => {
     const bob = users.bob!;
     const from = log.length;
@@ -264,6 +277,9 @@ describe('the SDK with authentication on', () => {
     expect(auth.loginCount).toBe(2);
     expect(error.code).toBe('UNAUTHORIZED');
     const shown = tidy(error.message).replaceAll(credentials.access_key, '<access key>').replace(/\(\d{4}-\d\d-\d\dT[^)]*\)/, '(<time>)');
+    // Refused once, refused for good: the next call fails the same way without asking the server again.
+    expect((await refusal(api.call('tasks.get_all', {}))).message).toBe(error.message);
+    expect(auth.loginCount).toBe(2);
     expect(shown).toMatchInlineSnapshot(`"The Tasklane server at <server> refused the key pair (revoked_key): Access key <access key> was revoked (<time>); create a key pair with \`tasklane credentials create --user NAME\` or on the web UI's profile page. Put a new key pair in TASKLANE_API_ACCESS_KEY and TASKLANE_API_SECRET_KEY."`);
   });
 });

@@ -56,7 +56,7 @@ interface HeldToken {
  * `Bearer <token>` for every request, renews the token before it expires (with the token itself, so the secret does
  * not travel again), and logs in again once when the server refuses a token (restarted with a new signing secret,
  * expired while the machine slept). A key pair the server refuses fails at once, with an error naming where the key
- * came from. Logins are shared: requests that need a token at the same time wait for the same `auth.login`.
+ * came from, and every later request fails with the same error without asking the server again. Logins are shared: requests that need a token at the same time wait for the same `auth.login`.
  *
  * @example
  * const auth = new TokenManager({ baseUrl: 'http://127.0.0.1:8008', keyPair: { accessKey, secretKey } });
@@ -72,6 +72,8 @@ export class TokenManager {
   private readonly now: () => number;
   private token: HeldToken | undefined;
   private renewing: Promise<HeldToken> | undefined;
+  /** The server's refusal of the key pair (wrong, unknown, revoked): final, so it is not asked again. */
+  private refused: unknown;
   private logins = 0;
 
   constructor(options: TokenManagerOptions) {
@@ -100,6 +102,7 @@ export class TokenManager {
    */
   async authorization(): Promise<string | undefined> {
     if (this.keyPair === undefined) return undefined;
+    if (this.refused !== undefined) throw this.refused;
     const held = this.token;
     if (held !== undefined && this.now() < held.refreshAt) return held.authorization;
     return (await this.renew()).authorization;
@@ -199,7 +202,11 @@ export class TokenManager {
     try {
       return this.keep(await this.login(basicAuthorization(this.keyPair!)));
     } catch (error) {
-      throw this.explain(error);
+      const explained = this.explain(error);
+      // A key pair refused once stays refused (a revoked key is never valid again): later requests fail here, without
+      // a failed sign-in each on the server. Too many failed sign-ins (429) and an unreachable server pass.
+      if (explained instanceof TasklaneError && explained.code === 'UNAUTHORIZED') this.refused = explained;
+      throw explained;
     }
   }
 
