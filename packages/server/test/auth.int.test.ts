@@ -12,6 +12,7 @@ import {
   openSqliteStore,
   removeUser,
   revokeCredentials,
+  setUserPassword,
   startServer,
   type RunningServer,
 } from '@tasklane/server';
@@ -209,11 +210,28 @@ describe('authentication on', () => {
     const renewed = await call('/auth.refresh_session', sameOrigin);
     expect(renewed.status).toBe(200);
     expect(String(renewed.headers['set-cookie'])).toMatch(/^tasklane_session=[^;]+;/);
+    const renewedCookie = String(renewed.headers['set-cookie']).split(';')[0]!;
     const out = await call('/auth.sign_out', sameOrigin);
     expect(String(out.headers['set-cookie'])).toMatch(/^tasklane_session=; Path=\/; Max-Age=0; HttpOnly; SameSite=Strict$/);
+    // Signing out ends the session on the server: a copy of either token of it no longer works.
+    expectRefused(await call('/tasks.get_all', sameOrigin), 401, 'ended_session');
+    expectRefused(await call('/tasks.get_all', { cookie: renewedCookie, 'sec-fetch-site': 'same-origin' }), 401, 'ended_session');
+    expectRefused(await call('/tasks.get_all', { authorization: `Bearer ${cookie.split('=')[1]}` }), 401, 'ended_session');
     // sign-in needs the JSON content type like every write (no login CSRF from a form)
     const form = await httpRequest(server.url, '/auth.sign_in', { body: 'name=alice&password=alice-password', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
     expect(form.status).toBe(415);
+  });
+
+  it('ends every web session of a user whose password is changed', async () => {
+    const signedIn = await call('/auth.sign_in', {}, { name: 'bob', password: 'bob-password' });
+    const cookie = { cookie: String(signedIn.headers['set-cookie']).split(';')[0]!, 'sec-fetch-site': 'same-origin' };
+    expect((await call('/tasks.get_all', cookie)).status).toBe(200);
+    const store = openSqliteStore(join(dir, 'tasklane.sqlite'));
+    await setUserPassword(store, 'bob', 'bob-password');
+    await store.close();
+    expectRefused((await refusedWithin('/tasks.get_all', cookie)).reply, 401, 'ended_session');
+    // bob's key pair is not a session: it still works
+    expect((await call('/tasks.get_all', { authorization: basic(bob.access_key, bob.secret_key) })).status).toBe(200);
   });
 
   it('rate-limits failed sign-ins per key with 429 and Retry-After, even for the right secret', async () => {

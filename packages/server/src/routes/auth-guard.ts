@@ -7,7 +7,7 @@ import { FILES_PREFIX } from './files-route.js';
 /** The web UI's session cookie: a token, HttpOnly (no script reads it) and SameSite=Strict. */
 export const SESSION_COOKIE = 'tasklane_session';
 
-/** API endpoints anyone may call where auth is on: signing in and out. */
+/** API endpoints anyone may call where auth is on: signing in, and out (which ends the session it proves, if any). */
 const PUBLIC_ENDPOINTS: ReadonlySet<string> = new Set(['auth.sign_in', 'auth.sign_out']);
 
 const identities = new WeakMap<FastifyRequest, Identity>();
@@ -30,8 +30,14 @@ export function registerAuthGuard(app: FastifyInstance, auth: Authenticator): vo
     const api = parseApiPath(request.url);
     const isFile = path === FILES_PREFIX || path.startsWith(`${FILES_PREFIX}/`);
     if ((api === undefined && !isFile) || request.method === 'OPTIONS') return;
-    if (api !== undefined && PUBLIC_ENDPOINTS.has(api.name)) return;
     const cookie = api?.name === 'auth.login' || !sameOriginFetch(request) ? undefined : readCookie(request.headers.cookie, SESSION_COOKIE);
+    if (api !== undefined && PUBLIC_ENDPOINTS.has(api.name)) {
+      if (api.name === 'auth.sign_out' && cookie !== undefined) {
+        const identity = await auth.checkToken(cookie, 'cookie').catch(() => undefined);
+        if (identity !== undefined) identities.set(request, identity);
+      }
+      return;
+    }
     try {
       identities.set(request, await auth.authenticate(request.headers.authorization, cookie, request.ip));
     } catch (error) {

@@ -1,5 +1,5 @@
 import { createHmac, randomBytes } from 'node:crypto';
-import { API_VERSION, TasklaneError, type ParsedRequestOf, type ResponseOf } from '@tasklane/protocol';
+import { API_VERSION, TasklaneError, newId, type ParsedRequestOf, type ResponseOf } from '@tasklane/protocol';
 import type { ServiceContext } from './context.js';
 import { SERVER_VERSION } from './tokens.js';
 import { publicUser } from './users.js';
@@ -47,29 +47,39 @@ function webSession(ctx: ServiceContext, endpoint: string) {
   return { auth: ctx.auth, session: ctx.session };
 }
 
-/** auth.sign_in: the password was checked before the transaction (see api-route); this sets the session cookie. */
+/** auth.sign_in: the password was checked before the transaction (see api-route); this starts a session and sets its cookie. */
 export async function signIn(ctx: ServiceContext, _body: ParsedRequestOf<'auth.sign_in'>): Promise<ResponseOf<'auth.sign_in'>> {
   const { auth, session } = webSession(ctx, 'auth.sign_in');
   const identity = ctx.caller?.identity;
   if (identity === undefined) throw new Error('auth.sign_in runs after the password check');
-  const issued = auth.issueSession(identity);
+  const sessionId = newId();
+  const issued = auth.issueSession(identity.user, sessionId);
+  await ctx.repos.users.createSession({ id: sessionId, user_id: identity.user.id, created: ctx.now(), expires: issued.expires.toISOString(), ended: null });
   session.set(issued.token, issued.maxAgeSec);
   return { user: publicUser(identity.user), expires: issued.expires.toISOString() };
 }
 
-/** auth.refresh_session: a new session cookie for a signed-in web UI, before the old one expires. */
+/** auth.refresh_session: a new token of the same session for a signed-in web UI, before the old one expires. */
 export async function refreshSession(ctx: ServiceContext): Promise<ResponseOf<'auth.refresh_session'>> {
   const { auth, session } = webSession(ctx, 'auth.refresh_session');
   const identity = ctx.caller?.identity;
-  if (identity === undefined || identity.via !== 'cookie') {
+  if (identity === undefined || identity.via !== 'cookie' || identity.sessionId === null) {
     throw new TasklaneError('INVALID_INPUT', 'auth.refresh_session renews a web UI session; key pairs and tokens call auth.login instead.');
   }
-  const issued = auth.issueSession(identity);
+  const issued = auth.issueSession(identity.user, identity.sessionId);
+  await ctx.repos.users.extendSession(identity.sessionId, issued.expires.toISOString());
   session.set(issued.token, issued.maxAgeSec);
   return { user: publicUser(identity.user), expires: issued.expires.toISOString() };
 }
 
+/** auth.sign_out: ends the web session (every token of it stops working, copies too) and clears the cookie. */
 export async function signOut(ctx: ServiceContext): Promise<ResponseOf<'auth.sign_out'>> {
+  const sessionId = ctx.caller?.identity?.sessionId ?? null;
+  if (sessionId !== null) {
+    await ctx.repos.users.endSession(sessionId, ctx.now());
+    const auth = ctx.auth;
+    ctx.afterCommit?.(async () => auth?.forget());
+  }
   ctx.session?.clear();
   return { signed_out: true };
 }

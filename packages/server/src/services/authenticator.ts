@@ -11,6 +11,8 @@ export interface Identity {
   accessKey: string | null;
   /** How the request proved it: a key pair, a token in the header, or the web UI's session cookie. */
   via: 'basic' | 'bearer' | 'cookie';
+  /** The web sign-in session the token belongs to (a password sign-in starts one); `null` otherwise. */
+  sessionId: string | null;
 }
 
 export interface AuthenticatorOptions {
@@ -35,7 +37,8 @@ export type AuthFailure =
   | 'removed_user'
   | 'wrong_password'
   | 'invalid_token'
-  | 'expired_token';
+  | 'expired_token'
+  | 'ended_session';
 
 /** A 401 with the reason in `error_data.reason` (ClearML's subcode 20 is shared; the reason says which). */
 export function unauthorized(reason: AuthFailure, message: string): TasklaneError {
@@ -116,7 +119,7 @@ export class Authenticator {
     if (user === undefined) throw unauthorized('removed_user', `Access key ${shownKey} belonged to a user who was removed; ${CREATE_KEY_HINT}.`);
     if (credential.revoked !== null) throw unauthorized('revoked_key', `Access key ${shownKey} was revoked (${credential.revoked}); ${CREATE_KEY_HINT}.`);
     this.touch(accessKey);
-    return { user, accessKey, via: 'basic' };
+    return { user, accessKey, via: 'basic', sessionId: null };
   }
 
   /** Checks a web sign-in; a wrong name and a wrong password get the same answer. */
@@ -132,22 +135,28 @@ export class Authenticator {
     }
     this.limiter.succeed(key);
     this.options.log.info({ user: user.name, address }, 'signed in to the web UI');
-    return { user, accessKey: null, via: 'cookie' };
+    return { user, accessKey: null, via: 'cookie', sessionId: null };
   }
 
   /** Checks a token's signature and expiry, and that its user and key still stand. */
   async checkToken(token: string, via: 'bearer' | 'cookie'): Promise<Identity> {
     const claims = this.verifiedClaims(token);
     const accessKey = typeof claims.tasklane_key === 'string' ? claims.tasklane_key : null;
-    const { user, credential } = await this.cached(`token:${claims.identity.user}:${accessKey ?? ''}`, async (users) => ({
+    const sessionId = typeof claims.session_id === 'string' ? claims.session_id : null;
+    const { user, credential, session } = await this.cached(`token:${claims.identity.user}:${accessKey ?? ''}:${sessionId ?? ''}`, async (users) => ({
       user: await users.byId(claims.identity.user),
       credential: accessKey === null ? undefined : await users.credential(accessKey),
+      session: sessionId === null ? undefined : await users.session(sessionId),
     }));
     if (user === undefined) throw unauthorized('removed_user', `The token's user (${claims.identity.user_name}) was removed; ${CREATE_KEY_HINT}.`);
     if (accessKey !== null && (credential === undefined || credential.revoked !== null)) {
       throw unauthorized('revoked_key', `The token was issued for access key ${accessKey}, which was revoked; ${CREATE_KEY_HINT}.`);
     }
-    return { user, accessKey, via };
+    if (sessionId !== null && (session === undefined || session.ended !== null)) {
+      throw unauthorized('ended_session', 'This sign-in session has ended (signed out, or the password was changed): sign in again.');
+    }
+    if (accessKey === null && sessionId === null) throw tokenRefusal('malformed');
+    return { user, accessKey, via, sessionId };
   }
 
   /** A token's claims once its signature and expiry pass; a token seen before is not hashed again (only its expiry). */
@@ -165,18 +174,20 @@ export class Authenticator {
     return checked.claims;
   }
 
-  /** A token from auth.login, for the key pair (or token) the request proved. */
+  /** A token from auth.login, for the key pair (or key token) the request proved. */
   issueToken(identity: Identity, lifetimeSec = this.options.tokenLifetimeSec): { token: string; expires: Date } {
     const now = this.nowSec();
     const lifetime = Math.min(lifetimeSec, this.options.tokenLifetimeSec);
-    return { token: signToken(this.options.secret, identity.user, identity.accessKey, now, lifetime), expires: new Date((now + lifetime) * 1000) };
+    const token = signToken(this.options.secret, identity.user, { accessKey: identity.accessKey, sessionId: identity.sessionId }, now, lifetime);
+    return { token, expires: new Date((now + lifetime) * 1000) };
   }
 
-  /** A web session's token. */
-  issueSession(identity: Identity): { token: string; expires: Date; maxAgeSec: number } {
+  /** A web session's token (a new one on each renewal; all of them end with the session). */
+  issueSession(user: UserRecord, sessionId: string): { token: string; expires: Date; maxAgeSec: number } {
     const now = this.nowSec();
     const lifetime = this.options.sessionLifetimeSec;
-    return { token: signToken(this.options.secret, identity.user, null, now, lifetime), expires: new Date((now + lifetime) * 1000), maxAgeSec: lifetime };
+    const token = signToken(this.options.secret, user, { accessKey: null, sessionId }, now, lifetime);
+    return { token, expires: new Date((now + lifetime) * 1000), maxAgeSec: lifetime };
   }
 
   private async secretMatches(credential: CredentialRecord, secret: string): Promise<boolean> {
@@ -239,7 +250,7 @@ export class Authenticator {
 /** A hash of nothing anyone knows, checked against when a sign-in names no user. */
 const DUMMY_HASH = 'scrypt$32768$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';
 
-function tokenRefusal(problem: TokenProblem): TasklaneError {
+function tokenRefusal(problem: TokenProblem | 'malformed'): TasklaneError {
   if (problem === 'expired') return unauthorized('expired_token', 'The token has expired: log in again (auth.login with the key pair); the SDK does this by itself.');
   return unauthorized('invalid_token', 'The token is not valid (not one this server signed, or altered): log in again with auth.login.');
 }

@@ -15,6 +15,8 @@ export interface TokenClaims {
   exp: number;
   /** The access key it was issued for, or `null` for a web sign-in session. */
   tasklane_key: string | null;
+  /** The web sign-in session it belongs to (ClearML's tokens carry a session_id too), or `null` for a key's token. */
+  session_id?: string | null;
 }
 
 function encode(value: unknown): string {
@@ -27,7 +29,13 @@ const HEADER = encode({ alg: 'HS256', typ: 'JWT' });
  * A signed (HS256) token for a user, with the claims ClearML's SDK reads (api_version, server_version, feature_set,
  * exp, identity) and the access key it stands for, so revoking that key ends the token too.
  */
-export function signToken(secret: string, user: UserRecord, accessKey: string | null, nowSec: number, lifetimeSec: number): string {
+export function signToken(
+  secret: string,
+  user: UserRecord,
+  subject: { accessKey: string | null; sessionId: string | null },
+  nowSec: number,
+  lifetimeSec: number,
+): string {
   const payload = {
     identity: { user: user.id, user_name: user.name, role: user.role, company: COMPANY.id, company_name: COMPANY.name },
     iat: nowSec,
@@ -37,7 +45,8 @@ export function signToken(secret: string, user: UserRecord, accessKey: string | 
     server_version: SERVER_VERSION,
     server_build: '',
     feature_set: 'basic',
-    tasklane_key: accessKey,
+    tasklane_key: subject.accessKey,
+    session_id: subject.sessionId,
   };
   const unsigned = `${HEADER}.${encode(payload)}`;
   return `${unsigned}.${createHmac('sha256', secret).update(unsigned).digest('base64url')}`;

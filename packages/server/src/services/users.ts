@@ -67,6 +67,8 @@ export async function setUserPassword(store: Store, name: string, password: stri
     const user = await repos.users.byName(name);
     if (user === undefined) throw noSuchUser(name);
     await repos.users.setPassword(user.id, hash);
+    // A new password ends the web sessions started with the old one.
+    await repos.users.endUserSessions(user.id, new Date().toISOString());
     return publicUser(user);
   });
 }

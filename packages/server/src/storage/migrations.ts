@@ -298,6 +298,23 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX credentials_by_user ON credentials(user_id, created);
     `,
   },
+  {
+    version: 9,
+    name: 'web sign-in sessions',
+    // A web sign-in's token names its session; signing out (or a new password) ends the session, and with it every
+    // token of it, copies included. Rows past their expiry are deleted as new sessions start.
+    sql: `
+      CREATE TABLE sessions (
+        id TEXT PRIMARY KEY,
+        user_id TEXT NOT NULL,
+        created TEXT NOT NULL,
+        expires TEXT NOT NULL,
+        ended TEXT
+      );
+      CREATE INDEX sessions_by_user ON sessions(user_id);
+      CREATE INDEX sessions_by_expiry ON sessions(expires);
+    `,
+  },
 ];
 
 /** @internal The block sizes migration 3 summarized with; they must equal SUMMARY_BLOCK_SIZES (a test checks). */

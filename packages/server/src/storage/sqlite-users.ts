@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import { TasklaneError } from '@tasklane/protocol';
-import type { CredentialRecord, UserRecord, UserRepository } from './store.js';
+import type { CredentialRecord, SessionRecord, UserRecord, UserRepository } from './store.js';
 
 /** Users and key pairs in SQLite (tables of migration 8). */
 export class SqliteUsers implements UserRepository {
@@ -38,6 +38,7 @@ export class SqliteUsers implements UserRepository {
   }
   async remove(id: string, when: string) {
     this.db.prepare('UPDATE credentials SET revoked = ? WHERE user_id = ? AND revoked IS NULL').run(when, id);
+    await this.endUserSessions(id, when);
     return this.db.prepare('DELETE FROM users WHERE id = ?').run(id).changes > 0;
   }
   async addCredential(credential: CredentialRecord) {
@@ -62,5 +63,21 @@ export class SqliteUsers implements UserRepository {
   }
   async touchCredential(accessKey: string, when: string) {
     this.db.prepare('UPDATE credentials SET last_used = ? WHERE access_key = ?').run(when, accessKey);
+  }
+  async createSession(session: SessionRecord) {
+    this.db.prepare('DELETE FROM sessions WHERE expires < ?').run(session.created);
+    this.db.prepare('INSERT INTO sessions (id, user_id, created, expires, ended) VALUES (@id, @user_id, @created, @expires, @ended)').run(session);
+  }
+  async session(id: string) {
+    return this.db.prepare('SELECT * FROM sessions WHERE id = ?').get(id) as SessionRecord | undefined;
+  }
+  async extendSession(id: string, expires: string) {
+    this.db.prepare('UPDATE sessions SET expires = ? WHERE id = ? AND ended IS NULL').run(expires, id);
+  }
+  async endSession(id: string, when: string) {
+    this.db.prepare('UPDATE sessions SET ended = ? WHERE id = ? AND ended IS NULL').run(when, id);
+  }
+  async endUserSessions(userId: string, when: string) {
+    this.db.prepare('UPDATE sessions SET ended = ? WHERE user_id = ? AND ended IS NULL').run(when, userId);
   }
 }

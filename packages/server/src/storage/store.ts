@@ -203,6 +203,15 @@ export interface CredentialRecord {
   revoked: string | null;
 }
 
+/** A web sign-in session: its tokens are good while it has not ended (and they have not expired). */
+export interface SessionRecord {
+  id: string;
+  user_id: string;
+  created: string;
+  expires: string;
+  ended: string | null;
+}
+
 export interface UserRepository {
   count(): Promise<number>;
   /** Fails with ALREADY_EXISTS when the name is taken (names are compared ignoring case). */
@@ -221,6 +230,13 @@ export interface UserRepository {
   /** Answers whether a working key pair was revoked. */
   revokeCredential(accessKey: string, when: string): Promise<boolean>;
   touchCredential(accessKey: string, when: string): Promise<void>;
+  /** Starts a session, and deletes the sessions that expired before `session.created`. */
+  createSession(session: SessionRecord): Promise<void>;
+  session(id: string): Promise<SessionRecord | undefined>;
+  extendSession(id: string, expires: string): Promise<void>;
+  endSession(id: string, when: string): Promise<void>;
+  /** Ends every session of a user (a new password, a removal). */
+  endUserSessions(userId: string, when: string): Promise<void>;
 }
 
 /** One point of a scalar series. Times are epoch milliseconds. */
