@@ -72,11 +72,16 @@ describe('authentication on', () => {
     expect((await httpRequest(server.url, '/files/x/y.txt', { method: 'GET' })).status).toBe(401);
   });
 
-  it('takes the key pair as HTTP Basic on any endpoint, and records the task under its user', async () => {
+  it('takes the key pair as HTTP Basic on any endpoint, and records tasks and models under its user', async () => {
     const created = await call('/tasks.create', { authorization: basic(bob.access_key, bob.secret_key), 'x-tasklane-user': 'mallory' }, { name: 'by bob', type: 'training' });
     expect(created.status).toBe(200);
     const got = await call('/tasks.get_by_id', { authorization: basic(bob.access_key, bob.secret_key) }, { task: created.json.data.id });
     expect(got.json.data.task.user).toBe('bob');
+    const model = await call('/models.create', { authorization: basic(bob.access_key, bob.secret_key), 'x-tasklane-user': 'mallory' }, { name: 'by bob', uri: 'file:///m.bin' });
+    const gotModel = await call('/models.get_by_id', { authorization: basic(bob.access_key, bob.secret_key) }, { model: model.json.data.id });
+    expect(gotModel.json.data.model.user).toBe('bob');
+    const mine = await call('/models.get_all', { authorization: basic(bob.access_key, bob.secret_key) }, { user: ['bob'] });
+    expect(mine.json.data.models.map((m: { id: string }) => m.id)).toEqual([model.json.data.id]);
   });
 
   it('exchanges a key pair for a token at auth.login (as ClearML’s SDK does: GET, no body) and takes it as Bearer', async () => {

@@ -60,6 +60,8 @@ export async function createModel(ctx: ServiceContext, body: ParsedRequestOf<'mo
     ready: body.ready,
     metadata: metadataMap(body.metadata ?? []),
     last_iteration: 0,
+    // The model is its creator's, as a task is (the signed-in user; where auth is off, the one the client names).
+    ...(ctx.caller?.user ? { user: ctx.caller.user } : {}),
   };
   await ctx.repos.models.insert(model);
   return { id: model.id, created: true };
