@@ -73,6 +73,9 @@ describe('tasklane users / credentials', () => {
     expect(keys).toMatchObject({ user: 'alice', label: 'laptop', access_key: expect.stringMatching(/^[A-Z0-9]{30}$/) });
     const human = await cli(['credentials', 'create', '--user', 'alice']);
     expect(human.stdout).toMatch(/shown only now[\s\S]*access key: [A-Z0-9]{30}\n {2}secret key: \S{64}\n[\s\S]*export TASKLANE_API_ACCESS_KEY=[\s\S]*api \{ credentials \{ access_key: /);
+    const withServer = await cli(['credentials', 'create', '--user', 'alice', '--server', 'http://tasklane.internal:8008/']);
+    expect(withServer.stdout).toContain('  export TASKLANE_API_HOST=http://tasklane.internal:8008\n');
+    expect(withServer.stdout).toMatch(/ {4}api_server: http:\/\/tasklane.internal:8008\n {4}files_server: http:\/\/tasklane.internal:8008\/files\n/);
 
     const auth = { authorization: basic(keys.access_key, keys.secret_key) };
     const created1 = await api(server.url, '/tasks.create', auth, { name: 'from alice', type: 'training' });

@@ -94,15 +94,32 @@ function readHidden(prompt: string): Promise<string> {
   });
 }
 
-/** How to use a new key pair: environment variables for Tasklane and ClearML clients, and a clearml.conf section. */
-function keyPairUsage(accessKey: string, secretKey: string): string {
-  return [
-    'Use it from the SDK, the agent and the CLI:',
-    `  export TASKLANE_API_ACCESS_KEY=${accessKey}`,
-    `  export TASKLANE_API_SECRET_KEY=${secretKey}`,
-    "or from ClearML's SDK and agent (clearml.conf):",
-    `  api { credentials { access_key: "${accessKey}", secret_key: "${secretKey}" } }`,
-  ].join('\n');
+/**
+ * How to use a new key pair: environment variables for Tasklane and ClearML clients, and a clearml.conf section —
+ * whole (with the server's addresses) when the server's URL is known.
+ */
+function keyPairUsage(accessKey: string, secretKey: string, server: string | undefined): string {
+  const base = server?.replace(/\/+$/, '');
+  const lines = ['Use it from the SDK, the agent and the CLI:'];
+  if (base) lines.push(`  export TASKLANE_API_HOST=${base}`);
+  lines.push(`  export TASKLANE_API_ACCESS_KEY=${accessKey}`, `  export TASKLANE_API_SECRET_KEY=${secretKey}`);
+  if (!base) {
+    lines.push(
+      "or from ClearML's SDK and agent (clearml.conf; add --server URL for the whole section):",
+      `  api { credentials { access_key: "${accessKey}", secret_key: "${secretKey}" } }`,
+    );
+    return lines.join('\n');
+  }
+  lines.push(
+    "or from ClearML's SDK and agent, in ~/clearml.conf:",
+    '  api {',
+    `    web_server: ${base}`,
+    `    api_server: ${base}`,
+    `    files_server: ${base}/files`,
+    `    credentials { access_key: "${accessKey}", secret_key: "${secretKey}" }`,
+    '  }',
+  );
+  return lines.join('\n');
 }
 
 /** `tasklane users ...` and `tasklane credentials ...`: accounts and key pairs, on the server's own data. */
@@ -172,8 +189,9 @@ Examples:
     .description('Make a key pair for a user and print it; the secret key is shown this once')
     .requiredOption('--user <name>', 'the user it belongs to')
     .option('--label <text>', 'a note on what it is for (e.g. "laptop", "agent gpu-01")')
+    .option('--server <url>', "the server's address as its users reach it, to print a whole clearml.conf section")
     .option('--json', 'print {access_key, secret_key, user} as JSON')
-    .action(async (options: StoreOptions & { user: string; label?: string }) => {
+    .action(async (options: StoreOptions & { user: string; label?: string; server?: string }) => {
       const made = await withStore(options, (store) => createCredentials(store, { name: options.user }, options.label));
       if (options.json) return printJson({ access_key: made.access_key, secret_key: made.secret_key, label: made.label, user: made.user.name });
       process.stdout.write(
@@ -182,7 +200,7 @@ Examples:
           `  access key: ${made.access_key}`,
           `  secret key: ${made.secret_key}`,
           '',
-          keyPairUsage(made.access_key, made.secret_key),
+          keyPairUsage(made.access_key, made.secret_key, options.server),
           '',
         ].join('\n'),
       );
