@@ -8,13 +8,13 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { crc32, deflateSync } from 'node:zlib';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from 'tasklane/client';
 import { addUser, createCredentials, loadServerConfig, openSqliteStore, removeUser, startServer, type RunningServer } from '@tasklane/server';
 import { CHROMIUM, CHROMIUM_ARGS, hasChromium, saveScreenshot } from '../support/web-ui.js';
 import { WORKSPACE_ROOT } from '../support/workspace-build.js';
+import { png } from '../support/png.js';
 
 const WEB_DIR = join(WORKSPACE_ROOT, 'packages/web/dist');
 const JSON_TYPE = { 'content-type': 'application/json' };
@@ -23,26 +23,6 @@ function basic(accessKey: string, secretKey: string): string {
   return `Basic ${Buffer.from(`${accessKey}:${secretKey}`).toString('base64')}`;
 }
 
-/** A solid-colour PNG. */
-function png(width: number, height: number, [r, g, b]: [number, number, number]): Buffer {
-  const chunk = (type: string, data: Buffer) => {
-    const head = Buffer.alloc(8);
-    head.writeUInt32BE(data.length, 0);
-    head.write(type, 4, 'ascii');
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(crc32(Buffer.concat([Buffer.from(type, 'ascii'), data])) >>> 0, 0);
-    return Buffer.concat([head, data, crc]);
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(width, 0);
-  ihdr.writeUInt32BE(height, 4);
-  ihdr[8] = 8;
-  ihdr[9] = 2;
-  const row = Buffer.alloc(1 + width * 3);
-  for (let x = 0; x < width; x++) row.set([r, g, b], 1 + x * 3);
-  const raw = Buffer.concat(Array.from({ length: height }, () => row));
-  return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
-}
 
 async function ensureWebBuilt(): Promise<void> {
   // npm install builds the web app; build it here when a test run comes first.

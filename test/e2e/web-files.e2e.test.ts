@@ -1,9 +1,9 @@
-import { crc32, deflateSync } from 'node:zlib';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiClient } from 'tasklane/client';
 import type { CliServer } from '../support/cli.js';
 import { hasChromium, startWebUi, type WebUi } from '../support/web-ui.js';
+import { png } from '../support/png.js';
 
 /** Script a hostile upload would run in the web UI's origin: announce itself and create a queue with the user's session. */
 const payload = (name: string) =>
@@ -19,26 +19,6 @@ const SVG = `<svg xmlns="http://www.w3.org/2000/svg" width="40" height="30" view
 
 const HTML = `<!doctype html><html><body><h1 id="rendered">rendered as a page</h1><img src="x" onerror="${payload('html-onerror').replaceAll('"', '&quot;')}"><script>${payload('html')}</script></body></html>`;
 
-/** A solid-colour PNG. */
-function png(width: number, height: number, [r, g, b]: [number, number, number]): Buffer {
-  const chunk = (type: string, data: Buffer) => {
-    const head = Buffer.alloc(8);
-    head.writeUInt32BE(data.length, 0);
-    head.write(type, 4, 'ascii');
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(crc32(Buffer.concat([Buffer.from(type, 'ascii'), data])) >>> 0, 0);
-    return Buffer.concat([head, data, crc]);
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(width, 0);
-  ihdr.writeUInt32BE(height, 4);
-  ihdr[8] = 8;
-  ihdr[9] = 2;
-  const row = Buffer.alloc(1 + width * 3);
-  for (let x = 0; x < width; x++) row.set([r, g, b], 1 + x * 3);
-  const raw = Buffer.concat(Array.from({ length: height }, () => row));
-  return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
-}
 
 /** A WAV file of `seconds` of a quiet tone (16-bit mono PCM). */
 function wav(seconds: number): Buffer {
