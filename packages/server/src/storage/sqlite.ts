@@ -26,7 +26,9 @@ import {
   type BlockSummary,
 } from './scalar-summaries.js';
 import { SerialLock } from './serial-lock.js';
-import { SqliteUsers } from './sqlite-users.js';
+import { SQLITE_DIALECT } from './sql/dialect.js';
+import { sqliteKysely } from './sql/sqlite-kysely.js';
+import { SqlUsers } from './users.js';
 import type {
   DebugImagePosition,
   DebugImageScope,
@@ -168,7 +170,7 @@ class SqliteStore implements Store {
       queues: new SqliteQueues(db),
       workers: new SqliteWorkers(db),
       events: new SqliteEvents(db),
-      users: new SqliteUsers(db),
+      users: new SqlUsers(sqliteKysely(db), SQLITE_DIALECT),
     };
   }
 

@@ -1,0 +1,59 @@
+import type { Generated } from 'kysely';
+
+/**
+ * The tables, as both stores hold them (migrations.ts for SQLite; the PostgreSQL migrations mirror them). Documents
+ * (`data`) and tag lists are JSON text on SQLite and `jsonb` on PostgreSQL; both read back as JSON text (the
+ * PostgreSQL pool's type parsers keep them as text), so the repositories parse them the same way. Times are ISO
+ * strings, event timestamps epoch milliseconds.
+ */
+export interface Database {
+  projects: { id: string; name: string; parent: string | null; created: string; last_update: string; data: string };
+  tasks: {
+    id: string;
+    name: string;
+    project: string | null;
+    parent: string | null;
+    type: string;
+    status: string;
+    user: string | null;
+    created: string;
+    started: string | null;
+    completed: string | null;
+    last_update: string;
+    last_iteration: number;
+    tags: string;
+    system_tags: string;
+    data: string;
+  };
+  task_models: { task: string; type: string; model: string };
+  models: {
+    id: string;
+    name: string;
+    project: string | null;
+    task: string | null;
+    parent: string | null;
+    framework: string | null;
+    uri: string;
+    ready: number;
+    user: string | null;
+    created: string;
+    last_update: string;
+    last_iteration: number;
+    data: string;
+  };
+  queues: { id: string; name: string; created: string; data: string };
+  queue_entries: { seq: Generated<number>; queue: string; task: string; added: string; priority: number };
+  workers: { id: string; last_activity_time: string; data: string };
+  users: { id: string; name: string; display_name: string; role: 'admin' | 'user'; password_hash: string | null; created: string };
+  credentials: {
+    access_key: string;
+    user_id: string;
+    secret_hash: string;
+    label: string | null;
+    created: string;
+    last_used: string | null;
+    revoked: string | null;
+  };
+  sessions: { id: string; user_id: string; created: string; expires: string; ended: string | null };
+  schema_migrations: { version: number; name: string; applied_at: string };
+}
