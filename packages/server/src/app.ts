@@ -9,6 +9,7 @@ import { registerApiRoute } from './routes/api-route.js';
 import { registerAuthGuard } from './routes/auth-guard.js';
 import { isApiPath } from './routes/api-reply.js';
 import { registerFilesRoutes } from './routes/files-route.js';
+import { registerHealthRoutes } from './routes/health-route.js';
 import { registerRequestGuard } from './routes/request-guard.js';
 import { createWebUiHandler } from './routes/web-ui-route.js';
 import { newTokenSecret } from './services/auth.js';
@@ -104,6 +105,7 @@ export async function buildApp(config: ServerConfig, deps: AppDependencies = {})
   if (auth !== undefined) registerAuthGuard(app, auth);
   app.log.info({ auth: authEnabled ? 'on' : 'off' }, authEnabled ? 'authentication is on' : 'authentication is off (loopback only, no users)');
   limitApiBodyTime(app, config.bodyTimeoutSec * 1000);
+  registerHealthRoutes(app, store);
   await registerFilesRoutes(app, { filesDir: config.filesDir, maxFileBytes: config.maxFileBytes });
   registerApiRoute(app, {
     store,
