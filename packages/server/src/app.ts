@@ -16,7 +16,7 @@ import { newTokenSecret } from './services/auth.js';
 import { Authenticator } from './services/authenticator.js';
 import type { ServiceContext } from './services/context.js';
 import { ensureDefaultQueue } from './services/queues.js';
-import { openSqliteStore } from './storage/sqlite.js';
+import { openStore } from './storage/open-store.js';
 import type { Store } from './storage/store.js';
 import { abortNonResponsiveTasks } from './watchdog.js';
 
@@ -40,7 +40,8 @@ export interface TasklaneApp {
 export async function buildApp(config: ServerConfig, deps: AppDependencies = {}): Promise<TasklaneApp> {
   const clock = deps.now ?? (() => new Date());
   mkdirSync(config.filesDir, { recursive: true });
-  const store = openSqliteStore(config.dbFile);
+  // config.dbUrl is sqlite:// only until the PostgreSQL store is complete (issue 15).
+  const store = await openStore(config.dbUrl);
   const context: Omit<ServiceContext, 'repos'> = {
     now: () => clock().toISOString(),
     settings: {

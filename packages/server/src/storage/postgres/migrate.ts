@@ -1,0 +1,92 @@
+import type pg from 'pg';
+import { TasklaneError } from '@tasklane/protocol';
+import { POSTGRES_MIGRATIONS, type PostgresMigration } from './migrations.js';
+
+/**
+ * The advisory lock migrations run under: one fixed key ("tasklane" in ASCII), the same for every Tasklane process,
+ * so that processes starting together on one database migrate it once, one after the other.
+ */
+const MIGRATION_LOCK_KEY = '8386673614594253413';
+
+export interface MigrationOutcome {
+  /** The versions this call applied, in order (none when another process had applied them). */
+  applied: number[];
+  /** The schema version now. */
+  version: number;
+}
+
+/**
+ * Brings the schema up to date: takes the migration lock (waiting for a process migrating meanwhile; `onWait` is
+ * called then), applies each migration not recorded in schema_migrations in its own transaction with its record, and
+ * lets go. Refuses a database whose schema is newer than these migrations know (a newer Tasklane migrated it), before
+ * touching anything.
+ */
+export async function migratePostgres(
+  pool: pg.Pool,
+  options: { migrations?: readonly PostgresMigration[]; onWait?: () => void } = {},
+): Promise<MigrationOutcome> {
+  const migrations = [...(options.migrations ?? POSTGRES_MIGRATIONS)].sort((a, b) => a.version - b.version);
+  const known = migrations.at(-1)?.version ?? 0;
+  const client = await pool.connect();
+  let isBroken = false;
+  try {
+    const tried = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1::bigint) AS locked', [MIGRATION_LOCK_KEY]);
+    if (!tried.rows[0]?.locked) {
+      options.onWait?.();
+      await client.query('SELECT pg_advisory_lock($1::bigint)', [MIGRATION_LOCK_KEY]);
+    }
+    try {
+      await client.query(
+        'CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at text NOT NULL)',
+      );
+      const rows = await client.query<{ version: number }>('SELECT version FROM schema_migrations');
+      const applied = new Set(rows.rows.map((row) => row.version));
+      const newest = Math.max(0, ...applied);
+      if (newest > known) {
+        throw new TasklaneError(
+          'INVALID_INPUT',
+          `This PostgreSQL database has schema version ${newest}, newer than this Tasklane server knows (${known}): a newer ` +
+            'Tasklane migrated it. Run that version (or a later one), or point the server at another database.',
+          { schema_version: newest, known_version: known },
+        );
+      }
+      const done: number[] = [];
+      for (const migration of migrations) {
+        if (applied.has(migration.version)) continue;
+        await client.query('BEGIN');
+        try {
+          await client.query(migration.sql);
+          await client.query('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)', [
+            migration.version,
+            migration.name,
+            new Date().toISOString(),
+          ]);
+          await client.query('COMMIT');
+        } catch (cause) {
+          await client.query('ROLLBACK').catch(() => {
+            isBroken = true;
+          });
+          throw new TasklaneError(
+            'INTERNAL',
+            `PostgreSQL migration ${migration.version} (${migration.name}) failed, nothing of it applied: ${(cause as Error).message}`,
+            { version: migration.version },
+            { cause },
+          );
+        }
+        done.push(migration.version);
+      }
+      return { applied: done, version: Math.max(newest, ...done) };
+    } finally {
+      await client.query('SELECT pg_advisory_unlock($1::bigint)', [MIGRATION_LOCK_KEY]).catch(() => {
+        // the connection is gone, and the lock with it
+        isBroken = true;
+      });
+    }
+  } catch (error) {
+    isBroken ||= !(error instanceof TasklaneError);
+    throw error;
+  } finally {
+    // A connection in an unknown state (the lock possibly still held) is closed, not returned to the pool.
+    client.release(isBroken);
+  }
+}
