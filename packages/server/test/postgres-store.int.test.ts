@@ -335,6 +335,12 @@ describe.each(STORES)('users repository on $name', ({ isAvailable, open }) => {
     expect(await read((repos) => repos.users.byName('aLiCe'))).toEqual(alice);
     expect(await read((repos) => repos.users.byId(alice.id))).toEqual(alice);
     expect(await read((repos) => repos.users.byName('alicia'))).toBeUndefined();
+    // A name beyond ASCII is found as it is written, and in another case of its ASCII letters.
+    const umlaut = makeUser('Ärger-Team');
+    await write((repos) => repos.users.create(umlaut));
+    expect(await read((repos) => repos.users.byName('Ärger-Team'))).toEqual(umlaut);
+    expect(await read((repos) => repos.users.byName('ÄRGER-team'))).toEqual(umlaut);
+    await write((repos) => repos.users.remove(umlaut.id, '2026-03-01T11:00:00.000Z'));
     expect(await read((repos) => repos.users.count())).toBe(3);
     expect((await read((repos) => repos.users.list())).map((u) => u.name)).toEqual(['Alice', 'bob', 'Carol']);
 

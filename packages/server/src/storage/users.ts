@@ -18,7 +18,10 @@ export class SqlUsers implements UserRepository {
   ) {}
 
   private sameName(name: string) {
-    return this.db.selectFrom('users').selectAll().where((eb) => eb(eb.fn('lower', ['name']), '=', name.toLowerCase()));
+    // Both databases' lower() folds ASCII letters only (SQLite's always; PostgreSQL's on the name column, which
+    // compares as "C"), as SQLite's NOCASE index does; so must the name looked up, or "Ärger" would not find "Ärger".
+    const folded = name.replace(/[A-Z]+/g, (letters) => letters.toLowerCase());
+    return this.db.selectFrom('users').selectAll().where((eb) => eb(eb.fn('lower', ['name']), '=', folded));
   }
 
   async count() {
