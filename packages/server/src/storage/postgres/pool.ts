@@ -133,6 +133,7 @@ export async function connectPostgres(url: string, options: PostgresPoolOptions 
   const hide = (text: string) => (password.length >= 3 ? text.replaceAll(password, '***') : text);
   const timeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
   const deadline = Date.now() + timeoutMs;
+  let earlier: ConnectFailure | undefined;
   for (let attempt = 1; ; attempt += 1) {
     const remainingMs = Math.max(deadline - Date.now(), 1);
     const client = new pg.Client({ ...clientConfig(url, options), connectionTimeoutMillis: remainingMs, query_timeout: remainingMs });
@@ -144,7 +145,10 @@ export async function connectPostgres(url: string, options: PostgresPoolOptions 
       break;
     } catch (error) {
       await client.end().catch(() => {});
-      const cause = describeConnectError(error, target, timeoutMs);
+      let cause = describeConnectError(error, target, timeoutMs);
+      // The last attempt has only what is left of the time: its timeout says less than what failed before it.
+      if (cause.isTimeout && earlier !== undefined) cause = earlier;
+      earlier = cause;
       if (!cause.isTransient || Date.now() >= deadline) {
         const gaveUp = cause.isTransient ? `; gave up after ${seconds(timeoutMs)}` : '';
         throw new TasklaneError(
@@ -183,6 +187,8 @@ interface ConnectFailure {
   code: string;
   /** Whether trying again may help (the database is starting, or busy). */
   isTransient: boolean;
+  /** Whether the attempt ran out of time (rather than being told no). */
+  isTimeout?: boolean;
 }
 
 /** Why a connection failed, from the error `pg` or the network gave. */
@@ -223,7 +229,7 @@ function describeConnectError(
       break;
   }
   if (/timeout|timed out/i.test(message)) {
-    return { code: code || 'TIMEOUT', isTransient: true, text: `${at} does not answer within ${seconds(timeoutMs)}`, hint: 'Check that the database runs and that this machine can reach it (address, firewall).' };
+    return { code: code || 'TIMEOUT', isTransient: true, isTimeout: true, text: `${at} does not answer within ${seconds(timeoutMs)}`, hint: 'Check that the database runs and that this machine can reach it (address, firewall).' };
   }
   if (/ssl|tls|certificate/i.test(message) || /^(ERR_TLS|ERR_SSL|CERT_|SELF_SIGNED|DEPTH_ZERO|UNABLE_TO)/.test(code)) {
     return { code: code || 'TLS', isTransient: false, text: `TLS failed: ${message}`, hint: 'Check sslmode and the certificate options (sslrootcert, sslcert, sslkey) in the URL.' };
