@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../../server/test/support/test-server.js';
 import { readNpy } from './artifacts-support/npy-reader.js';
 import { S3_ENV } from './storage-support/backends.js';
-import { startS3Server, type TestS3Server } from './storage-support/s3-server.js';
+import { startS3Server, type TestS3Server } from '../../../test/support/s3-server.js';
 import { buildSdk } from './support/build-sdk.js';
 
 const execFileAsync = promisify(execFile);

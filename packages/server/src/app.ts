@@ -16,6 +16,7 @@ import { newTokenSecret } from './services/auth.js';
 import { Authenticator } from './services/authenticator.js';
 import type { ServiceContext } from './services/context.js';
 import { ensureDefaultQueue } from './services/queues.js';
+import { openFileStore, type FileStore } from './storage/file-store.js';
 import { openStore } from './storage/open-store.js';
 import type { Store } from './storage/store.js';
 import { abortNonResponsiveTasks } from './watchdog.js';
@@ -29,6 +30,8 @@ export interface AppDependencies {
 export interface TasklaneApp {
   app: FastifyInstance;
   store: Store;
+  /** Where the server's files are (a folder or a bucket). */
+  files: FileStore;
   config: ServerConfig;
   /** Whether requests need credentials (the `auth` setting resolved at start). */
   authEnabled: boolean;
@@ -39,16 +42,23 @@ export interface TasklaneApp {
 /** Builds the server (store, API, watchdog) without listening. `app.close()` stops the watchdog and closes the store. */
 export async function buildApp(config: ServerConfig, deps: AppDependencies = {}): Promise<TasklaneApp> {
   const clock = deps.now ?? (() => new Date());
-  mkdirSync(config.filesDir, { recursive: true });
+  // First, so that a missing or unreachable bucket stops the start before the database is touched.
+  const files = await openFileStore(config.files);
   // config.dbUrl is sqlite:// only until the PostgreSQL store is complete (issue 15).
-  const store = await openStore(config.dbUrl);
+  let store: Store;
+  try {
+    store = await openStore(config.dbUrl);
+  } catch (error) {
+    await files.close();
+    throw error;
+  }
   const context: Omit<ServiceContext, 'repos'> = {
     now: () => clock().toISOString(),
     settings: {
       workerTimeoutSec: config.workerTimeoutSec,
       tokenSecret: newTokenSecret(),
       debugSampleHistory: config.debugSampleHistory,
-      filesDir: config.filesDir,
+      files,
     },
   };
   await store.transaction((repos) => ensureDefaultQueue({ ...context, repos }));
@@ -57,6 +67,7 @@ export async function buildApp(config: ServerConfig, deps: AppDependencies = {})
     authEnabled = await resolveAuth(config, store);
   } catch (error) {
     await store.close();
+    await files.close();
     throw error;
   }
 
@@ -107,7 +118,8 @@ export async function buildApp(config: ServerConfig, deps: AppDependencies = {})
   app.log.info({ auth: authEnabled ? 'on' : 'off' }, authEnabled ? 'authentication is on' : 'authentication is off (loopback only, no users)');
   limitApiBodyTime(app, config.bodyTimeoutSec * 1000);
   registerHealthRoutes(app, store);
-  await registerFilesRoutes(app, { filesDir: config.filesDir, maxFileBytes: config.maxFileBytes });
+  app.log.info({ files: files.description }, 'file store ready');
+  await registerFilesRoutes(app, { files, maxFileBytes: config.maxFileBytes });
   registerApiRoute(app, {
     store,
     context,
@@ -127,9 +139,10 @@ export async function buildApp(config: ServerConfig, deps: AppDependencies = {})
   timer.unref();
   app.addHook('onClose', async () => {
     clearInterval(timer);
+    await files.close();
     await store.close();
   });
-  return { app, store, config, authEnabled, runWatchdog };
+  return { app, store, files, config, authEnabled, runWatchdog };
 }
 
 /** Whether an address is this machine only (127.0.0.0/8, ::1, localhost). */

@@ -1,7 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { TasklaneError, findJsonHazard } from '@tasklane/protocol';
+import type { FilesLocation } from './storage/file-store.js';
+import { normalizeStorageFolder } from './storage/safe-path.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -10,6 +13,47 @@ const NameList = z.preprocess(
   (value) => (typeof value === 'string' ? value.split(',').map((item) => item.trim()).filter((item) => item.length > 0) : value),
   z.array(z.string().min(1).max(253)).max(100),
 );
+
+/** A yes/no setting: a JSON boolean (config file) or text (`true`/`false`, `1`/`0`, `yes`/`no`, `on`/`off`). */
+const YesNo = z.preprocess((value) => {
+  if (typeof value !== 'string') return value;
+  const text = value.trim().toLowerCase();
+  return ['1', 'true', 'yes', 'on'].includes(text) ? true : ['0', 'false', 'no', 'off'].includes(text) ? false : value;
+}, z.boolean());
+
+/** Longest key prefix of a files bucket, in UTF-8 bytes: S3 keys take 1,024 bytes in all, the rest is for the keys. */
+const MAX_FILES_PREFIX_BYTES = 512;
+
+/**
+ * Where `--files-url` puts the server's files: `s3://bucket/prefix` (the prefix may be empty), `file:///abs/path` or
+ * a path (relative to the working folder); a string saying what is wrong otherwise.
+ */
+function parseFilesUrl(url: string): Omit<Extract<FilesLocation, { kind: 's3' }>, 'endpoint' | 'forcePathStyle'> | { kind: 'folder'; dir: string } | string {
+  if (url.startsWith('s3://')) {
+    const rest = url.slice('s3://'.length);
+    const slash = rest.indexOf('/');
+    const bucket = slash === -1 ? rest : rest.slice(0, slash);
+    if (!/^[A-Za-z0-9][A-Za-z0-9._-]{1,254}$/.test(bucket)) return `"${bucket}" is not a valid S3 bucket name (s3://bucket/prefix)`;
+    const prefix = slash === -1 ? '' : rest.slice(slash + 1).replace(/^\/+|\/+$/g, '');
+    let normalized: string;
+    try {
+      normalized = normalizeStorageFolder(prefix, { maxKeyBytes: MAX_FILES_PREFIX_BYTES });
+    } catch (error) {
+      return `the prefix is not usable: ${(error as Error).message.replace(/^Invalid file path /, '')}`;
+    }
+    if (normalized !== prefix) return `write the prefix as "${normalized}" (no empty, "." or backslash-separated parts)`;
+    return { kind: 's3', bucket, prefix };
+  }
+  if (/^file:/i.test(url)) {
+    try {
+      return { kind: 'folder', dir: fileURLToPath(url) };
+    } catch (error) {
+      return `not a file:// URL of a folder on this machine (${(error as Error).message})`;
+    }
+  }
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) return 'expected s3://bucket/prefix, file:///abs/path or a folder path';
+  return { kind: 'folder', dir: resolve(url) };
+}
 
 /** Every setting of the server, with its default. */
 export const ServerConfigSchema = z.object({
@@ -67,15 +111,38 @@ export const ServerConfigSchema = z.object({
   tokenLifetimeSec: z.coerce.number().int().min(60).default(24 * 3600),
   /** How long a web sign-in lasts without the UI open (the UI renews it while open). @default 12 hours */
   sessionLifetimeSec: z.coerce.number().int().min(60).default(12 * 3600),
+  /**
+   * Where the server's own files go (uploads to `/files`, debug samples): `s3://bucket/prefix` for a bucket of S3 or
+   * an S3-compatible server (several server processes then serve the same files), `file:///abs/path` or a path for
+   * a folder. @default `<dataDir>/files`
+   */
+  filesUrl: z
+    .string()
+    .min(1)
+    .superRefine((value, ctx) => {
+      const parsed = parseFilesUrl(value);
+      if (typeof parsed === 'string') ctx.addIssue({ code: 'custom', message: parsed });
+    })
+    .optional(),
+  /** Endpoint of an S3-compatible server for an `s3://` files URL (MinIO, Ceph, ...); AWS S3 itself by default. */
+  s3Endpoint: z.string().url('expected an http:// or https:// URL').optional(),
+  /** Path-style bucket addressing, as most S3-compatible servers need. @default true with an endpoint, else false */
+  s3ForcePathStyle: YesNo.optional(),
   logLevel: z.enum(LOG_LEVELS).default('info'),
   /** Folder of the built web UI (`index.html` and assets) served at `/`; without it `/` shows a short landing page. */
   webDir: z.string().min(1).optional(),
 });
 export type ServerConfigInput = z.input<typeof ServerConfigSchema>;
 
-/** The resolved configuration: frozen, with the database file and files folder worked out. */
+/** The resolved configuration: frozen, with the database file and where files go worked out. */
 export type ServerConfig = Readonly<
-  Omit<z.output<typeof ServerConfigSchema>, 'dbUrl'> & { dbUrl: string; dbFile: string; filesDir: string }
+  Omit<z.output<typeof ServerConfigSchema>, 'dbUrl' | 'filesUrl' | 's3ForcePathStyle'> & {
+    dbUrl: string;
+    dbFile: string;
+    /** Where the files go: `s3://bucket/prefix`, or the folder's absolute path. */
+    filesUrl: string;
+    files: FilesLocation;
+  }
 >;
 
 const ENV_KEYS: Record<string, keyof ServerConfigInput> = {
@@ -98,12 +165,18 @@ const ENV_KEYS: Record<string, keyof ServerConfigInput> = {
   TASKLANE_AUTH_SECRET: 'authSecret',
   TASKLANE_TOKEN_LIFETIME_SEC: 'tokenLifetimeSec',
   TASKLANE_SESSION_LIFETIME_SEC: 'sessionLifetimeSec',
+  TASKLANE_FILES_URL: 'filesUrl',
+  TASKLANE_S3_ENDPOINT: 's3Endpoint',
+  TASKLANE_S3_FORCE_PATH_STYLE: 's3ForcePathStyle',
   TASKLANE_LOG_LEVEL: 'logLevel',
   TASKLANE_WEB_DIR: 'webDir',
 };
 
+/** The AWS SDK's own names for an S3 endpoint, below TASKLANE_S3_ENDPOINT (as the SDK takes them). */
+const AWS_ENDPOINT_VARS = ['AWS_ENDPOINT_URL_S3', 'AWS_ENDPOINT_URL'] as const;
+
 /** Environment variables the server reads, for `--help`. */
-export const SERVER_ENV_VARS = Object.keys(ENV_KEYS).concat('TASKLANE_CONFIG');
+export const SERVER_ENV_VARS = Object.keys(ENV_KEYS).concat('TASKLANE_CONFIG', ...AWS_ENDPOINT_VARS);
 
 /**
  * Loads the server configuration: defaults < config file (JSON, `TASKLANE_CONFIG` or `configFile`) <
@@ -115,6 +188,9 @@ export function loadServerConfig(
   configFile = env.TASKLANE_CONFIG,
 ): ServerConfig {
   const layers: [string, Record<string, unknown>][] = [];
+  // The AWS SDK's endpoint variables sit lowest, below the config file and TASKLANE_S3_ENDPOINT, as in the SDK.
+  const awsEndpointVar = AWS_ENDPOINT_VARS.find((name) => env[name] !== undefined && env[name] !== '');
+  if (awsEndpointVar !== undefined) layers.push([awsEndpointVar, { s3Endpoint: env[awsEndpointVar] }]);
   if (configFile) layers.push([configFile, readConfigFile(configFile)]);
   const fromEnv: Record<string, unknown> = {};
   for (const [name, key] of Object.entries(ENV_KEYS)) {
@@ -146,12 +222,21 @@ export function loadServerConfig(
   const dataDir = resolve(config.dataDir);
   const dbUrl = config.dbUrl ?? `sqlite://${join(dataDir, 'tasklane.sqlite')}`;
   const dbPath = dbUrl.slice('sqlite://'.length);
+  const { s3ForcePathStyle, filesUrl, ...rest } = config;
+  const where = filesUrl === undefined ? { kind: 'folder' as const, dir: join(dataDir, 'files') } : parseFilesUrl(filesUrl);
+  // Checked by the schema: a string is a refusal, which cannot reach here.
+  if (typeof where === 'string') throw new TasklaneError('INTERNAL', `files URL: ${where}`);
+  const files: FilesLocation =
+    where.kind === 'folder'
+      ? where
+      : { ...where, ...(config.s3Endpoint !== undefined ? { endpoint: config.s3Endpoint } : {}), forcePathStyle: s3ForcePathStyle ?? config.s3Endpoint !== undefined };
   return Object.freeze({
-    ...config,
+    ...rest,
     dataDir,
     dbUrl,
     dbFile: dbPath === ':memory:' ? dbPath : resolve(dbPath),
-    filesDir: join(dataDir, 'files'),
+    filesUrl: files.kind === 'folder' ? files.dir : `s3://${files.bucket}/${files.prefix}`,
+    files: Object.freeze(files),
   });
 }
 

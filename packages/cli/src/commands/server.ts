@@ -8,6 +8,7 @@ interface ServerOptions {
   port?: string;
   dataDir?: string;
   dbUrl?: string;
+  filesUrl?: string;
   config?: string;
   watchdogTimeout?: string;
   watchdogInterval?: string;
@@ -30,6 +31,13 @@ export function registerServerCommand(program: Command): void {
     .option('--port <port>', 'port to listen on; 0 picks a free one (default: 8008)')
     .option('--data-dir <dir>', 'where the SQLite database and stored files live (default: ./.tasklane)')
     .option('--db-url <url>', 'database URL, sqlite://<file> (default: sqlite://<data-dir>/tasklane.sqlite)')
+    .option(
+      '--files-url <url>',
+      'where uploaded files and debug samples go: a folder (path or file:///abs/path), or s3://bucket/prefix for a ' +
+        'bucket of S3 or an S3-compatible server, shared by several server processes; its endpoint from ' +
+        'TASKLANE_S3_ENDPOINT (or AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL), credentials from the usual AWS variables ' +
+        '(default: <data-dir>/files)',
+    )
     .option('--config <file>', 'JSON file with any of these settings (camelCase keys, e.g. {"port": 9000})')
     .option(
       '--watchdog-timeout <seconds>',
@@ -63,6 +71,7 @@ Settings are read from, lowest to highest: defaults, the --config file, environm
 Examples:
   tasklane server                          # http://127.0.0.1:8008, data in ./.tasklane
   tasklane server --port 9000 --data-dir /srv/tasklane
+  tasklane server --files-url s3://ml-team/tasklane                    # files in a bucket (AWS_* credentials)
   tasklane users add admin --admin --password-stdin                    # first admin, before serving a team
   tasklane server --host 0.0.0.0 --allowed-hosts tasklane.internal   # reachable as http://tasklane.internal:8008 (auth on)
   TASKLANE_WATCHDOG_TIMEOUT_SEC=600 tasklane server`,
@@ -73,6 +82,7 @@ Examples:
         port: options.port as unknown as number | undefined,
         dataDir: options.dataDir,
         dbUrl: options.dbUrl,
+        filesUrl: options.filesUrl,
         watchdogTimeoutSec: options.watchdogTimeout as unknown as number | undefined,
         watchdogIntervalSec: options.watchdogInterval as unknown as number | undefined,
         workerTimeoutSec: options.workerTimeout as unknown as number | undefined,
@@ -111,7 +121,7 @@ Examples:
       process.once('SIGINT', () => stop('SIGINT'));
       process.once('SIGTERM', () => stop('SIGTERM'));
       process.stdout.write(`Tasklane server listening on ${running.url}\n`);
-      process.stdout.write(`  data: ${config.dbFile} (files in ${config.filesDir})\n`);
+      process.stdout.write(`  data: ${config.dbFile} (files in ${running.files.description})\n`);
       process.stdout.write(`  watchdog: aborts running tasks silent for ${config.watchdogTimeoutSec} s\n`);
       process.stdout.write(
         running.authEnabled

@@ -5,7 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { joinUrl, loadSdkConfig, type SdkConfig } from 'tasklane';
 import { buildSdkAndCli } from '../logger-support/build-packages.js';
 import { startServerProcess, type ServerProcess } from '../logger-support/server-process.js';
-import { S3RVER_CREDENTIALS, startS3Server, type TestS3Server } from './s3-server.js';
+import { S3_ENV, startS3Server, type TestS3Server } from '../../../../test/support/s3-server.js';
 
 /** The SDK settings of a test: no config file, a temp state dir (the cache), and the given variables. */
 export function testConfig(env: Record<string, string>): SdkConfig {
@@ -81,13 +81,7 @@ export async function startS3Backend(): Promise<Backend & { s3: TestS3Server; bu
   };
 }
 
-/** The AWS variables s3rver accepts; without AWS_REGION, so the SDK's fallback region is used. */
-export const S3_ENV = {
-  AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
-  AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
-  // The AWS SDK warns once per process on Node 20 that its 2027 releases need Node 22; noise in test output.
-  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-};
+export { S3_ENV };
 
 export const BACKENDS: BackendKind[] = [
   { name: 'file server', start: () => startFileServerBackend() },

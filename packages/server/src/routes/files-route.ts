@@ -1,20 +1,9 @@
-import { constants, type Stats } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, rmdir, type FileHandle } from 'node:fs/promises';
-import { basename, dirname, extname, join } from 'node:path';
+import { extname } from 'node:path';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import multipart from '@fastify/multipart';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { TasklaneError, newId } from '@tasklane/protocol';
-import { removeLeftoverUploads } from '../storage/leftover-uploads.js';
-import {
-  UPLOADING_SUFFIX,
-  inspectStoragePath,
-  quoteKey,
-  resolveStorageFolder,
-  resolveStorageKey,
-  uploadingFileName,
-} from '../storage/safe-path.js';
+import { TasklaneError } from '@tasklane/protocol';
+import { FileStoreUnavailableError, fileTooLarge, noFileThere, type FileRead, type FileStore, type FileUpload, type StoredFileInfo } from '../storage/file-store.js';
 
 /** The URL prefix of the built-in file server. */
 export const FILES_PREFIX = '/files';
@@ -66,11 +55,6 @@ const CONTENT_TYPES: Record<string, { type: string; isInline: boolean }> = {
 };
 const OTHER_TYPE = { type: 'application/octet-stream', isInline: false };
 
-/** Reads no link at the last part of a path (Windows has no such flag; links there need privileges to make). */
-const O_NOFOLLOW = constants.O_NOFOLLOW ?? 0;
-
-const NOT_FOUND_MESSAGE = 'No file at that path.';
-
 function sendFileError(reply: FastifyReply, error: TasklaneError) {
   return reply.code(error.status).send({ error: { code: error.code, message: error.message, ...error.details } });
 }
@@ -117,41 +101,14 @@ function malformedUpload(cause: unknown): TasklaneError {
 }
 
 /**
- * A file-system error the client caused, as a 4xx whose message names the key (never a path on the server's disk);
- * undefined when the server is to blame.
+ * An error that is the server's own: logged in full, answered 500 with the request id and nothing else; 503 when the
+ * file store (the bucket) failed, since that may pass.
  */
-function clientFileSystemError(error: NodeJS.ErrnoException, action: FileAction, key: string | undefined): TasklaneError | undefined {
-  const quoted = key === undefined ? 'that path' : quoteKey(key);
-  const details = key === undefined || key.length > 120 ? {} : { key };
-  if (error.code === 'ENAMETOOLONG') {
-    return new TasklaneError('INVALID_INPUT', `Invalid file path ${quoted}: it is longer than the server's file system takes; use a shorter path.`, details);
-  }
-  if (action !== 'store') {
-    // Gone, or never there as a file (a file on the way, a folder, a link, a name the file system cannot hold).
-    const isMissing = ['ENOENT', 'ENOTDIR', 'EISDIR', 'ELOOP', 'EINVAL', 'EILSEQ'].includes(error.code ?? '');
-    return isMissing ? new TasklaneError('FILE_NOT_FOUND', NOT_FOUND_MESSAGE) : undefined;
-  }
-  const refuse = (why: string, hint: string) => new TasklaneError('INVALID_INPUT', `Cannot store ${quoted}: ${why}; ${hint}.`, details);
-  // Checked before writing (assertStorable); these come from another upload that put something in the way meanwhile.
-  switch (error.code) {
-    case 'ENOTDIR':
-    case 'EEXIST':
-      return refuse('a part of its path is a file, so it cannot hold other files', 'upload under another path, or delete that file first');
-    case 'EISDIR':
-    case 'ENOTEMPTY':
-      return refuse('it is a folder', 'upload under another path');
-    case 'ELOOP':
-      return refuse('a part of its path is a symbolic link, which the file server does not follow', 'upload under another path');
-    case 'EINVAL':
-    case 'EILSEQ':
-      return refuse("the server's file system does not take that name", 'use plainer characters (letters, digits, "-", "_", ".")');
-    default:
-      return undefined;
-  }
-}
-
-/** An error that is the server's own: logged in full, answered 500 with the request id and nothing else. */
 function internalError(request: FastifyRequest, error: unknown, action: FileAction, key: string | undefined): TasklaneError {
+  if (error instanceof FileStoreUnavailableError) {
+    request.log.error({ err: error, key, action }, 'file server: the file store failed');
+    return new TasklaneError('SERVER_UNREACHABLE', `The server's file store did not answer or failed (request ${request.id}); try again later. The server's log says why.`);
+  }
   const isFileSystemError = error instanceof Error && typeof (error as NodeJS.ErrnoException).syscall === 'string';
   request.log.error({ err: error, key, action }, isFileSystemError ? 'file server: file system error' : 'file server: unexpected error');
   return new TasklaneError('INTERNAL', `Unexpected server error (request ${request.id}).`);
@@ -161,50 +118,7 @@ function internalError(request: FastifyRequest, error: unknown, action: FileActi
 function toFileError(request: FastifyRequest, error: unknown, action: FileAction, key?: string): TasklaneError {
   if (error instanceof TasklaneError) return error;
   if (error instanceof MalformedUploadError) return malformedUpload(error.cause);
-  const isFileSystemError = error instanceof Error && typeof (error as NodeJS.ErrnoException).syscall === 'string';
-  return (isFileSystemError && clientFileSystemError(error, action, key)) || internalError(request, error, action, key);
-}
-
-function symlinkNotFound(key: string, at: string): TasklaneError {
-  return new TasklaneError('FILE_NOT_FOUND', `No file at ${quoteKey(key)}: ${quoteKey(at)} is a symbolic link, which the file server does not follow.`);
-}
-
-/** Throws unless `key` names a place an upload may write: no link on the way, no file above it, not a folder. */
-async function assertStorable(root: string, key: string): Promise<void> {
-  const state = await inspectStoragePath(root, key);
-  const refuse = (why: string, hint: string): never => {
-    throw new TasklaneError('INVALID_INPUT', `Cannot store ${quoteKey(key)}: ${why}; ${hint}.`, key.length <= 120 ? { key } : {});
-  };
-  if (state.kind === 'symlink') {
-    refuse(
-      `${quoteKey(state.at)} is a symbolic link in the files folder, which the file server does not follow (it could lead outside the folder)`,
-      'upload under another path, or remove the link from the server',
-    );
-  }
-  if (state.kind === 'blocked') refuse(`${quoteKey(state.at)} is a file, so it cannot hold other files`, `upload under another path, or delete ${quoteKey(state.at)} first`);
-  if (state.kind === 'exists' && state.stats.isDirectory()) refuse('it is a folder (it holds other files)', 'upload under another path');
-  if (state.kind === 'exists' && !state.stats.isFile()) refuse('something other than a regular file is there', 'upload under another path');
-}
-
-function formatBytes(bytes: number): string {
-  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  return unit === 0 ? `${bytes} bytes` : `${Number(value.toFixed(1))} ${units[unit]}`;
-}
-
-function fileTooLarge(key: string, limitBytes: number): TasklaneError {
-  return new TasklaneError(
-    'FILE_TOO_LARGE',
-    `File "${key}" is larger than this server accepts: the limit is ${limitBytes} bytes (${formatBytes(limitBytes)}), ` +
-      'set by the server setting maxFileBytes (environment variable TASKLANE_MAX_FILE_BYTES). ' +
-      'Upload a smaller file, raise the limit on the server, or store large files in S3 or a shared folder (output_uri).',
-    { key, limit_bytes: limitBytes, setting: 'TASKLANE_MAX_FILE_BYTES' },
-  );
+  return internalError(request, error, action, key);
 }
 
 /** A single byte range of a file, inclusive, or why none can be served. */
@@ -233,101 +147,27 @@ export function parseRange(header: string, size: number): RangeRequest {
   return { start, end: Math.min(end, size - 1) };
 }
 
-/** Every file key under `dir` (recursive), `/`-separated and sorted; uploads in progress and links are left out. */
-async function listKeys(dir: string, prefix: string): Promise<string[]> {
-  let entries;
-  try {
-    entries = await readdir(dir, { withFileTypes: true });
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return [];
-    throw error;
-  }
-  const keys: string[] = [];
-  for (const entry of entries) {
-    const key = prefix ? `${prefix}/${entry.name}` : entry.name;
-    // Entries are not followed: a link (to a file or a folder) is neither a file nor a folder here.
-    if (entry.isDirectory()) keys.push(...(await listKeys(join(dir, entry.name), key)));
-    else if (entry.isFile() && !entry.name.endsWith(UPLOADING_SUFFIX)) keys.push(key);
-  }
-  return keys.sort();
-}
-
-/** One uploaded part, written whole to its temporary file beside `path` and waiting to be renamed into place. */
-interface StagedFile {
-  key: string;
-  path: string;
-  temp: string;
-  /** The first folder made for it, if any: removed again (while empty) when the upload fails. */
-  firstMadeFolder?: string;
-}
-
 interface FilesOptions {
-  filesDir: string;
+  files: FileStore;
   maxFileBytes: number;
 }
 
 /**
- * Streams one uploaded part to a temporary file beside its target. On failure (too large, client gone, a bad
- * part) the temporary file and the folders made for it are removed again. `inProgress` gets the temporary file's
- * path while it may be on disk, so the start-up clean-up never takes it for a leftover.
+ * Streams one uploaded part into the upload. The parser stops a part at the limit: that aborts the part at once (the
+ * parser would otherwise read the whole rest of the part first). A part that itself broke (cut short, malformed) is
+ * the client's doing, unlike an error of the store.
  */
-async function stageFile(
-  file: Readable & { truncated: boolean },
-  target: { path: string; key: string },
-  options: FilesOptions,
-  inProgress: Set<string>,
-): Promise<StagedFile> {
-  await assertStorable(options.filesDir, target.key);
-  const folder = dirname(target.path);
-  const staged: StagedFile = { ...target, temp: join(folder, uploadingFileName(basename(target.path), newId().slice(0, 12))) };
-  inProgress.add(staged.temp);
+async function addPart(upload: FileUpload, key: string, file: Readable & { truncated: boolean }, maxFileBytes: number): Promise<void> {
+  const stop = new AbortController();
+  file.once('limit', () => stop.abort(fileTooLarge(key, maxFileBytes)));
   try {
-    let handle: FileHandle | undefined;
-    // Another upload that failed may remove an empty folder between our mkdir and open: make it again then.
-    for (let attempt = 0; handle === undefined; attempt += 1) {
-      staged.firstMadeFolder = (await mkdir(folder, { recursive: true })) ?? staged.firstMadeFolder;
-      try {
-        handle = await open(staged.temp, 'wx');
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 3) throw error;
-      }
-    }
-    // Refuse as soon as the limit is reached (the parser would otherwise read the whole rest of the part first).
-    const stop = new AbortController();
-    file.once('limit', () => stop.abort(fileTooLarge(target.key, options.maxFileBytes)));
-    await pipeline(file, handle.createWriteStream(), { signal: stop.signal }).catch((error: unknown) => {
-      if (stop.signal.aborted) throw stop.signal.reason;
-      // The part itself broke (cut short, malformed): the client's doing, unlike an error writing to disk.
-      if (file.errored !== null && file.errored === error) throw new MalformedUploadError(error);
-      throw error;
-    });
-    if (file.truncated) throw fileTooLarge(target.key, options.maxFileBytes);
-    return staged;
+    await upload.add(key, file, stop.signal);
   } catch (error) {
-    await discardStaged([staged], inProgress);
+    if (stop.signal.aborted) throw stop.signal.reason;
+    if (file.errored !== null && !(error instanceof TasklaneError)) throw new MalformedUploadError(file.errored);
     throw error;
   }
-}
-
-/** Removes staged files (last first) and the folders made for them, while empty. */
-async function discardStaged(staged: StagedFile[], inProgress: Set<string>): Promise<void> {
-  for (const file of [...staged].reverse()) {
-    await rm(file.temp, { force: true });
-    inProgress.delete(file.temp);
-    if (file.firstMadeFolder !== undefined) await removeEmptyFolders(dirname(file.temp), dirname(file.firstMadeFolder));
-  }
-}
-
-/** Removes `folder` and its parents up to (not including) `stop` while they are empty; stops at the first that is not. */
-async function removeEmptyFolders(folder: string, stop: string): Promise<void> {
-  for (let current = folder; current !== stop && current.startsWith(stop); current = dirname(current)) {
-    try {
-      await rmdir(current);
-    } catch {
-      return;
-    }
-  }
+  if (file.truncated) throw fileTooLarge(key, maxFileBytes);
 }
 
 /** The parts of a multipart request; an error of the parser comes out as a {@link MalformedUploadError}. */
@@ -361,38 +201,13 @@ function dropRestOfBody(request: FastifyRequest): void {
 }
 
 /**
- * Opens the file at `key` for reading, refusing a symbolic link anywhere on its way (404), and answers it with its
- * stats; the caller closes the handle.
- */
-async function openStoredFile(root: string, target: { path: string; key: string }): Promise<{ handle: FileHandle; info: Stats }> {
-  const state = await inspectStoragePath(root, target.key);
-  if (state.kind === 'symlink') throw symlinkNotFound(target.key, state.at);
-  if (state.kind !== 'exists' || !state.stats.isFile()) throw new TasklaneError('FILE_NOT_FOUND', NOT_FOUND_MESSAGE);
-  let handle;
-  try {
-    // O_NOFOLLOW: a file swapped for a link since the look above is refused, not followed.
-    handle = await open(target.path, constants.O_RDONLY | O_NOFOLLOW);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ELOOP') throw symlinkNotFound(target.key, target.key);
-    throw error;
-  }
-  try {
-    const info = await handle.stat();
-    if (!info.isFile()) throw new TasklaneError('FILE_NOT_FOUND', NOT_FOUND_MESSAGE);
-    return { handle, info };
-  } catch (error) {
-    await handle.close();
-    throw error;
-  }
-}
-
-/**
- * The built-in file server, ClearML's fileserver protocol under `/files`:
+ * The built-in file server, ClearML's fileserver protocol under `/files`, over the server's file store (a folder or
+ * a bucket, see `storage/file-store.ts`):
  * - `POST /files` with multipart parts whose field names are the destination paths; answers the list of stored
- *   paths. Each part streams to a temporary file, and all are renamed into place once the whole body is read, so a
+ *   paths. Each part streams into the store as it arrives, and none is visible until the whole body is read, so a
  *   broken or refused upload stores none of its files and never leaves a half-written one, and concurrent uploads of
  *   one path never tear it (the last to finish wins). A part over `maxFileBytes` gets 413; more than
- *   {@link MAX_UPLOAD_PARTS} parts, a key part over 255 bytes or a key over 1,024 bytes get 400, all before the disk
+ *   {@link MAX_UPLOAD_PARTS} parts, a key part over 255 bytes or a key over 1,024 bytes get 400, all before the store
  *   is touched.
  * - `GET /files/<path>` (and `HEAD`): the file, with `Accept-Ranges: bytes`; one `Range` gives 206, a malformed or
  *   unsatisfiable one 416. Add `?download` for an attachment.
@@ -400,28 +215,15 @@ async function openStoredFile(root: string, target: { path: string; key: string 
  * - `DELETE /files/<path>`.
  *
  * Every reply carries {@link FILES_CONTENT_SECURITY_POLICY} and `X-Content-Type-Options: nosniff`, and only passive
- * images, media and text are served inline (see `CONTENT_TYPES`): uploaded files never run in the web UI's origin.
- * Symbolic links inside the files folder are never followed: reads, listings and deletes answer 404 for them, uploads
- * 400. Client mistakes answer 4xx naming the key, never a path on the server; file-system failures of the server
- * answer 500 with the request id (the log has the error).
+ * images, media and text are served inline (see `CONTENT_TYPES`, by extension, whatever the store says): uploaded
+ * files never run in the web UI's origin. Client mistakes answer 4xx naming the key, never a path on the server;
+ * failures of the server answer 500 with the request id (503 when the bucket fails), the log has the error.
  *
- * At start, temporary files that uploads cut short by a crash left behind are removed in the background.
+ * The store's background upkeep starts here and stops when the app closes (the app closes the store itself).
  */
 export async function registerFilesRoutes(app: FastifyInstance, options: FilesOptions): Promise<void> {
-  const inProgress = new Set<string>();
-  const startedAtMs = Date.now();
-  const stopCleanup = new AbortController();
-  const cleanup = removeLeftoverUploads(options.filesDir, { olderThanMs: startedAtMs, inProgress, signal: stopCleanup.signal }).then(
-    (removed) => {
-      if (removed > 0) app.log.info({ removed }, 'removed temporary files of uploads cut short before this start');
-      else app.log.debug('no temporary upload files left from before this start');
-    },
-    (err: unknown) => app.log.warn({ err }, 'could not clean up temporary upload files left from before this start'),
-  );
-  app.addHook('onClose', async () => {
-    stopCleanup.abort();
-    await cleanup;
-  });
+  const { files } = options;
+  files.start(app.log);
 
   await app.register(async (scope) => {
     await scope.register(multipart, {
@@ -438,32 +240,23 @@ export async function registerFilesRoutes(app: FastifyInstance, options: FilesOp
       if (!request.isMultipart()) {
         return sendFileError(reply, new TasklaneError('INVALID_INPUT', 'Upload with multipart/form-data: one part per file, named by its destination path.'));
       }
-      const staged: StagedFile[] = [];
+      const stored = files.beginUpload({ maxBytes: options.maxFileBytes });
+      let keys: string[];
       let key: string | undefined;
       try {
+        let count = 0;
         for await (const part of uploadedParts(request)) {
           if (part.type !== 'file') continue;
           key = part.fieldname || part.filename;
-          const target = resolveStorageKey(options.filesDir, key);
-          key = target.key;
-          staged.push(await stageFile(part.file, target, options, inProgress));
+          key = files.parseKey(key);
+          await addPart(stored, key, part.file, options.maxFileBytes);
+          count += 1;
         }
-        if (staged.length === 0) throw new TasklaneError('INVALID_INPUT', 'The upload held no file part.');
-        // Looked at again now that the whole body is read, so that nothing is stored unless all of it can be.
-        for (const file of staged) {
-          key = file.key;
-          await assertStorable(options.filesDir, file.key);
-        }
-        for (const file of staged) {
-          key = file.key;
-          await rename(file.temp, file.path);
-          inProgress.delete(file.temp);
-        }
+        if (count === 0) throw new TasklaneError('INVALID_INPUT', 'The upload held no file part.');
+        key = undefined;
+        keys = await stored.commit();
       } catch (error) {
-        await discardStaged(
-          staged.filter((f) => inProgress.has(f.temp)),
-          inProgress,
-        );
+        await stored.discard();
         const refusal = toFileError(request, error, 'store', key);
         if (refusal.code === 'FILE_TOO_LARGE') {
           request.log.warn({ key: refusal.details?.key, limitBytes: refusal.details?.limit_bytes }, 'upload refused: file too large');
@@ -471,7 +264,7 @@ export async function registerFilesRoutes(app: FastifyInstance, options: FilesOp
         dropRestOfBody(request);
         return sendFileError(reply, refusal);
       }
-      return reply.send(staged.map((f) => f.key));
+      return reply.send(keys);
     };
     scope.post(FILES_PREFIX, upload);
     scope.post(`${FILES_PREFIX}/`, upload);
@@ -483,25 +276,46 @@ export async function registerFilesRoutes(app: FastifyInstance, options: FilesOp
       try {
         const requested = (request.params as { '*': string })['*'];
         if (isList) {
-          const folder = resolveStorageFolder(options.filesDir, requested);
-          key = folder.key;
-          const state = await inspectStoragePath(options.filesDir, folder.key);
-          if (state.kind === 'symlink') throw symlinkNotFound(folder.key, state.at);
-          const keys = state.kind === 'exists' && state.stats.isDirectory() ? await listKeys(folder.path, folder.key) : [];
+          key = files.parseFolder(requested);
+          const keys = await files.list(key);
           return reply.header('cache-control', 'no-store').send(keys);
         }
-        const target = resolveStorageKey(options.filesDir, requested);
-        key = target.key;
-        const { handle, info } = await openStoredFile(options.filesDir, target);
+        key = files.parseKey(requested);
+        const rangeHeader = request.headers.range;
+        const { type, isInline } = CONTENT_TYPES[extname(key).toLowerCase()] ?? OTHER_TYPE;
+        // A range needs the file's size first; a whole file is one read. The file may be replaced between the two
+        // (another upload, another process): the read then answers 'changed', and it starts again.
+        let info: StoredFileInfo | undefined;
+        let range: RangeRequest = 'all';
+        let read: FileRead | undefined;
+        if (request.method === 'GET' && rangeHeader === undefined) {
+          const whole = await files.read(key);
+          if (whole === undefined || whole === 'changed') throw noFileThere();
+          read = whole;
+          info = whole.info;
+        } else {
+          for (let attempt = 1; ; attempt += 1) {
+            info = await files.stat(key);
+            if (info === undefined) throw noFileThere();
+            range = rangeHeader === undefined ? 'all' : parseRange(rangeHeader, info.size);
+            if (request.method === 'HEAD' || range === 'unsatisfiable') break;
+            const { start, end } = range === 'all' ? { start: 0, end: info.size - 1 } : range;
+            if (end < start) break;
+            const part = await files.read(key, { start, end, version: info.version });
+            if (part === undefined) throw noFileThere();
+            if (part !== 'changed') {
+              read = part;
+              break;
+            }
+            if (attempt >= 3) throw new TasklaneError('STATUS_CONFLICT', `The file "${key}" was replaced again and again while it was read; ask again.`);
+          }
+        }
         let isHandedOver = false;
         try {
-          const { type, isInline } = CONTENT_TYPES[extname(target.path).toLowerCase()] ?? OTHER_TYPE;
-          reply.header('content-type', type).header('accept-ranges', 'bytes').header('last-modified', info.mtime.toUTCString());
+          reply.header('content-type', type).header('accept-ranges', 'bytes').header('last-modified', info.modifiedAt.toUTCString());
           if (!isInline || 'download' in query) {
-            reply.header('content-disposition', `attachment; filename*=UTF-8''${encodeURIComponent(target.key.split('/').at(-1)!)}`);
+            reply.header('content-disposition', `attachment; filename*=UTF-8''${encodeURIComponent(key.split('/').at(-1)!)}`);
           }
-          const rangeHeader = request.headers.range;
-          const range = rangeHeader === undefined ? 'all' : parseRange(rangeHeader, info.size);
           if (range === 'unsatisfiable') {
             reply.removeHeader('content-disposition');
             reply.header('content-range', `bytes */${info.size}`).header('content-type', 'application/json; charset=utf-8');
@@ -509,19 +323,18 @@ export async function registerFilesRoutes(app: FastifyInstance, options: FilesOp
               reply,
               new TasklaneError(
                 'RANGE_NOT_SATISFIABLE',
-                `Cannot serve the range ${JSON.stringify(rangeHeader)} of "${target.key}" (${info.size} bytes): ask for one range "bytes=start-end" inside the file.`,
+                `Cannot serve the range ${JSON.stringify(rangeHeader)} of "${key}" (${info.size} bytes): ask for one range "bytes=start-end" inside the file.`,
               ),
             );
           }
           const { start, end } = range === 'all' ? { start: 0, end: info.size - 1 } : range;
           if (range !== 'all') reply.code(206).header('content-range', `bytes ${start}-${end}/${info.size}`);
           reply.header('content-length', Math.max(0, end - start + 1));
-          if (request.method === 'HEAD' || end < start) return reply.send();
+          if (request.method === 'HEAD' || read === undefined) return reply.send();
           isHandedOver = true;
-          // The stream closes the handle when it ends, fails or is destroyed (client gone).
-          return reply.send(handle.createReadStream({ start, end, highWaterMark: 1024 * 1024 }));
+          return reply.send(read.body);
         } finally {
-          if (!isHandedOver) await handle.close();
+          if (!isHandedOver) read?.body.destroy();
         }
       } catch (error) {
         return sendFileError(reply, toFileError(request, error, isList ? 'list' : 'read', key));
@@ -534,12 +347,8 @@ export async function registerFilesRoutes(app: FastifyInstance, options: FilesOp
     scope.delete(`${FILES_PREFIX}/*`, async (request, reply) => {
       let key: string | undefined;
       try {
-        const target = resolveStorageKey(options.filesDir, (request.params as { '*': string })['*']);
-        key = target.key;
-        const state = await inspectStoragePath(options.filesDir, target.key);
-        if (state.kind === 'symlink') throw symlinkNotFound(target.key, state.at);
-        if (state.kind !== 'exists' || !state.stats.isFile()) throw new TasklaneError('FILE_NOT_FOUND', NOT_FOUND_MESSAGE);
-        await rm(target.path);
+        key = files.parseKey((request.params as { '*': string })['*']);
+        if (!(await files.delete(key))) throw noFileThere();
         return reply.send({ deleted: 1 });
       } catch (error) {
         return sendFileError(reply, toFileError(request, error, 'delete', key));

@@ -1,3 +1,4 @@
+import type { FileStore } from '../storage/file-store.js';
 import type { Repositories, Store } from '../storage/store.js';
 import type { Authenticator, Identity } from './authenticator.js';
 
@@ -31,8 +32,8 @@ export interface ServiceSettings {
   tokenSecret: string;
   /** Debug samples kept per task/metric/variant: the last this many iterations. */
   debugSampleHistory: number;
-  /** The built-in file server's folder. */
-  filesDir: string;
+  /** Where the built-in file server keeps its files (a folder or a bucket). */
+  files: FileStore;
 }
 
 /** Runs a service function in one store transaction. */

@@ -8,8 +8,6 @@ import {
   type Task,
   type TaskStatus,
 } from '@tasklane/protocol';
-import { rm } from 'node:fs/promises';
-import { inspectStoragePath, resolveStorageKey } from '../storage/safe-path.js';
 import type { ServiceContext } from './context.js';
 import { deleteTaskEvents } from './events.js';
 import { publishOutputModels, releaseTaskModels } from './model-links.js';
@@ -178,14 +176,11 @@ async function scheduleSampleFilesRemoval(ctx: ServiceContext, taskId: string): 
   const marker = `.${taskId}/`;
   if (typeof key !== 'string' || !key.includes(marker)) return;
   const folder = `${key.slice(0, key.indexOf(marker) + marker.length)}metrics`;
-  const { filesDir } = ctx.settings;
+  const { files } = ctx.settings;
   ctx.afterCommit(async () => {
     try {
-      const target = resolveStorageKey(filesDir, folder);
-      // Only a real folder: through a symbolic link in the files folder, the removal would reach outside it.
-      const state = await inspectStoragePath(filesDir, target.key);
-      if (state.kind !== 'exists' || !state.stats.isDirectory()) return;
-      await rm(target.path, { recursive: true, force: true });
+      // The folder store removes only a real folder (never through a symbolic link in the files folder).
+      await files.deleteFolder(files.parseFolder(folder));
     } catch {
       // A key from outside the files folder (another storage) has nothing here to remove.
     }

@@ -31,7 +31,12 @@ function refuse(key: string, why: string, hint = 'give a relative path without "
   throw new TasklaneError('INVALID_INPUT', `Invalid file path ${quoteKey(key)}: ${why}; ${hint}.`, key.length <= 120 ? { key } : {});
 }
 
-function resolveParts(root: string, key: string, parts: string[]): { path: string; key: string } {
+/** How long a key may be: {@link MAX_KEY_BYTES} by default; less where the store adds a prefix of its own. */
+export interface StorageKeyLimits {
+  maxKeyBytes?: number;
+}
+
+function normalizeParts(key: string, parts: string[], limits: StorageKeyLimits): string {
   if (parts.some((p) => p === '..')) refuse(key, 'it climbs out with ".."');
   if (parts.some((p) => p.includes('\0'))) refuse(key, 'it holds a NUL byte');
   if (parts.some((p) => p.endsWith(UPLOADING_SUFFIX))) refuse(key, `names ending in "${UPLOADING_SUFFIX}" are reserved for uploads in progress`);
@@ -45,9 +50,32 @@ function resolveParts(root: string, key: string, parts: string[]): { path: strin
     );
   }
   const normalized = parts.join('/');
-  if (Buffer.byteLength(normalized) > MAX_KEY_BYTES) {
-    refuse(key, `it is ${Buffer.byteLength(normalized)} bytes long, more than the ${MAX_KEY_BYTES} bytes a path may have`, 'use a shorter path');
+  const maxKeyBytes = limits.maxKeyBytes ?? MAX_KEY_BYTES;
+  if (Buffer.byteLength(normalized) > maxKeyBytes) {
+    refuse(key, `it is ${Buffer.byteLength(normalized)} bytes long, more than the ${maxKeyBytes} bytes a path may have`, 'use a shorter path');
   }
+  return normalized;
+}
+
+/**
+ * A storage key from a request (`project/task.id/artifacts/a.bin`) checked and normalized, the same way for every
+ * file store: refuses keys that are empty, climb out with `..`, hold a NUL byte, name an upload in progress, or are
+ * too long (a part over {@link MAX_KEY_PART_BYTES}, the whole over `limits.maxKeyBytes`); backslashes count as
+ * separators, and empty and `.` parts (a leading `/`) are dropped.
+ */
+export function normalizeStorageKey(key: string, limits: StorageKeyLimits = {}): string {
+  const parts = keyParts(key);
+  if (parts.length === 0) refuse(key, 'it is empty');
+  return normalizeParts(key, parts, limits);
+}
+
+/** Like {@link normalizeStorageKey} for a folder to list or delete: the empty key is the whole store. */
+export function normalizeStorageFolder(key: string, limits: StorageKeyLimits = {}): string {
+  return normalizeParts(key, keyParts(key), limits);
+}
+
+function resolveParts(root: string, key: string, normalized: string): { path: string; key: string } {
+  const parts = normalized === '' ? [] : normalized.split('/');
   const path = parts.length === 0 ? resolve(root) : resolve(root, join(...parts));
   const rel = relative(resolve(root), path);
   if ((parts.length > 0 && rel === '') || rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) {
@@ -57,23 +85,19 @@ function resolveParts(root: string, key: string, parts: string[]): { path: strin
 }
 
 /**
- * Turns a storage key from a request (`project/task.id/artifacts/a.bin`) into a path inside `root`. Refuses keys
- * that are empty, climb out with `..`, hold a NUL byte, name an upload in progress, or are longer than a file system
- * takes (a part over {@link MAX_KEY_PART_BYTES}, the whole over {@link MAX_KEY_BYTES}); backslashes count as
- * separators and a leading `/` is ignored, so a request can never name a file outside the files folder. Symbolic
- * links on disk are not looked at here: see {@link inspectStoragePath}.
+ * Turns a storage key from a request (`project/task.id/artifacts/a.bin`) into a path inside `root`, refusing what
+ * {@link normalizeStorageKey} refuses, so a request can never name a file outside the files folder. Symbolic links on
+ * disk are not looked at here: see {@link inspectStoragePath}.
  */
 export function resolveStorageKey(root: string, key: string): { path: string; key: string } {
-  const parts = keyParts(key);
-  if (parts.length === 0) refuse(key, 'it is empty');
-  return resolveParts(root, key, parts);
+  return resolveParts(root, key, normalizeStorageKey(key));
 }
 
 /**
  * Like {@link resolveStorageKey} for a folder to list: the empty key is the files folder itself.
  */
 export function resolveStorageFolder(root: string, key: string): { path: string; key: string } {
-  return resolveParts(root, key, keyParts(key));
+  return resolveParts(root, key, normalizeStorageFolder(key));
 }
 
 /** Where a storage key's path stands on disk; see {@link inspectStoragePath}. */
