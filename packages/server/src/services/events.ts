@@ -27,6 +27,7 @@ import {
   type TaskEvent,
   type TaskMetric,
 } from '@tasklane/protocol';
+import { appendToStats } from '../storage/series-stats.js';
 import type {
   DebugImagePosition,
   DebugImageScope,
@@ -471,41 +472,12 @@ async function storeSeries(
   const known = storedLast !== undefined && previous ? statsFromLastMetrics(previous, storedLast) : undefined;
   const stats =
     storedLast === undefined
-      ? mergeStats(undefined, series)
+      ? appendToStats(undefined, series.iter, series.value, 0, series.length)
       : known && series.iter[0]! > storedLast
-        ? mergeStats(known, series)
+        ? appendToStats(known, series.iter, series.value, 0, series.length)
         : await repo.seriesStats(id);
   if (!stats) throw new Error(`Scalar series ${id} is empty right after points were written to it`);
   return lastMetricsEntry(series.metric, series.variant, stats, series.xAxisLabel ?? previous?.x_axis_label);
-}
-
-/** Adds points sorted by iteration, all after the last one of `stats` (or the first ones, without stats). */
-function mergeStats(stats: SeriesStats | undefined, points: ScalarColumns): SeriesStats {
-  const { iter, value, length } = points;
-  let start = 0;
-  let count = stats?.count ?? 0;
-  let sum = stats?.sum ?? 0;
-  let first = stats?.first;
-  let min = stats?.min;
-  let max = stats?.max;
-  if (!first || !min || !max) {
-    first = { iter: iter[0]!, value: value[0]! };
-    min = first;
-    max = first;
-    count = 1;
-    sum = value[0]!;
-    start = 1;
-  }
-  for (let i = start; i < length; i += 1) {
-    const v = value[i]!;
-    count += 1;
-    sum += v;
-    // Strict comparisons: on a tie the earlier iteration keeps the record.
-    if (v < min.value) min = { iter: iter[i]!, value: v };
-    if (v > max.value) max = { iter: iter[i]!, value: v };
-  }
-  const last = length > 0 ? { iter: iter[length - 1]!, value: value[length - 1]! } : stats!.last;
-  return { count, sum, first, last, min, max };
 }
 
 /** The stats a `last_metrics` entry holds, if it holds all of them; `lastIter` is the series' stored last iteration. */

@@ -1,14 +1,22 @@
 import { describe, expect, it } from 'vitest';
+import { SINGLE_VALUE_ITERATION } from '@tasklane/protocol';
 import { MIGRATION_3_SUMMARY_BLOCK_SIZES } from './migrations.js';
 import {
   SUMMARY_BLOCK_SIZES,
   TOP_LEVEL,
+  appendedSummaries,
+  blockIterations,
   blockOf,
   bucketOfBlock,
+  childBlocks,
   combineSummaries,
   mergeSummaries,
   planChart,
+  planSummaryUpkeep,
   summarize,
+  touchedBlocks,
+  type BlockSummary,
+  type LeveledSummary,
 } from './scalar-summaries.js';
 
 describe('summary levels', () => {
@@ -110,6 +118,124 @@ describe('planChart', () => {
           expect(blockOf(maxIter, coarser) - blockOf(minIter, coarser) + 1).toBeLessThan(limit);
         }
       }
+    }
+  });
+});
+
+/** Every block of every level of points sorted by iteration (single value left out), summarized from scratch. */
+function summariesOf(iters: readonly number[], values: readonly number[]): LeveledSummary[] {
+  const rows: LeveledSummary[] = [];
+  const from = iters[0] === SINGLE_VALUE_ITERATION ? 1 : 0;
+  SUMMARY_BLOCK_SIZES.forEach((blockSize, level) => {
+    for (let i = from; i < iters.length; ) {
+      const bucket = blockOf(iters[i]!, blockSize);
+      let end = i + 1;
+      while (end < iters.length && blockOf(iters[end]!, blockSize) === bucket) end += 1;
+      rows.push([level, summarize(bucket, iters, values, i, end)]);
+      i = end;
+    }
+  });
+  return rows;
+}
+
+/** A training loop's points: iterations from `first` with gaps, values with ties and spikes. */
+function loopPoints(first: number, count: number, seed: number): { iters: number[]; values: number[] } {
+  const iters: number[] = [];
+  const values: number[] = [];
+  let iter = first;
+  for (let i = 0; i < count; i += 1) {
+    iters.push(iter);
+    values.push(((i * 7919 + seed) % 13) / 4);
+    iter += 1 + ((i * 31 + seed) % 5 === 0 ? 40 : 0);
+  }
+  return { iters, values };
+}
+
+describe('planSummaryUpkeep', () => {
+  it('does nothing for a single value alone, and skips it ahead of points', () => {
+    expect(planSummaryUpkeep([SINGLE_VALUE_ITERATION], 0, 1, undefined)).toEqual({ kind: 'none' });
+    expect(planSummaryUpkeep([SINGLE_VALUE_ITERATION, 4, 5], 0, 3, 3)).toMatchObject({ kind: 'append', start: 1 });
+    expect(planSummaryUpkeep([1, 2], 2, 2, undefined)).toEqual({ kind: 'none' });
+  });
+
+  it('appends after the stored points, naming the blocks that hold the last of them and the first new point', () => {
+    expect(planSummaryUpkeep([0, 1], 0, 2, undefined)).toEqual({ kind: 'append', start: 0, open: [] });
+    // A stored single value is no stored point.
+    expect(planSummaryUpkeep([0, 1], 0, 2, SINGLE_VALUE_ITERATION)).toEqual({ kind: 'append', start: 0, open: [] });
+    // 40 and 33 share the block of 32..63 and every coarser one.
+    expect(planSummaryUpkeep([40, 41], 0, 2, 33)).toEqual({
+      kind: 'append',
+      start: 0,
+      open: SUMMARY_BLOCK_SIZES.map((size, level) => ({ level, bucket: blockOf(40, size) })),
+    });
+    // 300 is past the stored 255's blocks of 32 and 256, in its blocks of 2,048 and up.
+    expect(planSummaryUpkeep([300], 0, 1, 255)).toEqual({
+      kind: 'append',
+      start: 0,
+      open: SUMMARY_BLOCK_SIZES.slice(2).map((size, i) => ({ level: i + 2, bucket: blockOf(300, size) })),
+    });
+  });
+
+  it('recomputes when a point does not come after the stored ones', () => {
+    expect(planSummaryUpkeep([5, 9], 0, 2, 5)).toEqual({ kind: 'recompute', start: 0 });
+    expect(planSummaryUpkeep([7, 3, 20], 1, 3, 10)).toEqual({ kind: 'recompute', start: 1 });
+  });
+});
+
+describe('appendedSummaries', () => {
+  it('give, merged into the stored open blocks, what summarizing the whole series from scratch gives', () => {
+    for (const [storedCount, newCount] of [
+      [0, 1],
+      [1, 1],
+      [100, 37],
+      [5000, 3000],
+      [31, 1],
+      [2047, 2],
+    ] as const) {
+      const all = loopPoints(-70, storedCount + newCount, storedCount);
+      const stored = { iters: all.iters.slice(0, storedCount), values: all.values.slice(0, storedCount) };
+      const storedRows = new Map(summariesOf(stored.iters, stored.values).map(([level, s]) => [`${level}:${s.bucket}`, s]));
+      const upkeep = planSummaryUpkeep(all.iters, storedCount, all.iters.length, stored.iters.at(-1));
+      if (upkeep.kind !== 'append') throw new Error(`expected an append, got ${upkeep.kind}`);
+      const open: (BlockSummary | undefined)[] = [];
+      for (const { level, bucket } of upkeep.open) open[level] = storedRows.get(`${level}:${bucket}`);
+      const rows = appendedSummaries(all.iters, all.values, upkeep.start, all.iters.length, open);
+      const expected = summariesOf(all.iters, all.values).filter(([level, s]) => {
+        const size = SUMMARY_BLOCK_SIZES[level]!;
+        return s.bucket >= blockOf(all.iters[storedCount]!, size);
+      });
+      expect(rows, `${storedCount} stored, ${newCount} new`).toEqual(expected);
+    }
+  });
+});
+
+describe('recomputing blocks', () => {
+  it('names each touched block once, in order', () => {
+    expect(touchedBlocks([-1, 0, 5, 31, 32, 95, 96], 0, 7, 32)).toEqual([-1, 0, 1, 2, 3]);
+    expect(touchedBlocks([0, 40, 41], 1, 3, 32)).toEqual([1]);
+    expect(touchedBlocks([0], 1, 1, 32)).toEqual([]);
+  });
+
+  it('reads the iterations of a finest block, never the single value', () => {
+    expect(blockIterations(0)).toEqual({ first: 0, last: 31 });
+    expect(blockIterations(-1)).toEqual({ first: -32, last: -1 });
+    expect(blockIterations(blockOf(SINGLE_VALUE_ITERATION, 32))).toEqual({
+      first: SINGLE_VALUE_ITERATION + 1,
+      last: SINGLE_VALUE_ITERATION + 31,
+    });
+  });
+
+  it('makes a block of the blocks below it', () => {
+    expect(childBlocks(1, 0)).toEqual({ first: 0, last: 7 });
+    expect(childBlocks(1, -1)).toEqual({ first: -8, last: -1 });
+    expect(childBlocks(3, 2)).toEqual({ first: 16, last: 23 });
+    // The children of each block summarize to the block.
+    const { iters, values } = loopPoints(-500, 4000, 3);
+    const rows = summariesOf(iters, values);
+    for (const [level, summary] of rows.filter(([level]) => level > 0)) {
+      const { first, last } = childBlocks(level, summary.bucket);
+      const children = rows.filter(([l, s]) => l === level - 1 && s.bucket >= first && s.bucket <= last).map(([, s]) => s);
+      expect(combineSummaries(summary.bucket, children)).toEqual(summary);
     }
   });
 });

@@ -12,7 +12,10 @@
  * block: its lowest and highest): blocks are grouped into at most samples / 2 buckets of equal iteration width (a
  * whole number of blocks), and each bucket gives its lowest and highest point, so spikes survive at every level.
  * The level read has fewer than 8 × samples / 2 blocks in the span of the series (the next coarser one had too few).
+ *
+ * Everything here is free of SQL: the stores read and write the rows, these functions say which and compute them.
  */
+import { SINGLE_VALUE_ITERATION } from '@tasklane/protocol';
 
 /** Iterations per block at each level, finest first. Changing them needs a migration (see migration 3). */
 export const SUMMARY_BLOCK_SIZES: readonly number[] = [32, 256, 2048, 16_384, 131_072, 1_048_576];
@@ -131,4 +134,102 @@ export function planChart(minIter: number, maxIter: number, count: number, sampl
 /** The bucket of a block under a plan. */
 export function bucketOfBlock(plan: Extract<ChartPlan, { kind: 'buckets' }>, block: number): number {
   return Math.floor((block - plan.firstBlock) / plan.group);
+}
+
+/** A summary row to write: its level and the block's summary. */
+export type LeveledSummary = readonly [level: number, summary: BlockSummary];
+
+/** A block of a level. */
+export interface BlockKey {
+  level: number;
+  bucket: number;
+}
+
+/**
+ * How to bring a series' summaries up to date once points `from` to `to` (exclusive) of columns sorted by iteration,
+ * one point per iteration, are written; `storedLast` is the highest iteration the series held before that write.
+ * - `none`: the points are a single value only (single values are in no block);
+ * - `append`: the points from `start` on all come after the stored ones (a training loop): each level's summaries are
+ *   made from the points, merged, in the block of the first of them, with the stored summary of that block where it
+ *   holds stored points already (`open`: the blocks to read first, see appendedSummaries);
+ * - `recompute`: the points may replace stored ones (a re-sent batch, iterations out of order): the blocks they touch
+ *   are summarized again from what is stored, level by level (see touchedBlocks).
+ */
+export type SummaryUpkeep =
+  | { kind: 'none' }
+  | { kind: 'append'; start: number; open: BlockKey[] }
+  | { kind: 'recompute'; start: number };
+
+export function planSummaryUpkeep(
+  iters: ArrayLike<number>,
+  from: number,
+  to: number,
+  storedLast: number | undefined,
+): SummaryUpkeep {
+  // Sorted by iteration: a single value can only come first.
+  const start = from < to && iters[from] === SINGLE_VALUE_ITERATION ? from + 1 : from;
+  if (start >= to) return { kind: 'none' };
+  const hasStoredPoints = storedLast !== undefined && storedLast !== SINGLE_VALUE_ITERATION;
+  if (!hasStoredPoints) return { kind: 'append', start, open: [] };
+  const first = iters[start]!;
+  if (first <= storedLast) return { kind: 'recompute', start };
+  const open: BlockKey[] = [];
+  SUMMARY_BLOCK_SIZES.forEach((blockSize, level) => {
+    const bucket = blockOf(first, blockSize);
+    if (blockOf(storedLast, blockSize) === bucket) open.push({ level, bucket });
+  });
+  return { kind: 'append', start, open };
+}
+
+/**
+ * The summary rows of points `start` to `to` of columns sorted by iteration that all come after the stored points,
+ * every level, finest first. `stored[level]` is the stored summary of the block at that level that holds the first
+ * of the points, when that block holds stored points already (one of `open` of planSummaryUpkeep): the points are
+ * merged into it. Only that block can hold stored points: the others start after the last stored point.
+ */
+export function appendedSummaries(
+  iters: ArrayLike<number>,
+  values: ArrayLike<number>,
+  start: number,
+  to: number,
+  stored: readonly (BlockSummary | undefined)[],
+): LeveledSummary[] {
+  const rows: LeveledSummary[] = [];
+  SUMMARY_BLOCK_SIZES.forEach((blockSize, level) => {
+    let from = start;
+    while (from < to) {
+      const bucket = blockOf(iters[from]!, blockSize);
+      let end = from + 1;
+      while (end < to && blockOf(iters[end]!, blockSize) === bucket) end += 1;
+      let summary = summarize(bucket, iters, values, from, end);
+      const earlier = from === start ? stored[level] : undefined;
+      if (earlier && earlier.bucket === bucket) summary = mergeSummaries(bucket, earlier, summary);
+      rows.push([level, summary]);
+      from = end;
+    }
+  });
+  return rows;
+}
+
+/** The blocks of `blockSize` iterations that points `from` to `to` of iterations sorted ascending fall in, in order. */
+export function touchedBlocks(iters: ArrayLike<number>, from: number, to: number, blockSize: number): number[] {
+  const blocks: number[] = [];
+  for (let i = from; i < to; i += 1) {
+    const bucket = blockOf(iters[i]!, blockSize);
+    if (bucket !== blocks.at(-1)) blocks.push(bucket);
+  }
+  return blocks;
+}
+
+/** The iterations a finest-level block summarizes: its span, without the single value's iteration. */
+export function blockIterations(bucket: number): { first: number; last: number } {
+  const blockSize = SUMMARY_BLOCK_SIZES[0]!;
+  const first = bucket * blockSize;
+  return { first: Math.max(first, SINGLE_VALUE_ITERATION + 1), last: first + blockSize - 1 };
+}
+
+/** The blocks of level `level - 1` that make the block `bucket` of `level` (level ≥ 1). */
+export function childBlocks(level: number, bucket: number): { first: number; last: number } {
+  const factor = SUMMARY_BLOCK_SIZES[level]! / SUMMARY_BLOCK_SIZES[level - 1]!;
+  return { first: bucket * factor, last: bucket * factor + factor - 1 };
 }

@@ -14,17 +14,22 @@ import {
 } from '@tasklane/protocol';
 import { SQLITE_MIGRATIONS, type Migration } from './migrations.js';
 import { compilePattern } from './patterns.js';
+import { ChartBuckets } from './scalar-chart.js';
 import {
   SUMMARY_BLOCK_SIZES,
   TOP_LEVEL,
-  blockOf,
-  bucketOfBlock,
+  appendedSummaries,
+  blockIterations,
+  childBlocks,
   combineSummaries,
-  mergeSummaries,
   planChart,
+  planSummaryUpkeep,
   summarize,
+  touchedBlocks,
   type BlockSummary,
+  type LeveledSummary,
 } from './scalar-summaries.js';
+import { withSingleValue } from './series-stats.js';
 import { SerialLock } from './serial-lock.js';
 import { SQLITE_DIALECT } from './sql/dialect.js';
 import { sqliteKysely } from './sql/sqlite-kysely.js';
@@ -1006,60 +1011,36 @@ class SqliteEvents implements EventRepository {
   }
 
   async updateSummaries(series: number, points: ScalarColumns, storedLast: number | undefined) {
-    const { iter, length } = points;
-    // Sorted by iteration: a single value can only come first.
-    const start = length > 0 && iter[0] === SINGLE ? 1 : 0;
-    if (start >= length) return;
-    const hasStoredPoints = storedLast !== undefined && storedLast !== SINGLE;
-    if (!hasStoredPoints || iter[start]! > storedLast) {
-      this.writeSummaries(series, this.appendedSummaries(series, points, start, hasStoredPoints ? storedLast : undefined));
-    } else {
-      this.recomputeSummaries(series, points, start);
-    }
-  }
-
-  /** Summaries of blocks after points that all come after `storedLast`: only the block holding it may exist already. */
-  private appendedSummaries(series: number, points: ScalarColumns, start: number, storedLast: number | undefined) {
     const { iter, value, length } = points;
-    const rows: [number, BlockSummary][] = [];
-    SUMMARY_BLOCK_SIZES.forEach((blockSize, level) => {
-      let from = start;
-      while (from < length) {
-        const bucket = blockOf(iter[from]!, blockSize);
-        let to = from + 1;
-        while (to < length && blockOf(iter[to]!, blockSize) === bucket) to += 1;
-        let summary = summarize(bucket, iter, value, from, to);
-        if (from === start && storedLast !== undefined && blockOf(storedLast, blockSize) === bucket) {
-          const stored = this.summaryStmt.get(series, level, bucket) as SummaryRow | undefined;
-          if (stored) summary = mergeSummaries(bucket, summaryFromRow(stored), summary);
-        }
-        rows.push([level, summary]);
-        from = to;
+    const upkeep = planSummaryUpkeep(iter, 0, length, storedLast);
+    if (upkeep.kind === 'none') return;
+    if (upkeep.kind === 'append') {
+      const stored: (BlockSummary | undefined)[] = [];
+      for (const { level, bucket } of upkeep.open) {
+        const row = this.summaryStmt.get(series, level, bucket) as SummaryRow | undefined;
+        if (row) stored[level] = summaryFromRow(row);
       }
-    });
-    return rows;
+      this.writeSummaries(series, appendedSummaries(iter, value, upkeep.start, length, stored));
+    } else {
+      this.recomputeSummaries(series, points, upkeep.start);
+    }
   }
 
   /** Recomputes the blocks the points touch, level by level: the finest from the points, the others from below. */
   private recomputeSummaries(series: number, points: ScalarColumns, start: number) {
     const { iter, length } = points;
     for (const [level, blockSize] of SUMMARY_BLOCK_SIZES.entries()) {
-      const rows: [number, BlockSummary][] = [];
-      let previous: number | undefined;
-      for (let i = start; i < length; i += 1) {
-        const bucket = blockOf(iter[i]!, blockSize);
-        if (bucket === previous) continue;
-        previous = bucket;
-        const first = bucket * blockSize;
-        const last = first + blockSize - 1;
+      const rows: LeveledSummary[] = [];
+      for (const bucket of touchedBlocks(iter, start, length, blockSize)) {
         if (level === 0) {
-          const stored = this.pointRangeStmt.all(series, Math.max(first, SINGLE + 1), last) as [number, number][];
+          const { first, last } = blockIterations(bucket);
+          const stored = this.pointRangeStmt.all(series, first, last) as [number, number][];
           const iters = stored.map((p) => p[0]);
           const values = stored.map((p) => p[1]);
           rows.push([level, summarize(bucket, iters, values, 0, stored.length)]);
         } else {
-          const factor = blockSize / SUMMARY_BLOCK_SIZES[level - 1]!;
-          const children = this.summaryRangeStmt.all(series, level - 1, bucket * factor, bucket * factor + factor - 1) as SummaryRow[];
+          const { first, last } = childBlocks(level, bucket);
+          const children = this.summaryRangeStmt.all(series, level - 1, first, last) as SummaryRow[];
           rows.push([level, combineSummaries(bucket, children.map(summaryFromRow))]);
         }
       }
@@ -1068,7 +1049,7 @@ class SqliteEvents implements EventRepository {
     }
   }
 
-  private writeSummaries(series: number, rows: readonly [number, BlockSummary][]) {
+  private writeSummaries(series: number, rows: readonly LeveledSummary[]) {
     const writer = this.summaryWriter;
     for (const [level, summary] of rows) {
       const k = writer.next();
@@ -1104,18 +1085,7 @@ class SqliteEvents implements EventRepository {
         max: this.highestStmt.get(series) as Point,
       };
     }
-    if (single === undefined) return stats;
-    const point = { iter: SINGLE, value: single };
-    if (!stats) return { count: 1, sum: single, first: point, last: point, min: point, max: point };
-    // The single value is the earliest point: it keeps the record on ties.
-    return {
-      count: stats.count + 1,
-      sum: stats.sum + single,
-      first: point,
-      last: stats.last,
-      min: single <= stats.min.value ? point : stats.min,
-      max: single >= stats.max.value ? point : stats.max,
-    };
+    return withSingleValue(stats, single);
   }
 
   async chartPoints(series: number, samples: number, withTimestamps: boolean): Promise<ScalarPoint[]> {
@@ -1123,48 +1093,16 @@ class SqliteEvents implements EventRepository {
     if (!top.count || top.minIter === null || top.maxIter === null) return [];
     const plan = planChart(top.minIter, top.maxIter, top.count, samples);
     if (plan.kind === 'all') return this.allPointsStmt.all(series) as ScalarPoint[];
-    const points: ScalarPoint[] = [];
-    let current: number | undefined;
-    let lowValue = 0;
-    let lowIter = 0;
-    let highValue = 0;
-    let highIter = 0;
-    const flush = () => {
-      if (current === undefined) return;
-      const low = { iter: lowIter, value: lowValue, timestamp: 0 };
-      const high = { iter: highIter, value: highValue, timestamp: 0 };
-      if (lowIter === highIter) points.push(low);
-      else points.push(...(lowIter < highIter ? [low, high] : [high, low]));
-    };
-    const add = (block: number, minValue: number, minIter: number, maxValue: number, maxIter: number) => {
-      const bucket = bucketOfBlock(plan, block);
-      if (bucket !== current) {
-        flush();
-        current = bucket;
-        lowValue = minValue;
-        lowIter = minIter;
-        highValue = maxValue;
-        highIter = maxIter;
-        return;
-      }
-      // Blocks come in iteration order: strict comparisons keep the earliest point on ties.
-      if (minValue < lowValue) {
-        lowValue = minValue;
-        lowIter = minIter;
-      }
-      if (maxValue > highValue) {
-        highValue = maxValue;
-        highIter = maxIter;
-      }
-    };
+    const buckets = new ChartBuckets(plan);
     if (plan.level >= 0) {
       for (const [block, minValue, minIter, maxValue, maxIter] of this.levelRowsStmt.all(series, plan.level) as number[][]) {
-        add(block!, minValue!, minIter!, maxValue!, maxIter!);
+        buckets.add(block!, minValue!, minIter!, maxValue!, maxIter!);
       }
     } else {
-      for (const [iter, value] of this.rawPointsStmt.all(series) as [number, number][]) add(iter, value, iter, value, iter);
+      for (const [iter, value] of this.rawPointsStmt.all(series) as [number, number][]) buckets.add(iter, value, iter, value, iter);
     }
-    flush();
+    const { iter, value } = buckets.finish();
+    const points: ScalarPoint[] = iter.map((at, i) => ({ iter: at, value: value[i]!, timestamp: 0 }));
     if (withTimestamps) for (const p of points) p.timestamp = this.timestampAtStmt.get(series, p.iter) as number;
     return points;
   }
