@@ -125,7 +125,11 @@ export const ServerConfigSchema = z.object({
     })
     .optional(),
   /** Endpoint of an S3-compatible server for an `s3://` files URL (MinIO, Ceph, ...); AWS S3 itself by default. */
-  s3Endpoint: z.string().url('expected an http:// or https:// URL').optional(),
+  s3Endpoint: z
+    .string()
+    .regex(/^https?:\/\/[^/]/i, 'expected an http:// or https:// URL')
+    .url('expected an http:// or https:// URL')
+    .optional(),
   /** Path-style bucket addressing, as most S3-compatible servers need. @default true with an endpoint, else false */
   s3ForcePathStyle: YesNo.optional(),
   logLevel: z.enum(LOG_LEVELS).default('info'),

@@ -2,12 +2,16 @@ import { existsSync } from 'node:fs';
 import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type TestServer } from './support/test-server.js';
+import { FILES_BACKENDS, useFilesBackends, type StoredFiles } from './support/files-backends.js';
+import type { TestServer } from './support/test-server.js';
 
-describe('debug-sample files of a task', () => {
+useFilesBackends();
+
+describe.each(FILES_BACKENDS)('debug-sample files of a task on $name', (backend) => {
   let server: TestServer;
+  let stored: StoredFiles;
   beforeAll(async () => {
-    server = await startTestServer();
+    ({ server, stored } = await backend.start());
   });
   afterAll(async () => {
     await server.close();
@@ -23,26 +27,31 @@ describe('debug-sample files of a task', () => {
     expect(upload.status).toBe(200);
     const event = { type: 'training_debug_image', task: id, iter: 0, metric: 'images', variant: 'input', key, url: `${server.url}/files/${key}` };
     await server.api.callJsonLines('events.add_batch', [event]);
-    const file = join(server.dir, 'files', ...key.split('/'));
-    expect(existsSync(file)).toBe(true);
-    return { id, file, otherFile: join(server.dir, 'files', 'samples', 'files', `${name}.${id}`, 'artifacts', 'keep.txt') };
+    expect(await stored.has(key)).toBe(true);
+    // Another file of the task, outside its samples' folder: it stays.
+    const other = `samples/files/${name}.${id}/artifacts/keep.txt`;
+    const keep = new FormData();
+    keep.append(other, new Blob([Buffer.from('kept')]), 'keep.txt');
+    expect((await fetch(`${server.url}/files`, { method: 'POST', body: keep })).status).toBe(200);
+    return { id, key, other };
   }
 
   it('are removed with the events when the task is reset', async () => {
-    const { id, file } = await taskWithSample('reset sample');
+    const { id, key, other } = await taskWithSample('reset sample');
     await server.api.call('tasks.stopped', { task: id });
     const reply = await server.api.call('tasks.reset', { task: id });
     expect(reply.events).toBe(1);
-    expect(existsSync(file)).toBe(false);
+    expect(await stored.has(key)).toBe(false);
+    expect(await stored.has(other)).toBe(true);
   });
 
   it('are removed when the task is deleted', async () => {
-    const { id, file } = await taskWithSample('deleted sample');
+    const { id, key } = await taskWithSample('deleted sample');
     await server.api.call('tasks.delete', { task: id, force: true });
-    expect(existsSync(file)).toBe(false);
+    expect(await stored.has(key)).toBe(false);
   });
 
-  it('are not removed through a symbolic link in the files folder', async () => {
+  it.runIf(backend.kind === 'folder')('are not removed through a symbolic link in the files folder', async () => {
     // "samples/linked" leads outside the files folder; a sample key under it must not make a reset delete there.
     const outside = join(server.dir, 'outside-samples');
     await mkdir(join(server.dir, 'files', 'samples'), { recursive: true });
@@ -62,9 +71,9 @@ describe('debug-sample files of a task', () => {
   });
 
   it('stay when the reset is refused', async () => {
-    const { id, file } = await taskWithSample('published sample');
+    const { id, key } = await taskWithSample('published sample');
     await server.api.call('tasks.completed', { task: id, publish: true });
     await expect(server.api.call('tasks.reset', { task: id })).rejects.toMatchObject({ code: 'INVALID_TRANSITION' });
-    expect(existsSync(file)).toBe(true);
+    expect(await stored.has(key)).toBe(true);
   });
 });
