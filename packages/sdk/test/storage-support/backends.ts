@@ -83,8 +83,28 @@ export async function startS3Backend(): Promise<Backend & { s3: TestS3Server; bu
 
 export { S3_ENV };
 
+/** The Tasklane server's file server with its files in a bucket (`--files-url s3://...`, s3rver behind it). */
+async function startFileServerOnS3Backend(): Promise<Backend> {
+  const s3 = await startS3Server();
+  await s3.createBucket('server-files');
+  try {
+    const backend = await startFileServerBackend({ ...S3_ENV, TASKLANE_FILES_URL: 's3://server-files/tasklane', TASKLANE_S3_ENDPOINT: s3.endpoint });
+    return {
+      ...backend,
+      close: async () => {
+        await backend.close();
+        await s3.close();
+      },
+    };
+  } catch (error) {
+    await s3.close();
+    throw error;
+  }
+}
+
 export const BACKENDS: BackendKind[] = [
   { name: 'file server', start: () => startFileServerBackend() },
+  { name: 'file server on an S3 bucket (s3rver)', start: () => startFileServerOnS3Backend() },
   { name: 'folder (file:// URL)', start: () => startFolderBackend('file-url') },
   { name: 'folder (absolute path)', start: () => startFolderBackend('path') },
   { name: 'S3-compatible server (s3rver)', start: () => startS3Backend() },
