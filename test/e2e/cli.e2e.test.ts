@@ -107,7 +107,7 @@ describe('tasklane CLI against a server it started', () => {
   it('documents every server option in --help', async () => {
     const help = await runCli(['server', '--help']);
     expect(help.code).toBe(0);
-    for (const option of ['--host', '--port', '--data-dir', '--db-url', '--config', '--watchdog-timeout', '--watchdog-interval', '--worker-timeout', '--log-level']) {
+    for (const option of ['--host', '--port', '--data-dir', '--db-url', '--files-url', 'TASKLANE_FILES_URL', 'TASKLANE_S3_ENDPOINT', '--config', '--watchdog-timeout', '--watchdog-interval', '--worker-timeout', '--log-level']) {
       expect(help.stdout).toContain(option);
     }
   });
