@@ -307,7 +307,7 @@ export async function registerFilesRoutes(app: FastifyInstance, options: FilesOp
               read = part;
               break;
             }
-            if (attempt >= 3) throw new TasklaneError('STATUS_CONFLICT', `The file "${key}" was replaced again and again while it was read; ask again.`);
+            if (attempt >= 3) throw new TasklaneError('SERVER_UNREACHABLE', `The file "${key}" was replaced again and again while it was read; ask again.`);
           }
         }
         let isHandedOver = false;

@@ -41,6 +41,8 @@ const DELETE_BATCH = 1000;
 const START_CHECK_TIMEOUT_MS = 15_000;
 /** How long a connection to S3 may take to open. */
 const CONNECT_TIMEOUT_MS = 5_000;
+/** How long S3 may take to answer, and a connection to it carry nothing, before it is given up. */
+const SILENT_SOCKET_TIMEOUT_MS = 120_000;
 /** Connections to S3 at once: each download being served holds one while it streams. */
 const MAX_SOCKETS = 512;
 /** The region used when none is configured (AWS_REGION, ~/.aws/config): S3-compatible servers mostly ignore it. */
@@ -87,6 +89,11 @@ async function makeClient(sdk: S3Sdk, location: S3Location): Promise<S3Client> {
     followRegionRedirects: true,
     requestHandler: {
       connectionTimeout: CONNECT_TIMEOUT_MS,
+      // A hung S3 is given up: no answer within this time, or a connection silent this long (longer than a client of
+      // ours may stall a download it is served, since the server's own idle timeout cuts such a client first).
+      requestTimeout: SILENT_SOCKET_TIMEOUT_MS,
+      throwOnRequestTimeout: true,
+      socketTimeout: SILENT_SOCKET_TIMEOUT_MS,
       httpAgent: new HttpAgent({ keepAlive: true, maxSockets: MAX_SOCKETS }),
       httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: MAX_SOCKETS }),
     },
