@@ -379,7 +379,7 @@ export class S3FileStore implements FileStore {
     if ((error as Error).name === 'AbortError') return error;
     const name = (error as Error).name;
     const code = errorCode(error);
-    const why = code !== undefined && !/^[A-Z][A-Za-z]+$/.test(code) ? `${name} (${code})` : name;
+    const why = code !== undefined && code !== name ? `${name} (${code})` : name;
     return new FileStoreUnavailableError(`Could not ${action} in ${this.description}: ${why}: ${(error as Error).message}`, { cause: error });
   }
 
