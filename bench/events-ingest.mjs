@@ -13,7 +13,8 @@
 //   checkpoints (every 1,000 pages: the ceiling the targets refer to), and with the server's setting (every 10,000
 //   pages), so that what that setting gains is not counted as the server's own.
 // - store: the same batches written through the server's own storage layer (openSqliteStore, one transaction per
-//   batch), once without and once with the scalar summaries, to show what the summaries cost without HTTP.
+//   batch, one events.appendScalars call per batch with every series, as the service makes it: points, chart
+//   summaries and each series' new stats, the stats known before passed in), to show the store's share without HTTP.
 // - http: a Tasklane server in a child process (a new data dir); this process sends the batches as ClearML's SDK
 //   does (POST /events.add_batch, Content-Type application/json-lines, one event per line), --in-flight requests at
 //   a time. The bodies are encoded before the clock starts (as the ceiling takes its rows from memory: both measure
@@ -109,13 +110,11 @@ function runCeiling(serverWal = false) {
   return { seconds, pointsPerSec: points / seconds };
 }
 
-/** The server's storage layer, without HTTP: one transaction per batch, with or without summaries. */
-async function runStore(withSummaries) {
+/** The server's storage layer, without HTTP: one transaction and one appendScalars per batch. */
+async function runStore() {
   const temp = tempDir('tasklane-store-');
   const store = openSqliteStore(join(temp.dir, 'store.sqlite'));
-  const ids = await store.transaction(async (repos) =>
-    Promise.all(names.map(({ metric, variant }) => repos.events.ensureSeries('bench-task', metric, variant))),
-  );
+  const known = names.map(() => undefined);
   const perSeries = Math.ceil(batchSize / seriesCount);
   const columns = names.map(() => ({ iter: new Array(perSeries), value: new Array(perSeries), timestamp: new Array(perSeries), length: 0 }));
   const started = performance.now();
@@ -130,12 +129,10 @@ async function runStore(withSummaries) {
       c.timestamp[c.length] = timestampAt(iter);
       c.length += 1;
     }
-    await store.transaction(async (repos) => {
-      for (const [k, c] of columns.entries()) {
-        const storedLast = await repos.events.lastIteration(ids[k]);
-        await repos.events.upsertScalars(ids[k], c);
-        if (withSummaries) await repos.events.updateSummaries(ids[k], c, storedLast);
-      }
+    const slices = columns.map((c, k) => ({ ...names[k], points: c, from: 0, to: c.length, known: known[k] }));
+    const stats = await store.transaction((repos) => repos.events.appendScalars('bench-task', slices));
+    stats.forEach((s, k) => {
+      known[k] = s;
     });
   }
   const seconds = (performance.now() - started) / 1000;
@@ -262,7 +259,7 @@ async function runSdk() {
   }
 }
 
-const results = { ceiling: [], ceilingServerWal: [], http: [], sdk: [], storePlain: [], storeSummaries: [] };
+const results = { ceiling: [], ceilingServerWal: [], http: [], sdk: [], storeSummaries: [] };
 try {
   for (let round_ = 0; round_ < rounds; round_ += 1) {
     const order = round_ % 2 === 0 ? ['ceiling', 'http', 'sdk', 'ceilingServerWal'] : ['ceilingServerWal', 'sdk', 'http', 'ceiling'];
@@ -272,10 +269,7 @@ try {
       } else if (name === 'sdk') results.sdk.push(await runSdk());
       else results[name].push(runCeiling(name === 'ceilingServerWal'));
     }
-    if (!options['skip-store']) {
-      results.storePlain.push(await runStore(false));
-      results.storeSummaries.push(await runStore(true));
-    }
+    if (!options['skip-store']) results.storeSummaries.push(await runStore());
     process.stderr.write(`round ${round_ + 1}/${rounds} done\n`);
   }
 } catch (error) {
@@ -306,7 +300,6 @@ const summary = {
   ratioToCeilingServerWal: round(http / med(results.ceilingServerWal, 'pointsPerSec'), 3),
   httpPointsPerSec: Math.round(http),
   ratio: round(ratio, 3),
-  storePlainPointsPerSec: results.storePlain.length ? Math.round(med(results.storePlain, 'pointsPerSec')) : undefined,
   storeSummariesPointsPerSec: results.storeSummaries.length ? Math.round(med(results.storeSummaries, 'pointsPerSec')) : undefined,
   serverCpuMicrosPerPoint: results.http.length ? round(med(results.http, 'cpuMicrosPerPoint'), 2) : undefined,
   sdkPointsPerSec: Math.round(sdk),
@@ -339,11 +332,8 @@ printTable([
     fmt(results.ceilingServerWal),
     round(summary.ceilingServerWalPointsPerSec / ceiling, 2),
   ],
-  ...(results.storePlain.length
-    ? [
-        ['store layer, no summaries', summary.storePlainPointsPerSec.toLocaleString('en'), fmt(results.storePlain), round(summary.storePlainPointsPerSec / ceiling, 2)],
-        ['store layer, with summaries', summary.storeSummariesPointsPerSec.toLocaleString('en'), fmt(results.storeSummaries), round(summary.storeSummariesPointsPerSec / ceiling, 2)],
-      ]
+  ...(results.storeSummaries.length
+    ? [['store layer (appendScalars, with summaries)', summary.storeSummariesPointsPerSec.toLocaleString('en'), fmt(results.storeSummaries), round(summary.storeSummariesPointsPerSec / ceiling, 2)]]
     : []),
   ...(results.http.length ? [['HTTP end to end (server process)', Math.round(http).toLocaleString('en'), fmt(results.http), round(ratio, 2)]] : []),
   ['SDK process end to end (Task.init, reportScalar, flush)', Math.round(sdk).toLocaleString('en'), fmt(results.sdk), round(sdkRatio, 2)],

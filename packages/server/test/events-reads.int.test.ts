@@ -606,11 +606,22 @@ describe('read-only transactions', () => {
     const dir = await mkdtemp(join(tmpdir(), 'tasklane-readonly-'));
     const store = openSqliteStore(join(dir, 'db.sqlite'));
     try {
-      const write = store.transaction((repos) => repos.events.ensureSeries(newId(), 'm', 'v'), { readOnly: true });
+      const slice = { metric: 'm', variant: 'v', points: { iter: [3], value: [0.5], timestamp: [1000], length: 1 }, from: 0, to: 1 };
+      const write = store.transaction((repos) => repos.events.appendScalars(newId(), [slice]), { readOnly: true });
       await expect(write).rejects.toThrow(/readonly|read-only|query_only/i);
       // The next unit of work writes normally.
-      const id = await store.transaction((repos) => repos.events.ensureSeries('task', 'm', 'v'));
-      expect(await store.transaction((repos) => repos.events.listSeries('task'), { readOnly: true })).toEqual([{ id, metric: 'm', variant: 'v' }]);
+      await store.transaction((repos) => repos.events.appendScalars('task', [slice]));
+      const stored = await store.transaction(
+        async (repos) => {
+          const series = await repos.events.listSeries('task');
+          return { series, points: await Promise.all(series.map((s) => repos.events.latestPoints(s.id, 10))) };
+        },
+        { readOnly: true },
+      );
+      expect(stored).toEqual({
+        series: [{ id: expect.any(Number), metric: 'm', variant: 'v' }],
+        points: [[{ iter: 3, value: 0.5, timestamp: 1000 }]],
+      });
     } finally {
       await store.close();
       await rm(dir, { recursive: true, force: true });

@@ -27,21 +27,20 @@ import {
   type TaskEvent,
   type TaskMetric,
 } from '@tasklane/protocol';
-import { appendToStats } from '../storage/series-stats.js';
 import type {
   DebugImagePosition,
   DebugImageScope,
   EventRecord,
+  KnownSeriesStats,
   LogEventRecord,
   OtherEventRecord,
   ScalarColumns,
-  ScalarPoint,
-  SeriesRecord,
+  ScalarSlice,
   SeriesStats,
 } from '../storage/store.js';
 import type { ServiceContext } from './context.js';
 import { LoopPacer } from './loop-pacer.js';
-import { getTaskOrThrow, saveTask } from './tasks.js';
+import { getTaskOrThrow, saveLastMetrics } from './tasks.js';
 
 /** Statuses in which a task takes no events unless the caller says `allow_locked` (ClearML's locked statuses). */
 const LOCKED_STATUSES: readonly Task['status'][] = ['publishing', 'published'];
@@ -101,8 +100,11 @@ interface TaskBatch {
 
 /** Rows written per call to the store between two looks at the clock. */
 const ROWS_PER_WRITE = 1_000;
-/** Points of one series written per call to the store (with its summaries) between two looks at the clock. */
-const POINTS_PER_WRITE = 4_096;
+/**
+ * Scalar points written per call to the store (of all the batch's series, with their summaries), between two looks
+ * at the clock: a few milliseconds of SQLite's time, and one call for most batches.
+ */
+const POINTS_PER_WRITE = 16_384;
 
 /** Batches at least this large start with a yield: the body's parsing may just have held the event loop. */
 const LARGE_BATCH = 1_000;
@@ -364,8 +366,9 @@ async function writeBatches(
   const now = ctx.now();
   for (const batch of batches) {
     const { last_metrics } = await writeTaskBatch(ctx, batch, pacer);
-    // One write per task and batch, whatever the number of events.
-    await saveTask(ctx, { ...batch.task, last_update: now, last_iteration: batch.lastIteration, last_metrics }, batch.task.status);
+    // One write per task and batch, whatever the number of events, of what the batch changes in the task only.
+    const update = { last_update: now, last_iteration: batch.lastIteration, last_metrics };
+    await saveLastMetrics(ctx, batch.task.id, update, batch.task.status);
   }
   return { added, errors: 0, errors_info: {} };
 }
@@ -401,37 +404,47 @@ async function writeTaskBatch(ctx: ServiceContext, batch: TaskBatch, pacer: Loop
   const lastMetrics = { ...task.last_metrics };
   // Each metric's variants are copied once per batch, not once per series (a metric may have thousands).
   const copied = new Set<string>();
-  for (const unsorted of batch.series) {
-    const series = normalize(unsorted);
+  const entries = batch.series.map((series) => {
     const metricHash = metricKey(series.metric);
-    const variantHash = metricKey(series.variant);
     if (!copied.has(metricHash)) {
       lastMetrics[metricHash] = { ...lastMetrics[metricHash] };
       copied.add(metricHash);
     }
-    const variants = lastMetrics[metricHash]!;
-    const id = await repo.ensureSeries(task.id, series.metric, series.variant);
-    let entry = variants[variantHash];
-    for (let from = 0; from < series.length; from += POINTS_PER_WRITE) {
-      entry = await storeSeries(ctx, id, pointsSlice(series, from, from + POINTS_PER_WRITE), entry);
-      await pacer.pace();
-    }
-    variants[variantHash] = entry!;
-  }
-  return { last_metrics: lastMetrics };
-}
-
-/** Points `from` to `to` of a series (the series itself when that is all of it). */
-function pointsSlice(series: SeriesBatch, from: number, to: number): SeriesBatch {
-  if (from === 0 && to >= series.length) return series;
-  const end = Math.min(to, series.length);
-  return {
-    ...series,
-    iter: series.iter.slice(from, end),
-    value: series.value.slice(from, end),
-    timestamp: series.timestamp.slice(from, end),
-    length: end - from,
+    return { variants: lastMetrics[metricHash]!, variantHash: metricKey(series.variant) };
+  });
+  // The points of every series, POINTS_PER_WRITE to a call: most batches are one call, a series split across two
+  // goes on from the stats the first call answered.
+  const sorted = batch.series.map(normalize);
+  let slices: ScalarSlice[] = [];
+  let owners: number[] = [];
+  let points = 0;
+  const write = async () => {
+    const stats = await repo.appendScalars(task.id, slices);
+    stats.forEach((s, k) => {
+      const { metric, variant, xAxisLabel } = sorted[owners[k]!]!;
+      const { variants, variantHash } = entries[owners[k]!]!;
+      variants[variantHash] = lastMetricsEntry(metric, variant, s, xAxisLabel ?? variants[variantHash]?.x_axis_label);
+    });
+    slices = [];
+    owners = [];
+    points = 0;
+    await pacer.pace();
   };
+  for (const [k, series] of sorted.entries()) {
+    for (let from = 0; from < series.length; ) {
+      const to = Math.min(series.length, from + POINTS_PER_WRITE - points);
+      const { variants, variantHash } = entries[k]!;
+      const previous = variants[variantHash];
+      const known = previous ? statsFromLastMetrics(previous) : undefined;
+      slices.push({ metric: series.metric, variant: series.variant, points: series, from, to, ...(known ? { known } : {}) });
+      owners.push(k);
+      points += to - from;
+      from = to;
+      if (points >= POINTS_PER_WRITE) await write();
+    }
+  }
+  if (slices.length > 0) await write();
+  return { last_metrics: lastMetrics };
 }
 
 /** Sorts a series' points by iteration, keeping the last point sent for an iteration (as a re-send overwrites). */
@@ -453,40 +466,12 @@ function normalize(series: SeriesBatch): SeriesBatch {
   return sorted;
 }
 
-/**
- * Writes points of a series (and its chart summaries) and answers its `last_metrics` entry. When the points all come
- * after what is stored (a training loop), the entry is updated from the batch alone; when they may replace stored
- * points (a re-sent batch, iterations out of order, a single value), the series is summarized again from the store,
- * so overwrites are never counted twice.
- */
-async function storeSeries(
-  ctx: ServiceContext,
-  id: number,
-  series: SeriesBatch,
-  previous: LastMetricsEvent | undefined,
-): Promise<LastMetricsEvent> {
-  const repo = ctx.repos.events;
-  const storedLast = await repo.lastIteration(id);
-  await repo.upsertScalars(id, series);
-  await repo.updateSummaries(id, series, storedLast);
-  const known = storedLast !== undefined && previous ? statsFromLastMetrics(previous, storedLast) : undefined;
-  const stats =
-    storedLast === undefined
-      ? appendToStats(undefined, series.iter, series.value, 0, series.length)
-      : known && series.iter[0]! > storedLast
-        ? appendToStats(known, series.iter, series.value, 0, series.length)
-        : await repo.seriesStats(id);
-  if (!stats) throw new Error(`Scalar series ${id} is empty right after points were written to it`);
-  return lastMetricsEntry(series.metric, series.variant, stats, series.xAxisLabel ?? previous?.x_axis_label);
-}
-
-/** The stats a `last_metrics` entry holds, if it holds all of them; `lastIter` is the series' stored last iteration. */
-function statsFromLastMetrics(entry: LastMetricsEvent, lastIter: number): SeriesStats | undefined {
+/** The stats a `last_metrics` entry holds, if it holds all of them (it has no iteration of the last point). */
+function statsFromLastMetrics(entry: LastMetricsEvent): KnownSeriesStats | undefined {
   const num = (n: number | null | undefined) => (typeof n === 'number' ? n : undefined);
-  const [count, mean, last, first, firstIter, min, minIter, max, maxIter] = [
+  const [count, mean, first, firstIter, min, minIter, max, maxIter] = [
     entry.count,
     entry.mean_value,
-    entry.value,
     entry.first_value,
     entry.first_value_iteration,
     entry.min_value,
@@ -494,13 +479,12 @@ function statsFromLastMetrics(entry: LastMetricsEvent, lastIter: number): Series
     entry.max_value,
     entry.max_value_iteration,
   ].map(num);
-  if (!count || mean === undefined || last === undefined || first === undefined || firstIter === undefined) return undefined;
+  if (!count || mean === undefined || first === undefined || firstIter === undefined) return undefined;
   if (min === undefined || minIter === undefined || max === undefined || maxIter === undefined) return undefined;
   return {
     count,
     sum: mean * count,
     first: { iter: firstIter, value: first },
-    last: { iter: lastIter, value: last },
     min: { iter: minIter, value: min },
     max: { iter: maxIter, value: max },
   };
@@ -767,29 +751,6 @@ export async function getScalarMetricsAndVariants(
   return { metrics };
 }
 
-function selectSeries(all: readonly SeriesRecord[], requested: MetricVariants[] | undefined): SeriesRecord[] {
-  const metrics = metricFilter(requested);
-  if (metrics === undefined) return [...all];
-  // metric → its variants asked for, or 'all': one lookup per series, whatever the length of the filter.
-  const wanted = new Map<string, Set<string> | 'all'>();
-  for (const { metric, variants } of metrics) {
-    const known = wanted.get(metric);
-    if (known === 'all') continue;
-    if (!variants || variants.length === 0) wanted.set(metric, 'all');
-    else wanted.set(metric, new Set([...(known ?? []), ...variants]));
-  }
-  return all.filter((s) => {
-    const variants = wanted.get(s.metric);
-    return variants === 'all' || (variants !== undefined && variants.has(s.variant));
-  });
-}
-
-function xOf(point: ScalarPoint, key: ScalarKey): number | string {
-  if (key === 'iter') return point.iter;
-  if (key === 'timestamp') return point.timestamp;
-  return new Date(point.timestamp).toISOString();
-}
-
 /** The chart series of a task: metric → variant → {x, y}, downsampled to about `samples` points each. */
 async function taskHistogram(
   ctx: ServiceContext,
@@ -797,13 +758,15 @@ async function taskHistogram(
   request: { samples: number; key: ScalarKey; metrics?: MetricVariants[] },
 ): Promise<Record<string, Record<string, Omit<ScalarSeries, 'name'>>>> {
   const out: Record<string, Record<string, Omit<ScalarSeries, 'name'>>> = {};
-  for (const series of selectSeries(await ctx.repos.events.listSeries(taskId), request.metrics)) {
-    const points = await ctx.repos.events.chartPoints(series.id, request.samples, request.key !== 'iter');
-    if (points.length === 0) continue;
-    (out[series.metric] ??= {})[series.variant] = {
-      x: points.map((p) => xOf(p, request.key)),
-      y: points.map((p) => p.value),
-    };
+  const charts = await ctx.repos.events.charts({
+    task: taskId,
+    samples: request.samples,
+    withTimestamps: request.key !== 'iter',
+    metrics: metricFilter(request.metrics),
+  });
+  for (const { metric, variant, iter, value, timestamp } of charts) {
+    const x = request.key === 'iter' ? iter : request.key === 'timestamp' ? timestamp! : timestamp!.map((t) => new Date(t).toISOString());
+    (out[metric] ??= {})[variant] = { x, y: value };
   }
   return out;
 }
@@ -1050,6 +1013,6 @@ export async function deleteForTask(
   }
   const deleted = await deleteTaskEvents(ctx, task.id);
   // The summaries on the task come from the events: without events they would describe nothing.
-  await saveTask(ctx, { ...task, last_metrics: {}, last_iteration: 0, last_update: ctx.now() }, task.status);
+  await saveLastMetrics(ctx, task.id, { last_metrics: {}, last_iteration: 0, last_update: ctx.now() }, task.status);
   return { deleted };
 }

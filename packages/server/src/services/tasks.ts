@@ -18,7 +18,7 @@ import {
   type Task,
   type TaskWriteKind,
 } from '@tasklane/protocol';
-import { TASK_ORDER_FIELDS, type TaskOrder, type TaskOrderField, type TaskQuery } from '../storage/store.js';
+import { TASK_ORDER_FIELDS, type TaskMetricsUpdate, type TaskOrder, type TaskOrderField, type TaskQuery } from '../storage/store.js';
 import type { ServiceContext } from './context.js';
 import { checkOrderKeys, toListFilter } from './list-filter.js';
 import { getModelOrThrow } from './model-links.js';
@@ -65,14 +65,29 @@ function assertWithinTaskLimits(task: Task): void {
 /** Writes a task whose status the caller read; fails with STATUS_CONFLICT if someone changed it meanwhile. */
 export async function saveTask(ctx: ServiceContext, next: Task, readStatus: Task['status']): Promise<void> {
   assertWithinTaskLimits(next);
-  if (!(await ctx.repos.tasks.replace(next, readStatus))) {
-    const now = await ctx.repos.tasks.get(next.id);
-    throw new TasklaneError(
-      'STATUS_CONFLICT',
-      `Task ${shortId(next.id)} changed while this request ran (its status is now "${now?.status ?? 'deleted'}"); read it again and retry.`,
-      { task: next.id, expected_status: readStatus, current_status: now?.status },
-    );
-  }
+  if (!(await ctx.repos.tasks.replace(next, readStatus))) throw await statusConflict(ctx, next.id, readStatus);
+}
+
+/**
+ * Writes what an event batch changes in a task (last_metrics, last_iteration, last_update) whose status the caller
+ * read, and nothing else of it; fails with STATUS_CONFLICT as saveTask does.
+ */
+export async function saveLastMetrics(
+  ctx: ServiceContext,
+  taskId: string,
+  update: TaskMetricsUpdate,
+  readStatus: Task['status'],
+): Promise<void> {
+  if (!(await ctx.repos.tasks.updateLastMetrics(taskId, update, readStatus))) throw await statusConflict(ctx, taskId, readStatus);
+}
+
+async function statusConflict(ctx: ServiceContext, taskId: string, readStatus: Task['status']): Promise<TasklaneError> {
+  const now = await ctx.repos.tasks.get(taskId);
+  return new TasklaneError(
+    'STATUS_CONFLICT',
+    `Task ${shortId(taskId)} changed while this request ran (its status is now "${now?.status ?? 'deleted'}"); read it again and retry.`,
+    { task: taskId, expected_status: readStatus, current_status: now?.status },
+  );
 }
 
 /** Loads a task and checks that this part of it may be written in its status. */

@@ -7,6 +7,7 @@ import {
   appendedSummaries,
   blockIterations,
   blockOf,
+  blockRuns,
   bucketOfBlock,
   childBlocks,
   combineSummaries,
@@ -214,6 +215,15 @@ describe('recomputing blocks', () => {
     expect(touchedBlocks([-1, 0, 5, 31, 32, 95, 96], 0, 7, 32)).toEqual([-1, 0, 1, 2, 3]);
     expect(touchedBlocks([0, 40, 41], 1, 3, 32)).toEqual([1]);
     expect(touchedBlocks([0], 1, 1, 32)).toEqual([]);
+  });
+
+  it('groups consecutive blocks into runs', () => {
+    expect(blockRuns([])).toEqual([]);
+    expect(blockRuns([-2, -1, 0, 3, 5, 6])).toEqual([
+      [-2, 0],
+      [3, 3],
+      [5, 6],
+    ]);
   });
 
   it('reads the iterations of a finest block, never the single value', () => {

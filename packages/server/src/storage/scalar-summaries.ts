@@ -221,6 +221,17 @@ export function touchedBlocks(iters: ArrayLike<number>, from: number, to: number
   return blocks;
 }
 
+/** Runs of consecutive blocks, as [first, last], of blocks sorted ascending, each once. */
+export function blockRuns(blocks: readonly number[]): [first: number, last: number][] {
+  const runs: [number, number][] = [];
+  for (const block of blocks) {
+    const run = runs.at(-1);
+    if (run && block === run[1] + 1) run[1] = block;
+    else runs.push([block, block]);
+  }
+  return runs;
+}
+
 /** The iterations a finest-level block summarizes: its span, without the single value's iteration. */
 export function blockIterations(bucket: number): { first: number; last: number } {
   const blockSize = SUMMARY_BLOCK_SIZES[0]!;

@@ -28,7 +28,7 @@ describe('appendToStats', () => {
   const iters = [1, 2, 3, 4, 5, 6, 7];
   const values = [3, 1, 4, 1, 5, 9, 5];
 
-  it('summarizes the points without stats, and nothing from nothing', () => {
+  it('summarizes the points without stats, and answers nothing without points', () => {
     expect(appendToStats(undefined, iters, values, 0, 7)).toEqual(statsOf(iters, values));
     expect(appendToStats(undefined, iters, values, 2, 5)).toEqual(statsOf(iters.slice(2, 5), values.slice(2, 5)));
     expect(appendToStats(undefined, iters, values, 3, 3)).toBeUndefined();
@@ -40,7 +40,10 @@ describe('appendToStats', () => {
       const first = appendToStats(undefined, iters, values, 0, cut);
       expect(appendToStats(first, iters, values, cut, 7), `cut at ${cut}`).toEqual(whole);
     }
-    expect(appendToStats(whole, iters, values, 7, 7)).toBe(whole);
+    expect(appendToStats(whole, iters, values, 7, 7)).toBeUndefined();
+    // The last point of the stats is not needed: the new last point is the last one added.
+    const { last: _last, ...known } = appendToStats(undefined, iters, values, 0, 3)!;
+    expect(appendToStats(known, iters, values, 3, 7)).toEqual(whole);
   });
 
   it('keeps the earliest point on ties', () => {

@@ -1,5 +1,5 @@
 import { SINGLE_VALUE_ITERATION } from '@tasklane/protocol';
-import type { SeriesStats } from './store.js';
+import type { KnownSeriesStats, SeriesStats } from './store.js';
 
 /**
  * The stats of a whole scalar series (what a task's last_metrics shows of it), kept without reading the series:
@@ -8,17 +8,18 @@ import type { SeriesStats } from './store.js';
  */
 
 /**
- * Adds points `from` to `to` (exclusive) of columns sorted by iteration, all after the last point of `stats`, to
- * `stats`; without stats, the points are the whole series. Answers undefined only for no stats and no points.
+ * The stats of a series once points `from` to `to` (exclusive) of columns sorted by iteration, all after its stored
+ * points, are added to its `stats` (without stats, the points are the whole series). The last point is the last of
+ * these, so the stats need not know it. Answers undefined when there are no points to add.
  */
 export function appendToStats(
-  stats: SeriesStats | undefined,
+  stats: KnownSeriesStats | undefined,
   iters: ArrayLike<number>,
   values: ArrayLike<number>,
   from: number,
   to: number,
 ): SeriesStats | undefined {
-  if (from >= to) return stats;
+  if (from >= to) return undefined;
   let start = from;
   let count = stats?.count ?? 0;
   let sum = stats?.sum ?? 0;

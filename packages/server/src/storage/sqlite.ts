@@ -14,27 +14,14 @@ import {
 } from '@tasklane/protocol';
 import { SQLITE_MIGRATIONS, type Migration } from './migrations.js';
 import { compilePattern } from './patterns.js';
-import { ChartBuckets } from './scalar-chart.js';
-import {
-  SUMMARY_BLOCK_SIZES,
-  TOP_LEVEL,
-  appendedSummaries,
-  blockIterations,
-  childBlocks,
-  combineSummaries,
-  planChart,
-  planSummaryUpkeep,
-  summarize,
-  touchedBlocks,
-  type BlockSummary,
-  type LeveledSummary,
-} from './scalar-summaries.js';
-import { withSingleValue } from './series-stats.js';
+import { appendScalars, readCharts } from './scalar-rows.js';
 import { SerialLock } from './serial-lock.js';
+import { SqliteScalarRows } from './sqlite-scalar-rows.js';
 import { SQLITE_DIALECT } from './sql/dialect.js';
 import { sqliteKysely } from './sql/sqlite-kysely.js';
 import { SqlUsers } from './users.js';
 import type {
+  ChartQuery,
   DebugImagePosition,
   DebugImageScope,
   EventListQuery,
@@ -53,12 +40,12 @@ import type {
   QueueRecord,
   QueueRepository,
   Repositories,
-  ScalarColumns,
   ScalarPoint,
+  ScalarSlice,
   SeriesRecord,
-  SeriesStats,
   SingleValueRecord,
   Store,
+  TaskMetricsUpdate,
   TaskModelUse,
   TaskQuery,
   TaskRepository,
@@ -347,6 +334,7 @@ class SqliteTasks implements TaskRepository {
   private readonly insertStmt;
   private readonly replaceStmt;
   private readonly casStmt;
+  private readonly metricsStmt;
   private readonly deleteRefsStmt;
   private readonly insertRefStmt;
 
@@ -364,6 +352,11 @@ class SqliteTasks implements TaskRepository {
       .join(', ');
     this.replaceStmt = db.prepare(`UPDATE tasks SET ${sets} WHERE id = @id`);
     this.casStmt = db.prepare(`UPDATE tasks SET ${sets} WHERE id = @id AND status = @expected_status`);
+    this.metricsStmt = db.prepare(
+      `UPDATE tasks SET last_update = @last_update, last_iteration = @last_iteration, data = json_set(data,
+         '$.last_metrics', json(@last_metrics), '$.last_iteration', @last_iteration, '$.last_update', @last_update)
+       WHERE id = @id AND status = @expected_status`,
+    );
   }
 
   async get(id: string) {
@@ -451,6 +444,12 @@ class SqliteTasks implements TaskRepository {
         : this.casStmt.run({ ...columns, expected_status: expectedStatus });
     if (result.changes === 1) this.writeModelRefs(task);
     return result.changes === 1;
+  }
+
+  async updateLastMetrics(id: string, update: TaskMetricsUpdate, expectedStatus: TaskStatus) {
+    const { last_metrics, last_iteration, last_update } = update;
+    const params = { id, last_metrics: JSON.stringify(last_metrics), last_iteration, last_update, expected_status: expectedStatus };
+    return this.metricsStmt.run(params).changes === 1;
   }
 
   async delete(ids: string[]) {
@@ -799,84 +798,12 @@ const SINGLE = SINGLE_VALUE_ITERATION;
 /** plot_str of at least this many characters is stored zlib-compressed, as ClearML does. */
 export const PLOT_COMPRESSION_THRESHOLD = 100_000;
 
-/** Rows per multi-row INSERT: far fewer calls into SQLite than one statement per row. */
-const SCALAR_ROWS_PER_INSERT = 64;
-const SUMMARY_ROWS_PER_INSERT = 32;
-const SUMMARY_COLUMNS = `series, level, bucket, min_iter, max_iter, count, sum_value, min_value, min_value_iter, max_value,
-  max_value_iter, last_value`;
 const DEBUG_IMAGE = `'training_debug_image'`;
 
-/** A summary row as `.raw()` reads it, in SUMMARY_COLUMNS order from `bucket` on. */
-type SummaryRow = [number, number, number, number, number, number, number, number, number, number];
-
-function summaryFromRow(row: SummaryRow): BlockSummary {
-  const [bucket, minIter, maxIter, count, sum, minValue, minValueIter, maxValue, maxValueIter, lastValue] = row;
-  return { bucket, minIter, maxIter, count, sum, minValue, minValueIter, maxValue, maxValueIter, lastValue };
-}
-
-/**
- * Writes rows with multi-row INSERT statements: one call into SQLite per `maxRows` rows instead of one per row, which
- * is most of the cost of a row. A batch of any size takes ceil(n / maxRows) calls: the last, shorter statement is
- * prepared once per size, on first use.
- */
-class RowWriter {
-  private readonly statements = new Map<number, Database.Statement>();
-  readonly params: unknown[];
-  private filled = 0;
-
-  constructor(
-    private readonly db: Db,
-    private readonly head: string,
-    private readonly columns: number,
-    private readonly tail: string,
-    private readonly maxRows: number,
-  ) {
-    this.params = new Array(columns * maxRows);
-  }
-
-  /**
-   * Reserves the next row: answers where its first value goes in `params` (the caller fills `columns` values from
-   * there). A full statement is written first when needed; `flush` writes the rest.
-   */
-  next(): number {
-    if (this.filled === this.maxRows) this.flush();
-    this.filled += 1;
-    return (this.filled - 1) * this.columns;
-  }
-
-  flush(): void {
-    if (this.filled === 0) return;
-    const rows = this.filled;
-    // Reset first: should the write fail, no stale rows are left for the next one.
-    this.filled = 0;
-    let stmt = this.statements.get(rows);
-    if (!stmt) {
-      const row = `(${Array(this.columns).fill('?').join(', ')})`;
-      stmt = this.db.prepare(`${this.head} VALUES ${Array(rows).fill(row).join(', ')} ${this.tail}`);
-      this.statements.set(rows, stmt);
-    }
-    stmt.run(rows === this.maxRows ? this.params : this.params.slice(0, rows * this.columns));
-  }
-}
-
 class SqliteEvents implements EventRepository {
-  private readonly seriesIdStmt;
-  private readonly insertSeriesStmt;
+  /** The hot path of scalars: ingest and charts. */
+  private readonly scalars;
   private readonly seriesOfTaskStmt;
-  private readonly lastIterStmt;
-  private readonly scalarWriter;
-  private readonly summaryWriter;
-  private readonly summaryStmt;
-  private readonly summaryRangeStmt;
-  private readonly pointRangeStmt;
-  private readonly topStmt;
-  private readonly lowestStmt;
-  private readonly highestStmt;
-  private readonly valueAtStmt;
-  private readonly timestampAtStmt;
-  private readonly levelRowsStmt;
-  private readonly rawPointsStmt;
-  private readonly allPointsStmt;
   private readonly latestStmt;
   private readonly insertLogStmt;
   private readonly upsertOtherStmt;
@@ -890,56 +817,8 @@ class SqliteEvents implements EventRepository {
   private readonly prepared = new Map<string, Database.Statement>();
 
   constructor(private readonly db: Db) {
-    this.seriesIdStmt = db.prepare('SELECT id FROM event_series WHERE task = ? AND metric = ? AND variant = ?').pluck();
-    this.insertSeriesStmt = db.prepare('INSERT INTO event_series (task, metric, variant) VALUES (?, ?, ?)');
+    this.scalars = new SqliteScalarRows(db);
     this.seriesOfTaskStmt = db.prepare('SELECT id, metric, variant FROM event_series WHERE task = ? ORDER BY metric, variant');
-    this.lastIterStmt = db.prepare('SELECT iter FROM scalar_events WHERE series = ? ORDER BY iter DESC LIMIT 1').pluck();
-    this.scalarWriter = new RowWriter(
-      db,
-      'INSERT INTO scalar_events (series, iter, value, timestamp)',
-      4,
-      'ON CONFLICT (series, iter) DO UPDATE SET value = excluded.value, timestamp = excluded.timestamp',
-      SCALAR_ROWS_PER_INSERT,
-    );
-    this.summaryWriter = new RowWriter(
-      db,
-      `INSERT INTO scalar_summaries (${SUMMARY_COLUMNS})`,
-      12,
-      `ON CONFLICT (series, level, bucket) DO UPDATE SET min_iter = excluded.min_iter, max_iter = excluded.max_iter,
-         count = excluded.count, sum_value = excluded.sum_value, min_value = excluded.min_value,
-         min_value_iter = excluded.min_value_iter, max_value = excluded.max_value, max_value_iter = excluded.max_value_iter,
-         last_value = excluded.last_value`,
-      SUMMARY_ROWS_PER_INSERT,
-    );
-    const summaryFields = 'bucket, min_iter, max_iter, count, sum_value, min_value, min_value_iter, max_value, max_value_iter, last_value';
-    this.summaryStmt = db.prepare(`SELECT ${summaryFields} FROM scalar_summaries WHERE series = ? AND level = ? AND bucket = ?`).raw();
-    this.summaryRangeStmt = db
-      .prepare(`SELECT ${summaryFields} FROM scalar_summaries WHERE series = ? AND level = ? AND bucket BETWEEN ? AND ? ORDER BY bucket`)
-      .raw();
-    this.pointRangeStmt = db.prepare('SELECT iter, value FROM scalar_events WHERE series = ? AND iter BETWEEN ? AND ? ORDER BY iter').raw();
-    this.topStmt = db.prepare(
-      `SELECT SUM(count) AS count, TOTAL(sum_value) AS sum, MIN(min_iter) AS minIter, MAX(max_iter) AS maxIter
-       FROM scalar_summaries WHERE series = ? AND level = ${TOP_LEVEL}`,
-    );
-    // Ties go to the earliest iteration, as within a block.
-    this.lowestStmt = db.prepare(
-      `SELECT min_value AS value, min_value_iter AS iter FROM scalar_summaries WHERE series = ? AND level = ${TOP_LEVEL}
-       ORDER BY min_value ASC, min_value_iter ASC LIMIT 1`,
-    );
-    this.highestStmt = db.prepare(
-      `SELECT max_value AS value, max_value_iter AS iter FROM scalar_summaries WHERE series = ? AND level = ${TOP_LEVEL}
-       ORDER BY max_value DESC, max_value_iter ASC LIMIT 1`,
-    );
-    this.valueAtStmt = db.prepare('SELECT value FROM scalar_events WHERE series = ? AND iter = ?').pluck();
-    this.timestampAtStmt = db.prepare('SELECT timestamp FROM scalar_events WHERE series = ? AND iter = ?').pluck();
-    this.levelRowsStmt = db
-      .prepare(
-        `SELECT bucket, min_value, min_value_iter, max_value, max_value_iter FROM scalar_summaries
-         WHERE series = ? AND level = ? ORDER BY bucket`,
-      )
-      .raw();
-    this.rawPointsStmt = db.prepare(`SELECT iter, value FROM scalar_events WHERE series = ? AND iter > ${SINGLE} ORDER BY iter`).raw();
-    this.allPointsStmt = db.prepare(`SELECT iter, value, timestamp FROM scalar_events WHERE series = ? AND iter > ${SINGLE} ORDER BY iter`);
     this.latestStmt = db.prepare('SELECT iter, value, timestamp FROM scalar_events WHERE series = ? ORDER BY iter DESC LIMIT ?');
     this.insertLogStmt = db.prepare(
       `INSERT INTO log_events (task, event_id, timestamp, level, worker, msg)
@@ -982,129 +861,16 @@ class SqliteEvents implements EventRepository {
     return stmt;
   }
 
-  async ensureSeries(task: string, metric: string, variant: string) {
-    const id = this.seriesIdStmt.get(task, metric, variant) as number | undefined;
-    if (id !== undefined) return id;
-    return Number(this.insertSeriesStmt.run(task, metric, variant).lastInsertRowid);
+  async appendScalars(task: string, slices: readonly ScalarSlice[]) {
+    return appendScalars(this.scalars, task, slices);
   }
 
   async listSeries(task: string) {
     return this.seriesOfTaskStmt.all(task) as SeriesRecord[];
   }
 
-  async lastIteration(series: number) {
-    return this.lastIterStmt.get(series) as number | undefined;
-  }
-
-  async upsertScalars(series: number, points: ScalarColumns) {
-    const { iter, value, timestamp, length } = points;
-    const writer = this.scalarWriter;
-    for (let i = 0; i < length; i += 1) {
-      const k = writer.next();
-      const params = writer.params;
-      params[k] = series;
-      params[k + 1] = iter[i];
-      params[k + 2] = value[i];
-      params[k + 3] = timestamp[i];
-    }
-    writer.flush();
-  }
-
-  async updateSummaries(series: number, points: ScalarColumns, storedLast: number | undefined) {
-    const { iter, value, length } = points;
-    const upkeep = planSummaryUpkeep(iter, 0, length, storedLast);
-    if (upkeep.kind === 'none') return;
-    if (upkeep.kind === 'append') {
-      const stored: (BlockSummary | undefined)[] = [];
-      for (const { level, bucket } of upkeep.open) {
-        const row = this.summaryStmt.get(series, level, bucket) as SummaryRow | undefined;
-        if (row) stored[level] = summaryFromRow(row);
-      }
-      this.writeSummaries(series, appendedSummaries(iter, value, upkeep.start, length, stored));
-    } else {
-      this.recomputeSummaries(series, points, upkeep.start);
-    }
-  }
-
-  /** Recomputes the blocks the points touch, level by level: the finest from the points, the others from below. */
-  private recomputeSummaries(series: number, points: ScalarColumns, start: number) {
-    const { iter, length } = points;
-    for (const [level, blockSize] of SUMMARY_BLOCK_SIZES.entries()) {
-      const rows: LeveledSummary[] = [];
-      for (const bucket of touchedBlocks(iter, start, length, blockSize)) {
-        if (level === 0) {
-          const { first, last } = blockIterations(bucket);
-          const stored = this.pointRangeStmt.all(series, first, last) as [number, number][];
-          const iters = stored.map((p) => p[0]);
-          const values = stored.map((p) => p[1]);
-          rows.push([level, summarize(bucket, iters, values, 0, stored.length)]);
-        } else {
-          const { first, last } = childBlocks(level, bucket);
-          const children = this.summaryRangeStmt.all(series, level - 1, first, last) as SummaryRow[];
-          rows.push([level, combineSummaries(bucket, children.map(summaryFromRow))]);
-        }
-      }
-      // Written before the next level reads them.
-      this.writeSummaries(series, rows);
-    }
-  }
-
-  private writeSummaries(series: number, rows: readonly LeveledSummary[]) {
-    const writer = this.summaryWriter;
-    for (const [level, summary] of rows) {
-      const k = writer.next();
-      const params = writer.params;
-      params[k] = series;
-      params[k + 1] = level;
-      params[k + 2] = summary.bucket;
-      params[k + 3] = summary.minIter;
-      params[k + 4] = summary.maxIter;
-      params[k + 5] = summary.count;
-      params[k + 6] = summary.sum;
-      params[k + 7] = summary.minValue;
-      params[k + 8] = summary.minValueIter;
-      params[k + 9] = summary.maxValue;
-      params[k + 10] = summary.maxValueIter;
-      params[k + 11] = summary.lastValue;
-    }
-    writer.flush();
-  }
-
-  async seriesStats(series: number): Promise<SeriesStats | undefined> {
-    type Point = { iter: number; value: number };
-    const top = this.topStmt.get(series) as { count: number | null; sum: number; minIter: number | null; maxIter: number | null };
-    const single = this.valueAtStmt.get(series, SINGLE) as number | undefined;
-    let stats: SeriesStats | undefined;
-    if (top.count && top.minIter !== null && top.maxIter !== null) {
-      stats = {
-        count: top.count,
-        sum: top.sum,
-        first: { iter: top.minIter, value: this.valueAtStmt.get(series, top.minIter) as number },
-        last: { iter: top.maxIter, value: this.valueAtStmt.get(series, top.maxIter) as number },
-        min: this.lowestStmt.get(series) as Point,
-        max: this.highestStmt.get(series) as Point,
-      };
-    }
-    return withSingleValue(stats, single);
-  }
-
-  async chartPoints(series: number, samples: number, withTimestamps: boolean): Promise<ScalarPoint[]> {
-    const top = this.topStmt.get(series) as { count: number | null; minIter: number | null; maxIter: number | null };
-    if (!top.count || top.minIter === null || top.maxIter === null) return [];
-    const plan = planChart(top.minIter, top.maxIter, top.count, samples);
-    if (plan.kind === 'all') return this.allPointsStmt.all(series) as ScalarPoint[];
-    const buckets = new ChartBuckets(plan);
-    if (plan.level >= 0) {
-      for (const [block, minValue, minIter, maxValue, maxIter] of this.levelRowsStmt.all(series, plan.level) as number[][]) {
-        buckets.add(block!, minValue!, minIter!, maxValue!, maxIter!);
-      }
-    } else {
-      for (const [iter, value] of this.rawPointsStmt.all(series) as [number, number][]) buckets.add(iter, value, iter, value, iter);
-    }
-    const { iter, value } = buckets.finish();
-    const points: ScalarPoint[] = iter.map((at, i) => ({ iter: at, value: value[i]!, timestamp: 0 }));
-    if (withTimestamps) for (const p of points) p.timestamp = this.timestampAtStmt.get(series, p.iter) as number;
-    return points;
+  async charts(query: ChartQuery) {
+    return readCharts(this.scalars, query);
   }
 
   async latestPoints(series: number, count: number) {

@@ -117,6 +117,9 @@ export interface ProjectRepository {
   delete(ids: string[]): Promise<number>;
 }
 
+/** What an event batch changes in a task (see TaskRepository.updateLastMetrics). */
+export type TaskMetricsUpdate = Pick<Task, 'last_metrics' | 'last_iteration' | 'last_update'>;
+
 export interface TaskRepository {
   get(id: string): Promise<Task | undefined>;
   list(query: TaskQuery): Promise<Task[]>;
@@ -137,6 +140,12 @@ export interface TaskRepository {
    * still that one; answers false (nothing written) otherwise.
    */
   replace(task: Task, expectedStatus?: TaskStatus): Promise<boolean>;
+  /**
+   * Writes what an event batch changes in a task — last_metrics, last_iteration and last_update — if its stored status
+   * is still `expectedStatus`; answers false (nothing written) otherwise. The rest of the task, and its model links,
+   * are left as stored: a batch does not rewrite the whole task.
+   */
+  updateLastMetrics(id: string, update: TaskMetricsUpdate, expectedStatus: TaskStatus): Promise<boolean>;
   delete(ids: string[]): Promise<number>;
   idsInProjects(projectIds: string[]): Promise<string[]>;
   /** Sets `project` to null for the tasks of these projects; answers how many. */
@@ -257,6 +266,48 @@ export interface ScalarColumns {
   length: number;
 }
 
+/**
+ * Points `from` to `to` (exclusive) of one scalar series of a task, as an event batch brings them, in the arrays they
+ * arrived in (no copy per slice): sorted by iteration, one point per iteration.
+ */
+export interface ScalarSlice {
+  metric: string;
+  variant: string;
+  points: ScalarColumns;
+  from: number;
+  to: number;
+  /**
+   * The series' stats before this write as the task's last_metrics has them, when it has them all (it lacks the
+   * iteration of the last point, which nothing here needs). The store trusts them when the points all come after the
+   * stored ones, and then reads nothing of the series to answer its new stats.
+   */
+  known?: KnownSeriesStats;
+}
+
+/** What a task's last_metrics knows of a series (see ScalarSlice.known). */
+export type KnownSeriesStats = Omit<SeriesStats, 'last'>;
+
+/** Charts of the scalar series of a task (see EventRepository.charts). */
+export interface ChartQuery {
+  task: string;
+  /** At most about this many points per series (0: all of them). */
+  samples: number;
+  /** Whether to answer each point's timestamp too. */
+  withTimestamps: boolean;
+  /** Only these metrics (and variants); all when undefined. */
+  metrics?: MetricVariants[];
+}
+
+/** The chart of one scalar series: its points column by column, by iteration. */
+export interface SeriesChart {
+  metric: string;
+  variant: string;
+  iter: number[];
+  value: number[];
+  /** Epoch milliseconds of each point; only when asked for. */
+  timestamp?: number[];
+}
+
 /** A scalar series of a task: metric/variant, known by a small integer id. */
 export interface SeriesRecord {
   id: number;
@@ -366,28 +417,22 @@ export interface DebugImagePosition {
 }
 
 export interface EventRepository {
-  /** The id of the scalar series task/metric/variant, created when missing. */
-  ensureSeries(task: string, metric: string, variant: string): Promise<number>;
+  /**
+   * Appends scalar points of a task, of any number of series (each at most once), created when new: a point at an
+   * iteration a series has replaces it, and the chart summaries are brought up to date in the same go. Answers each
+   * series' stats after the write (single value included), in the order of `slices`. Points that all come after the
+   * stored ones (a training loop) are merged into the summaries and, with `known`, into the stats; others (re-sent,
+   * out of order) make the store summarize the blocks they touch, and the series, again from what it holds.
+   */
+  appendScalars(task: string, slices: readonly ScalarSlice[]): Promise<SeriesStats[]>;
   /** The scalar series of a task, by metric and variant. */
   listSeries(task: string): Promise<SeriesRecord[]>;
-  /** The highest iteration stored in a series; undefined when it is empty. */
-  lastIteration(series: number): Promise<number | undefined>;
-  /** Writes points; a point at an iteration the series has replaces it. */
-  upsertScalars(series: number, points: ScalarColumns): Promise<void>;
   /**
-   * Brings the chart summaries of a series up to date after `upsertScalars(series, points)`; `storedLast` is what
-   * `lastIteration` answered before that write. Points that all come after it are merged into the summaries; other
-   * batches (re-sent, out of order) recompute the blocks they touch from the stored points.
+   * Charts of the scalar series of a task, by metric and variant, series of a single value only left out: every
+   * point of a series of at most `samples` points (single values left out), otherwise the lowest and highest point
+   * of each of about samples / 2 iteration buckets (see scalar-summaries.ts), timestamps included when asked for.
    */
-  updateSummaries(series: number, points: ScalarColumns, storedLast: number | undefined): Promise<void>;
-  /** Summarizes a whole series (single value included) from its summaries; undefined when it is empty. */
-  seriesStats(series: number): Promise<SeriesStats | undefined>;
-  /**
-   * The points of a series for a chart of at most `samples` points (0: all), by iteration, single values left out:
-   * a longer series gives the lowest and highest point of each of about samples / 2 iteration buckets. Timestamps
-   * are filled in only when asked (they cost a lookup per point).
-   */
-  chartPoints(series: number, samples: number, withTimestamps: boolean): Promise<ScalarPoint[]>;
+  charts(query: ChartQuery): Promise<SeriesChart[]>;
   /** The last `count` points of a series, newest iteration first. */
   latestPoints(series: number, count: number): Promise<ScalarPoint[]>;
   /** Single values of tasks, by task, metric and variant. */
