@@ -248,9 +248,12 @@ describe('SQLite store: transactions roll back', () => {
     await expect(
       store.transaction(async (repos) => {
         await repos.projects.insert(first);
-        await repos.projects.insert(duplicate); // UNIQUE(name) fails
+        await repos.projects.insert(duplicate); // UNIQUE(name) fails; the repository says so as ALREADY_EXISTS
       }),
-    ).rejects.toThrow(/UNIQUE constraint failed: projects.name/);
+    ).rejects.toMatchObject({
+      code: 'ALREADY_EXISTS',
+      message: 'Project "taken name" already exists; pick another name or use the existing one.',
+    });
     expect(await store.transaction((repos) => repos.projects.list())).toEqual([]);
 
     const after = makeProject('after the failure');

@@ -8,7 +8,6 @@ import {
   type EventType,
   type MetricVariants,
   type Model,
-  type QueueEntry,
   type Task,
   type TaskStatus,
 } from '@tasklane/protocol';
@@ -19,6 +18,8 @@ import { SerialLock } from './serial-lock.js';
 import { SqliteScalarRows } from './sqlite-scalar-rows.js';
 import { SQLITE_DIALECT } from './sql/dialect.js';
 import { sqliteKysely } from './sql/sqlite-kysely.js';
+import { SqlProjects } from './projects.js';
+import { SqlQueues, SqlWorkers } from './queues.js';
 import { SqlUsers } from './users.js';
 import type {
   ChartQuery,
@@ -34,11 +35,7 @@ import type {
   ModelRepository,
   OtherEventRecord,
   PlotQuery,
-  ProjectRecord,
   ProjectTaskStats,
-  ProjectRepository,
-  QueueRecord,
-  QueueRepository,
   Repositories,
   ScalarPoint,
   ScalarSlice,
@@ -50,8 +47,6 @@ import type {
   TaskQuery,
   TaskRepository,
   TransactionOptions,
-  WorkerRecord,
-  WorkerRepository,
 } from './store.js';
 
 type Db = Database.Database;
@@ -155,14 +150,16 @@ class SqliteStore implements Store {
   private readonly repos: Repositories;
 
   constructor(private readonly db: Db) {
+    // One Kysely for every repository: its prepared statements are cached per instance.
+    const kysely = sqliteKysely(db);
     this.repos = {
-      projects: new SqliteProjects(db),
+      projects: new SqlProjects(kysely, SQLITE_DIALECT),
       tasks: new SqliteTasks(db),
       models: new SqliteModels(db),
-      queues: new SqliteQueues(db),
-      workers: new SqliteWorkers(db),
+      queues: new SqlQueues(kysely, SQLITE_DIALECT),
+      workers: new SqlWorkers(kysely, SQLITE_DIALECT),
       events: new SqliteEvents(db),
-      users: new SqlUsers(sqliteKysely(db), SQLITE_DIALECT),
+      users: new SqlUsers(kysely, SQLITE_DIALECT),
     };
   }
 
@@ -218,54 +215,6 @@ function placeholders(values: readonly unknown[], params: Params, prefix: string
       return `@${prefix}${i}`;
     })
     .join(', ');
-}
-
-class SqliteProjects implements ProjectRepository {
-  private readonly byId;
-  private readonly byName;
-  private readonly all;
-  private readonly insertStmt;
-  private readonly updateStmt;
-
-  constructor(private readonly db: Db) {
-    this.byId = db.prepare('SELECT data FROM projects WHERE id = ?').pluck();
-    this.byName = db.prepare('SELECT data FROM projects WHERE name = ?').pluck();
-    this.all = db.prepare('SELECT data FROM projects ORDER BY name').pluck();
-    this.insertStmt = db.prepare(
-      'INSERT INTO projects (id, name, parent, created, last_update, data) VALUES (@id, @name, @parent, @created, @last_update, @data)',
-    );
-    this.updateStmt = db.prepare(
-      'UPDATE projects SET name = @name, parent = @parent, last_update = @last_update, data = @data WHERE id = @id',
-    );
-  }
-
-  async get(id: string) {
-    return parseRow<ProjectRecord>(this.byId.get(id));
-  }
-  async getByName(name: string) {
-    return parseRow<ProjectRecord>(this.byName.get(name));
-  }
-  async list() {
-    return (this.all.all() as string[]).map((row) => JSON.parse(row) as ProjectRecord);
-  }
-  async insert(project: ProjectRecord) {
-    this.insertStmt.run({ ...projectColumns(project), data: JSON.stringify(project) });
-  }
-  async update(project: ProjectRecord) {
-    this.updateStmt.run({ ...projectColumns(project), data: JSON.stringify(project) });
-  }
-  async delete(ids: string[]) {
-    if (ids.length === 0) return 0;
-    const params: Params = {};
-    // Children first would be needed by the foreign key; clearing parent pointers inside the set avoids ordering.
-    const list = placeholders(ids, params, 'p');
-    this.db.prepare(`UPDATE projects SET parent = NULL WHERE id IN (${list})`).run(params);
-    return this.db.prepare(`DELETE FROM projects WHERE id IN (${list})`).run(params).changes;
-  }
-}
-
-function projectColumns(p: ProjectRecord) {
-  return { id: p.id, name: p.name, parent: p.parent, created: p.created, last_update: p.last_update };
 }
 
 /**
@@ -672,93 +621,6 @@ function modelWhere(query: ModelQuery, params: Params): string[] {
     where.push(`NOT EXISTS (SELECT 1 FROM json_each(models.data, '$.system_tags') WHERE value = 'hidden')`);
   }
   return where;
-}
-
-class SqliteQueues implements QueueRepository {
-  private readonly byId;
-  private readonly byName;
-  private readonly all;
-  private readonly insertStmt;
-  private readonly entriesStmt;
-  private readonly pushStmt;
-  private readonly headStmt;
-  private readonly deleteEntryStmt;
-
-  constructor(private readonly db: Db) {
-    this.byId = db.prepare('SELECT data FROM queues WHERE id = ?').pluck();
-    this.byName = db.prepare('SELECT data FROM queues WHERE name = ?').pluck();
-    this.all = db.prepare('SELECT data FROM queues ORDER BY created, name').pluck();
-    this.insertStmt = db.prepare('INSERT INTO queues (id, name, created, data) VALUES (@id, @name, @created, @data)');
-    this.entriesStmt = db.prepare('SELECT task, added, priority FROM queue_entries WHERE queue = ? ORDER BY priority DESC, seq');
-    this.pushStmt = db.prepare('INSERT INTO queue_entries (queue, task, added, priority) VALUES (?, ?, ?, ?)');
-    this.headStmt = db.prepare('SELECT seq, task, added, priority FROM queue_entries WHERE queue = ? ORDER BY priority DESC, seq LIMIT 1');
-    this.deleteEntryStmt = db.prepare('DELETE FROM queue_entries WHERE seq = ?');
-  }
-
-  async get(id: string) {
-    return parseRow<QueueRecord>(this.byId.get(id));
-  }
-  async getByName(name: string) {
-    return parseRow<QueueRecord>(this.byName.get(name));
-  }
-  async list() {
-    return (this.all.all() as string[]).map((row) => JSON.parse(row) as QueueRecord);
-  }
-  async insert(queue: QueueRecord) {
-    this.insertStmt.run({ id: queue.id, name: queue.name, created: queue.created, data: JSON.stringify(queue) });
-  }
-  async delete(id: string) {
-    return this.db.prepare('DELETE FROM queues WHERE id = ?').run(id).changes;
-  }
-  async entries(queueId: string) {
-    return this.entriesStmt.all(queueId) as QueueEntry[];
-  }
-  async push(queueId: string, taskId: string, added: string, priority = 0) {
-    this.pushStmt.run(queueId, taskId, added, priority);
-  }
-  async remove(taskId: string, queueId?: string) {
-    return queueId === undefined
-      ? this.db.prepare('DELETE FROM queue_entries WHERE task = ?').run(taskId).changes
-      : this.db.prepare('DELETE FROM queue_entries WHERE task = ? AND queue = ?').run(taskId, queueId).changes;
-  }
-  async popHead(queueId: string, onlyTask?: string) {
-    const head = this.headStmt.get(queueId) as { seq: number; task: string; added: string; priority: number } | undefined;
-    if (!head || (onlyTask !== undefined && head.task !== onlyTask)) return undefined;
-    this.deleteEntryStmt.run(head.seq);
-    return { task: head.task, added: head.added, priority: head.priority };
-  }
-  async reorder(queueId: string, entries: readonly QueueEntry[]) {
-    // Fresh rows get fresh (larger) seq values in the given order; the caller's transaction makes it all-or-nothing.
-    this.db.prepare('DELETE FROM queue_entries WHERE queue = ?').run(queueId);
-    for (const entry of entries) this.pushStmt.run(queueId, entry.task, entry.added, entry.priority ?? 0);
-  }
-  async queuesOf(taskId: string) {
-    return this.db.prepare('SELECT DISTINCT queue FROM queue_entries WHERE task = ?').pluck().all(taskId) as string[];
-  }
-}
-
-class SqliteWorkers implements WorkerRepository {
-  constructor(private readonly db: Db) {}
-
-  async get(id: string) {
-    return parseRow<WorkerRecord>(this.db.prepare('SELECT data FROM workers WHERE id = ?').pluck().get(id));
-  }
-  async list() {
-    return (this.db.prepare('SELECT data FROM workers ORDER BY id').pluck().all() as string[]).map(
-      (row) => JSON.parse(row) as WorkerRecord,
-    );
-  }
-  async upsert(worker: WorkerRecord) {
-    this.db
-      .prepare(
-        `INSERT INTO workers (id, last_activity_time, data) VALUES (@id, @last_activity_time, @data)
-         ON CONFLICT(id) DO UPDATE SET last_activity_time = excluded.last_activity_time, data = excluded.data`,
-      )
-      .run({ id: worker.id, last_activity_time: worker.last_activity_time, data: JSON.stringify(worker) });
-  }
-  async delete(id: string) {
-    return this.db.prepare('DELETE FROM workers WHERE id = ?').run(id).changes;
-  }
 }
 
 /** A row of the union that listEvents reads from the three event tables. */

@@ -2,6 +2,8 @@ import type { Kysely, Transaction } from 'kysely';
 import { TasklaneError } from '@tasklane/protocol';
 import { POSTGRES_DIALECT } from '../sql/dialect.js';
 import type { Database } from '../sql/schema.js';
+import { SqlProjects } from '../projects.js';
+import { SqlQueues, SqlWorkers } from '../queues.js';
 import type { Repositories, Store, TransactionOptions } from '../store.js';
 import { SqlUsers } from '../users.js';
 import { migratePostgres } from './migrate.js';
@@ -83,11 +85,11 @@ function postgresRepositories(trx: Transaction<Database>): Repositories {
   return {
     users: new SqlUsers(trx, POSTGRES_DIALECT),
     // TODO(#15): each becomes its shared module (storage/projects.ts, tasks.ts, ...) on `trx` as it is ported.
-    projects: notPortedYet('projects'),
+    projects: new SqlProjects(trx, POSTGRES_DIALECT),
     tasks: notPortedYet('tasks'),
     models: notPortedYet('models'),
-    queues: notPortedYet('queues'),
-    workers: notPortedYet('workers'),
+    queues: new SqlQueues(trx, POSTGRES_DIALECT),
+    workers: new SqlWorkers(trx, POSTGRES_DIALECT),
     events: notPortedYet('events'),
   };
 }
