@@ -1,11 +1,13 @@
 import type { Kysely, Transaction } from 'kysely';
 import { TasklaneError } from '@tasklane/protocol';
+import { SqlEvents } from '../events.js';
 import { POSTGRES_DIALECT } from '../sql/dialect.js';
 import type { Database } from '../sql/schema.js';
 import { SqlProjects } from '../projects.js';
 import { SqlQueues, SqlWorkers } from '../queues.js';
 import type { Repositories, Store, TransactionOptions } from '../store.js';
 import { SqlUsers } from '../users.js';
+import { PostgresEventRows } from './postgres-event-rows.js';
 import { migratePostgres } from './migrate.js';
 import { connectPostgres, type PostgresPoolOptions } from './pool.js';
 
@@ -90,7 +92,7 @@ function postgresRepositories(trx: Transaction<Database>): Repositories {
     models: notPortedYet('models'),
     queues: new SqlQueues(trx, POSTGRES_DIALECT),
     workers: new SqlWorkers(trx, POSTGRES_DIALECT),
-    events: notPortedYet('events'),
+    events: new SqlEvents(trx, POSTGRES_DIALECT, new PostgresEventRows(trx)),
   };
 }
 

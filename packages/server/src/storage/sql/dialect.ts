@@ -23,6 +23,12 @@ export interface SqlDialect {
   inList(column: string, values: readonly (string | number)[]): RawBuilder<boolean>;
   /** `FOR UPDATE SKIP LOCKED` where rows can be locked (PostgreSQL); nothing on SQLite, whose writers run one at a time. */
   readonly lockRowsSkippingLocked: boolean;
+  /**
+   * `(first, second) IN (pairs)` for any number of pairs, bound as one value (a JSON array on SQLite, two arrays on
+   * PostgreSQL): a metrics filter lists up to 10,000 metric/variant pairs, and SQLite takes seconds to prepare that
+   * many parameters.
+   */
+  inPairs(first: string, second: string, pairs: readonly (readonly [string, string])[]): RawBuilder<boolean>;
 }
 
 /** A JSON path as SQLite writes it: `$."a"."b"` (each key quoted, so dots and spaces stay inside a key). */
@@ -48,6 +54,10 @@ export const SQLITE_DIALECT: SqlDialect = {
         ? sql<boolean>`0`
         : sql<boolean>`${sql.ref(column)} IN (${sql.join(values)})`,
   lockRowsSkippingLocked: false,
+  inPairs: (first, second, pairs) =>
+    pairs.length === 0
+      ? sql<boolean>`0`
+      : sql<boolean>`(${sql.ref(first)}, ${sql.ref(second)}) IN (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(${JSON.stringify(pairs)}))`,
 };
 
 /** A PostgreSQL text-array path literal: `{a,b}` with each key quoted. */
@@ -65,7 +75,9 @@ export const POSTGRES_DIALECT: SqlDialect = {
   // PostgreSQL's own engine (the pattern passed RE2's syntax check first, so it has no backreferences, which are what
   // makes that engine backtrack).
   matchesPattern: (column, pattern) => sql<boolean>`(${typeof column === 'string' ? sql.ref(column) : column} ~* ${pattern})`,
-  containsText: (text, needle) => sql<boolean>`(strpos(lower(${text}), ${needle}) > 0)`,
+  // lower() folds by the collation: the text columns' "C" folds ASCII letters only, so fold by the database's default
+  // (its LC_CTYPE: a UTF-8 locale folds every letter, as tasklane_icontains does on SQLite).
+  containsText: (text, needle) => sql<boolean>`(strpos(lower((${text}) COLLATE "default"), ${needle}) > 0)`,
   sortKeys: (value) => [
     sql`(${value}) IS NULL`,
     sql`CASE WHEN (${value}) ~ ${NUMERIC_TEXT} THEN 0 ELSE 1 END`,
@@ -75,4 +87,8 @@ export const POSTGRES_DIALECT: SqlDialect = {
   inList: (column, values) =>
     values.length === 0 ? sql<boolean>`false` : sql<boolean>`${sql.ref(column)} = ANY(${[...values]})`,
   lockRowsSkippingLocked: true,
+  inPairs: (first, second, pairs) =>
+    pairs.length === 0
+      ? sql<boolean>`false`
+      : sql<boolean>`(${sql.ref(first)}, ${sql.ref(second)}) IN (SELECT * FROM unnest(${pairs.map((p) => p[0])}::text[], ${pairs.map((p) => p[1])}::text[]))`,
 };

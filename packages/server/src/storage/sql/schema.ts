@@ -56,4 +56,36 @@ export interface Database {
   };
   sessions: { id: string; user_id: string; created: string; expires: string; ended: string | null };
   schema_migrations: { version: number; name: string; applied_at: string };
+  /**
+   * Events (events.ts). Scalars are kept by a series id (a small integer; the task, metric and variant in
+   * event_series); other_events rows are ordered as inserted by SQLite's implicit rowid, by `seq` on PostgreSQL.
+   */
+  event_series: { id: Generated<number>; task: string; metric: string; variant: string };
+  scalar_events: { series: number; iter: number; value: number; timestamp: number };
+  scalar_summaries: {
+    series: number;
+    level: number;
+    bucket: number;
+    min_iter: number;
+    max_iter: number;
+    count: number;
+    sum_value: number;
+    min_value: number;
+    min_value_iter: number;
+    max_value: number;
+    max_value_iter: number;
+    last_value: number;
+  };
+  log_events: { seq: Generated<number>; task: string; event_id: string; timestamp: number; level: string; worker: string | null; msg: string };
+  other_events: {
+    task: string;
+    event_id: string;
+    type: string;
+    iter: number | null;
+    metric: string;
+    variant: string;
+    timestamp: number;
+    data: string;
+    plot_data: Buffer | null;
+  };
 }

@@ -17,7 +17,7 @@ import {
   type ChartPlan,
 } from './scalar-summaries.js';
 import { appendToStats } from './series-stats.js';
-import type { ChartQuery, ScalarSlice, SeriesChart, SeriesStats } from './store.js';
+import type { ChartQuery, LogEventRecord, ScalarSlice, SeriesChart, SeriesStats } from './store.js';
 
 /** A series of a task by its names. */
 export interface SeriesName {
@@ -55,14 +55,17 @@ export type BlockVisitor = (index: number, block: number, minValue: number, minI
 export type PointVisitor = (index: number, iter: number, value: number, timestamp: number) => void;
 
 /**
- * The rows of scalar series (scalar_events, scalar_summaries, event_series) as ingest and charts use them: the hot
- * path, written by hand for each database (sqlite-scalar-rows.ts: prepared statements, multi-row INSERTs;
- * postgres/postgres-scalar-rows.ts: one statement per call over arrays). Each call covers every series of a batch or
- * chart, so that a batch costs PostgreSQL a handful of round trips whatever its number of series. What to read and
- * write is decided once, for both, by appendScalars and readCharts below. `index` in a visitor is the position of the
- * series in the list given.
+ * The event rows on the hot path — scalar series (event_series, scalar_events, scalar_summaries) as ingest and charts
+ * use them, and the insert of console lines — written by hand for each database (sqlite-event-rows.ts: prepared
+ * statements, multi-row INSERTs; postgres/postgres-event-rows.ts: one statement per call over arrays, `unnest`): a
+ * query builder adds nothing there but cost. Each call covers every series of a batch or chart, so that a batch costs
+ * PostgreSQL a handful of round trips whatever its number of series. What to read and write is decided once, for
+ * both, by appendScalars and readCharts below; the other event queries are written once with Kysely (events.ts).
+ * `index` in a visitor is the position of the series in the list given.
  */
-export interface ScalarRows {
+export interface EventRows {
+  /** Stores console lines; one whose task and id are stored already is skipped. Answers how many were new. */
+  insertLogs(events: readonly LogEventRecord[]): Promise<number>;
   /** The ids of these series of a task, in order, created when missing. */
   seriesIds(task: string, names: readonly SeriesName[]): Promise<number[]>;
   /** The highest iteration stored in each series, in order; undefined for an empty one. */
@@ -90,7 +93,7 @@ export interface ScalarRows {
 }
 
 /** EventRepository.appendScalars over the rows of either database. */
-export async function appendScalars(rows: ScalarRows, task: string, slices: readonly ScalarSlice[]): Promise<SeriesStats[]> {
+export async function appendScalars(rows: EventRows, task: string, slices: readonly ScalarSlice[]): Promise<SeriesStats[]> {
   if (slices.length === 0) return [];
   const ids = await rows.seriesIds(task, slices);
   const storedLast = await rows.lastIterations(ids);
@@ -149,7 +152,7 @@ export async function appendScalars(rows: ScalarRows, task: string, slices: read
  * Summarizes again the blocks that points `start` to `slice.to` touch, level by level: the finest from the stored
  * points, the others from the blocks below, each run of consecutive blocks read in one go.
  */
-async function recomputeSummaries(rows: ScalarRows, series: number, slice: ScalarSlice, start: number): Promise<void> {
+async function recomputeSummaries(rows: EventRows, series: number, slice: ScalarSlice, start: number): Promise<void> {
   const { iter } = slice.points;
   for (const [level, blockSize] of SUMMARY_BLOCK_SIZES.entries()) {
     const written: SeriesSummary[] = [];
@@ -198,7 +201,7 @@ function selectSeries<TSeries extends SeriesName>(all: readonly TSeries[], metri
 }
 
 /** EventRepository.charts over the rows of either database: one read per summary level in use, whatever the series. */
-export async function readCharts(rows: ScalarRows, query: ChartQuery): Promise<SeriesChart[]> {
+export async function readCharts(rows: EventRows, query: ChartQuery): Promise<SeriesChart[]> {
   const spans = selectSeries(await rows.seriesSpans(query.task), query.metrics).filter((s) => s.count > 0);
   const charts: SeriesChart[] = spans.map(({ metric, variant }) => ({
     metric,

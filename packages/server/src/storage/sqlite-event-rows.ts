@@ -4,21 +4,22 @@ import { TOP_LEVEL, type BlockSummary } from './scalar-summaries.js';
 import type {
   BlockVisitor,
   PointVisitor,
-  ScalarRows,
+  EventRows,
   SeriesBlockKey,
   SeriesName,
   SeriesSpan,
   SeriesSummary,
-} from './scalar-rows.js';
+} from './event-rows.js';
 import { withSingleValue } from './series-stats.js';
 import { RowWriter } from './sqlite-row-writer.js';
-import type { ScalarSlice, SeriesStats } from './store.js';
+import type { LogEventRecord, ScalarSlice, SeriesStats } from './store.js';
 
 const SINGLE = SINGLE_VALUE_ITERATION;
 
 /** Rows per multi-row INSERT: far fewer calls into SQLite than one statement per row. */
 const SCALAR_ROWS_PER_INSERT = 64;
 const SUMMARY_ROWS_PER_INSERT = 32;
+const LOG_ROWS_PER_INSERT = 64;
 const SUMMARY_COLUMNS = `series, level, bucket, min_iter, max_iter, count, sum_value, min_value, min_value_iter, max_value,
   max_value_iter, last_value`;
 const SUMMARY_FIELDS = 'bucket, min_iter, max_iter, count, sum_value, min_value, min_value_iter, max_value, max_value_iter, last_value';
@@ -32,10 +33,11 @@ function summaryFromRow(row: SummaryRow): BlockSummary {
 }
 
 /**
- * The scalar rows on SQLite (see ScalarRows): prepared once, run synchronously on the store's connection inside its
- * transaction; points and summaries are written with multi-row INSERTs.
+ * The hot event rows on SQLite (see EventRows): prepared once, run synchronously on the store's connection inside its
+ * transaction; points, summaries and console lines are written with multi-row INSERTs.
  */
-export class SqliteScalarRows implements ScalarRows {
+export class SqliteEventRows implements EventRows {
+  private readonly logWriter;
   private readonly seriesIdStmt;
   private readonly insertSeriesStmt;
   private readonly lastIterStmt;
@@ -55,6 +57,13 @@ export class SqliteScalarRows implements ScalarRows {
   private readonly timestampsStmt;
 
   constructor(db: Database.Database) {
+    this.logWriter = new RowWriter(
+      db,
+      'INSERT INTO log_events (task, event_id, timestamp, level, worker, msg)',
+      6,
+      'ON CONFLICT (task, event_id) DO NOTHING',
+      LOG_ROWS_PER_INSERT,
+    );
     this.seriesIdStmt = db.prepare('SELECT id FROM event_series WHERE task = ? AND metric = ? AND variant = ?').pluck();
     this.insertSeriesStmt = db.prepare('INSERT INTO event_series (task, metric, variant) VALUES (?, ?, ?)');
     this.lastIterStmt = db.prepare('SELECT iter FROM scalar_events WHERE series = ? ORDER BY iter DESC LIMIT 1').pluck();
@@ -113,6 +122,24 @@ export class SqliteScalarRows implements ScalarRows {
     this.timestampsStmt = db
       .prepare('SELECT timestamp FROM scalar_events WHERE series = ? AND iter IN (SELECT value FROM json_each(?)) ORDER BY iter')
       .pluck();
+  }
+
+  async insertLogs(events: readonly LogEventRecord[]) {
+    const writer = this.logWriter;
+    const params = writer.params;
+    const before = writer.changes;
+    for (const e of events) {
+      const k = writer.next();
+      params[k] = e.task;
+      params[k + 1] = e.id;
+      params[k + 2] = e.timestamp;
+      params[k + 3] = e.level;
+      params[k + 4] = e.worker;
+      params[k + 5] = e.msg;
+    }
+    writer.flush();
+    // A line skipped as stored already changes nothing.
+    return writer.changes - before;
   }
 
   async seriesIds(task: string, names: readonly SeriesName[]) {
