@@ -101,10 +101,13 @@ interface TaskBatch {
 /** Rows written per call to the store between two looks at the clock. */
 const ROWS_PER_WRITE = 1_000;
 /**
- * Scalar points written per call to the store (of all the batch's series, with their summaries), between two looks
- * at the clock: a few milliseconds of SQLite's time, and one call for most batches.
+ * The work of one call to the store that appends scalars (of all the batch's series, with their summaries), between
+ * two looks at the clock, counted in points: a few milliseconds of SQLite's time, and one call for most batches. Each
+ * series in a call counts as SERIES_WRITE_COST points more (its id, last iteration and summary blocks), so that a
+ * batch of 10,000 series of one point each is cut too.
  */
-const POINTS_PER_WRITE = 16_384;
+const WRITE_BUDGET = 8_192;
+const SERIES_WRITE_COST = 64;
 
 /** Batches at least this large start with a yield: the body's parsing may just have held the event loop. */
 const LARGE_BATCH = 1_000;
@@ -412,12 +415,12 @@ async function writeTaskBatch(ctx: ServiceContext, batch: TaskBatch, pacer: Loop
     }
     return { variants: lastMetrics[metricHash]!, variantHash: metricKey(series.variant) };
   });
-  // The points of every series, POINTS_PER_WRITE to a call: most batches are one call, a series split across two
-  // goes on from the stats the first call answered.
+  // The points of every series, WRITE_BUDGET to a call: most batches are one call, a series split across two goes on
+  // from the stats the first call answered.
   const sorted = batch.series.map(normalize);
   let slices: ScalarSlice[] = [];
   let owners: number[] = [];
-  let points = 0;
+  let cost = 0;
   const write = async () => {
     const stats = await repo.appendScalars(task.id, slices);
     stats.forEach((s, k) => {
@@ -427,20 +430,25 @@ async function writeTaskBatch(ctx: ServiceContext, batch: TaskBatch, pacer: Loop
     });
     slices = [];
     owners = [];
-    points = 0;
+    cost = 0;
     await pacer.pace();
   };
   for (const [k, series] of sorted.entries()) {
     for (let from = 0; from < series.length; ) {
-      const to = Math.min(series.length, from + POINTS_PER_WRITE - points);
+      const room = WRITE_BUDGET - cost - SERIES_WRITE_COST;
+      if (room <= 0) {
+        await write();
+        continue;
+      }
+      const to = Math.min(series.length, from + room);
       const { variants, variantHash } = entries[k]!;
       const previous = variants[variantHash];
       const known = previous ? statsFromLastMetrics(previous) : undefined;
       slices.push({ metric: series.metric, variant: series.variant, points: series, from, to, ...(known ? { known } : {}) });
       owners.push(k);
-      points += to - from;
+      cost += SERIES_WRITE_COST + to - from;
       from = to;
-      if (points >= POINTS_PER_WRITE) await write();
+      if (cost >= WRITE_BUDGET) await write();
     }
   }
   if (slices.length > 0) await write();
