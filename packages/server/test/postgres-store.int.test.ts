@@ -246,18 +246,6 @@ describe.skipIf(!postgres)(`PostgreSQL store start${postgres ? '' : ` (skipped: 
     }
   });
 
-  it('says which repositories are not on PostgreSQL yet', async () => {
-    const store = await openStore(await newDatabase());
-    try {
-      expect(store.kind).toBe('postgres');
-      const failure = await failureOf(store.transaction((repos) => repos.tasks.get('x'), { readOnly: true }));
-      expect(failure.code).toBe('INTERNAL');
-      expect(failure.message).toMatch(/^The tasks repository is not available on PostgreSQL yet \(tasks\.get\)/);
-    } finally {
-      await store.close();
-    }
-  });
-
   it('hides passwords in URLs it shows', () => {
     expect(redactDatabaseUrl('postgres://u:p%40ss@db.example:5432/tl?sslmode=require')).toBe('postgres://u:***@db.example:5432/tl?sslmode=require');
     expect(redactDatabaseUrl('postgres://db.example/tl?user=u&password=secret')).toBe('postgres://db.example/tl?user=u&password=***');

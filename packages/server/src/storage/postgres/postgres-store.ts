@@ -3,9 +3,11 @@ import { TasklaneError } from '@tasklane/protocol';
 import { SqlEvents } from '../events.js';
 import { POSTGRES_DIALECT } from '../sql/dialect.js';
 import type { Database } from '../sql/schema.js';
+import { SqlModels } from '../models.js';
 import { SqlProjects } from '../projects.js';
 import { SqlQueues, SqlWorkers } from '../queues.js';
 import type { Repositories, Store, TransactionOptions } from '../store.js';
+import { SqlTasks } from '../tasks.js';
 import { SqlUsers } from '../users.js';
 import { PostgresEventRows } from './postgres-event-rows.js';
 import { migratePostgres } from './migrate.js';
@@ -86,31 +88,11 @@ class PostgresStore implements Store {
 function postgresRepositories(trx: Transaction<Database>): Repositories {
   return {
     users: new SqlUsers(trx, POSTGRES_DIALECT),
-    // TODO(#15): each becomes its shared module (storage/projects.ts, tasks.ts, ...) on `trx` as it is ported.
     projects: new SqlProjects(trx, POSTGRES_DIALECT),
-    tasks: notPortedYet('tasks'),
-    models: notPortedYet('models'),
+    tasks: new SqlTasks(trx, POSTGRES_DIALECT),
+    models: new SqlModels(trx, POSTGRES_DIALECT),
     queues: new SqlQueues(trx, POSTGRES_DIALECT),
     workers: new SqlWorkers(trx, POSTGRES_DIALECT),
     events: new SqlEvents(trx, POSTGRES_DIALECT, new PostgresEventRows(trx)),
   };
-}
-
-/** A repository that is not written for both stores yet: each of its methods fails, saying so. */
-function notPortedYet<TRepository extends object>(name: keyof Repositories): TRepository {
-  return new Proxy({} as TRepository, {
-    get: (_target, property) => {
-      // Not a thenable: `await` on the repository itself must not call anything.
-      if (property === 'then' || typeof property === 'symbol') return undefined;
-      return () =>
-        Promise.reject(
-          new TasklaneError(
-            'INTERNAL',
-            `The ${name} repository is not available on PostgreSQL yet (${name}.${property}); issue 15 ports it. ` +
-              'Use a sqlite:// database meanwhile.',
-            { repository: name, method: property },
-          ),
-        );
-    },
-  });
 }
