@@ -2,13 +2,9 @@
 // PostgreSQL: scalar ingest (appended, re-sent, out of order, single values), charts with and without timestamps,
 // console lines, vectors, debug samples, plots, deleting. Expectations come from brute force over what was written,
 // so both stores must give the same answers.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SINGLE_VALUE_ITERATION, type MetricVariants } from '@tasklane/protocol';
 import { PLOT_COMPRESSION_THRESHOLD } from '../src/storage/events.js';
-import { openStore } from '../src/storage/open-store.js';
 import { blockOf, planChart } from '../src/storage/scalar-summaries.js';
 import type {
   KnownSeriesStats,
@@ -19,40 +15,13 @@ import type {
   SeriesStats,
   Store,
 } from '../src/storage/store.js';
-import { postgresSkipReason, testPostgres } from '../../../test/support/postgres.js';
+import { storesUnderTest } from './support/stores-under-test.js';
 
-const postgres = testPostgres();
-if (!postgres) process.stdout.write(`events-store.int.test.ts: PostgreSQL skipped: ${postgresSkipReason()}\n`);
 
 const SINGLE = SINGLE_VALUE_ITERATION;
 const T0 = 1_700_000_000_000;
 
-interface StoreUnderTest {
-  name: string;
-  isAvailable: boolean;
-  open(): Promise<{ store: Store; cleanup(): Promise<void> }>;
-}
-
-const STORES: StoreUnderTest[] = [
-  {
-    name: 'SQLite',
-    isAvailable: true,
-    open: async () => {
-      const dir = await mkdtemp(join(tmpdir(), 'tasklane-events-'));
-      const store = await openStore(`sqlite://${join(dir, 'db.sqlite')}`);
-      return { store, cleanup: () => rm(dir, { recursive: true, force: true }) };
-    },
-  },
-  {
-    name: postgres ? 'PostgreSQL' : `PostgreSQL (skipped: ${postgresSkipReason()})`,
-    isAvailable: postgres !== undefined,
-    open: async () => {
-      const url = await postgres!.newDatabase();
-      const store = await openStore(url);
-      return { store, cleanup: () => postgres!.dropDatabase(url) };
-    },
-  },
-];
+const STORES = storesUnderTest('events-store.int.test.ts', 'events');
 
 /** The points of a series as a test keeps them: iteration → [value, timestamp]. */
 type Points = Map<number, [number, number]>;

@@ -13,9 +13,9 @@ import { migratePostgres } from '../src/storage/postgres/migrate.js';
 import { POSTGRES_MIGRATIONS } from '../src/storage/postgres/migrations.js';
 import { createPostgresPool, redactDatabaseUrl } from '../src/storage/postgres/pool.js';
 import { openPostgresStore } from '../src/storage/postgres/postgres-store.js';
-import { openStore } from '../src/storage/open-store.js';
 import type { CredentialRecord, Repositories, SessionRecord, UserRecord } from '../src/storage/store.js';
 import { postgresSkipReason, testPostgres } from '../../../test/support/postgres.js';
+import { storesUnderTest } from './support/stores-under-test.js';
 
 const postgres = testPostgres();
 const LATEST = POSTGRES_MIGRATIONS.at(-1)!.version;
@@ -273,32 +273,7 @@ function makeSession(userId: string, id: string, created: string, expires: strin
   return { id, user_id: userId, created, expires, ended: null };
 }
 
-interface StoreUnderTest {
-  name: string;
-  isAvailable: boolean;
-  open(): Promise<{ store: Store; cleanup(): Promise<void> }>;
-}
-
-const STORES: StoreUnderTest[] = [
-  {
-    name: 'SQLite',
-    isAvailable: true,
-    open: async () => {
-      const dir = await mkdtemp(join(tmpdir(), 'tasklane-users-'));
-      const store = await openStore(`sqlite://${join(dir, 'db.sqlite')}`);
-      return { store, cleanup: () => rm(dir, { recursive: true, force: true }) };
-    },
-  },
-  {
-    name: postgres ? 'PostgreSQL' : `PostgreSQL (skipped: ${postgresSkipReason()})`,
-    isAvailable: postgres !== undefined,
-    open: async () => {
-      const url = await postgres!.newDatabase();
-      const store = await openStore(url);
-      return { store, cleanup: () => postgres!.dropDatabase(url) };
-    },
-  },
-];
+const STORES = storesUnderTest('postgres-store.int.test.ts (users)', 'users');
 
 describe.each(STORES)('users repository on $name', ({ isAvailable, open }) => {
   let store: Store;

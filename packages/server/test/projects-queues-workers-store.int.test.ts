@@ -2,52 +2,15 @@
 // through one test body on SQLite and on PostgreSQL (the run's throwaway cluster, test/support/postgres.ts): the
 // queue's hand-out order, popHead with a named task, reorder, cascades, and one entry to exactly one of many callers
 // on two stores over one database (as two server processes).
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newId, type QueueEntry } from '@tasklane/protocol';
 import type { Store } from '@tasklane/server';
 import { openStore } from '../src/storage/open-store.js';
 import type { ProjectRecord, QueueRecord, Repositories, WorkerRecord } from '../src/storage/store.js';
-import { postgresSkipReason, testPostgres } from '../../../test/support/postgres.js';
+import { storesUnderTest } from './support/stores-under-test.js';
 
-const postgres = testPostgres();
-if (!postgres) process.stdout.write(`projects-queues-workers-store.int.test.ts: PostgreSQL skipped: ${postgresSkipReason()}\n`);
 
-interface StoreUnderTest {
-  name: string;
-  isAvailable: boolean;
-  /**
-   * Whether a second store on the same database can run in this process. Not on SQLite: a second connection waiting
-   * for the file's write lock blocks the one thread that would let the first commit. (Processes sharing a SQLite file
-   * are store-durability.int.test.ts's.)
-   */
-  hasConcurrentStores: boolean;
-  /** A fresh database, and a way to open further stores on it (as other server processes would). */
-  open(): Promise<{ url: string; cleanup(): Promise<void> }>;
-}
-
-const STORES: StoreUnderTest[] = [
-  {
-    name: 'SQLite',
-    isAvailable: true,
-    hasConcurrentStores: false,
-    open: async () => {
-      const dir = await mkdtemp(join(tmpdir(), 'tasklane-queues-'));
-      return { url: `sqlite://${join(dir, 'db.sqlite')}`, cleanup: () => rm(dir, { recursive: true, force: true }) };
-    },
-  },
-  {
-    name: postgres ? 'PostgreSQL' : `PostgreSQL (skipped: ${postgresSkipReason()})`,
-    isAvailable: postgres !== undefined,
-    hasConcurrentStores: true,
-    open: async () => {
-      const url = await postgres!.newDatabase();
-      return { url, cleanup: () => postgres!.dropDatabase(url) };
-    },
-  },
-];
+const STORES = storesUnderTest('projects-queues-workers-store.int.test.ts', 'queues');
 
 const T0 = Date.parse('2026-03-01T10:00:00.000Z');
 /** An ISO time `seconds` after a fixed start. */
@@ -84,14 +47,14 @@ function makeWorker(id: string, lastActivity: string): WorkerRecord {
   };
 }
 
-describe.each(STORES)('projects, queues and workers on $name', ({ isAvailable, hasConcurrentStores, open }) => {
+describe.each(STORES)('projects, queues and workers on $name', ({ isAvailable, hasConcurrentStores, newDatabase }) => {
   let url: string;
   let store: Store;
   let cleanup: () => Promise<void>;
   const extraStores: Store[] = [];
   beforeAll(async () => {
     if (!isAvailable) return;
-    ({ url, cleanup } = await open());
+    ({ url, cleanup } = await newDatabase());
     store = await openStore(url);
   });
   afterAll(async () => {

@@ -2,44 +2,13 @@
 // test body on SQLite and on PostgreSQL (the run's throwaway cluster, test/support/postgres.ts): what each query
 // answers where the two databases differ by nature — JSON paths and arrays, case folding, numeric sort keys, the place
 // of NULL in an order, byte order of text, long IN lists.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Model, Task } from '@tasklane/protocol';
-import { openStore } from '../src/storage/open-store.js';
 import type { Repositories, Store, TaskQuery } from '../src/storage/store.js';
-import { postgresSkipReason, testPostgres } from '../../../test/support/postgres.js';
+import { storesUnderTest } from './support/stores-under-test.js';
 
-const postgres = testPostgres();
-if (!postgres) process.stdout.write(`tasks-models-store.int.test.ts: PostgreSQL parts skipped: ${postgresSkipReason()}\n`);
 
-interface StoreUnderTest {
-  name: string;
-  isAvailable: boolean;
-  open(): Promise<{ store: Store; cleanup(): Promise<void> }>;
-}
-
-const STORES: StoreUnderTest[] = [
-  {
-    name: 'SQLite',
-    isAvailable: true,
-    open: async () => {
-      const dir = await mkdtemp(join(tmpdir(), 'tasklane-tasks-'));
-      const store = await openStore(`sqlite://${join(dir, 'db.sqlite')}`);
-      return { store, cleanup: () => rm(dir, { recursive: true, force: true }) };
-    },
-  },
-  {
-    name: postgres ? 'PostgreSQL' : `PostgreSQL (skipped: ${postgresSkipReason()})`,
-    isAvailable: postgres !== undefined,
-    open: async () => {
-      const url = await postgres!.newDatabase();
-      const store = await openStore(url);
-      return { store, cleanup: () => postgres!.dropDatabase(url) };
-    },
-  },
-];
+const STORES = storesUnderTest('tasks-models-store.int.test.ts', 'tasks');
 
 let counter = 0;
 
