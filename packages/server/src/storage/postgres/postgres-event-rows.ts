@@ -16,19 +16,8 @@ import type { LogEventRecord, ScalarSlice, SeriesStats } from '../store.js';
 
 const SINGLE = SINGLE_VALUE_ITERATION;
 
-/** A summary row as read back. */
-interface SummaryRow {
-  bucket: number;
-  min_iter: number;
-  max_iter: number;
-  count: number;
-  sum_value: number;
-  min_value: number;
-  min_value_iter: number;
-  max_value: number;
-  max_value_iter: number;
-  last_value: number;
-}
+/** A summary row as read back: the table's columns but the key's series and level. */
+type SummaryRow = Omit<Database['scalar_summaries'], 'series' | 'level'>;
 
 function summaryFromRow(row: SummaryRow): BlockSummary {
   return {
