@@ -37,17 +37,8 @@ const DEBUG_IMAGE = 'training_debug_image';
 type Db = Kysely<Database>;
 type Eb<TTables extends keyof Database> = ExpressionBuilder<Database, TTables>;
 
-/** A row of other_events as read back. */
-interface OtherRow {
-  type: OtherEventRecord['type'];
-  id: string;
-  iter: number | null;
-  metric: string;
-  variant: string;
-  timestamp: number;
-  data: string;
-  plot_data: Buffer | null;
-}
+/** A row of other_events as read back (its event id selected as `id`). */
+type OtherRow = Omit<Database['other_events'], 'task' | 'event_id' | 'type'> & { type: OtherEventRecord['type']; id: string };
 
 /** A row of the union that listEvents reads from the three event tables. */
 interface EventRow {

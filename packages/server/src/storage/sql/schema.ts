@@ -1,4 +1,5 @@
 import type { Generated } from 'kysely';
+import type { CredentialRecord, SessionRecord, UserRecord } from '../store.js';
 
 /**
  * The tables, as both stores hold them (migrations.ts for SQLite; the PostgreSQL migrations mirror them). Documents
@@ -44,17 +45,10 @@ export interface Database {
   queues: { id: string; name: string; created: string; data: string };
   queue_entries: { seq: Generated<number>; queue: string; task: string; added: string; priority: number };
   workers: { id: string; last_activity_time: string; data: string };
-  users: { id: string; name: string; display_name: string; role: 'admin' | 'user'; password_hash: string | null; created: string };
-  credentials: {
-    access_key: string;
-    user_id: string;
-    secret_hash: string;
-    label: string | null;
-    created: string;
-    last_used: string | null;
-    revoked: string | null;
-  };
-  sessions: { id: string; user_id: string; created: string; expires: string; ended: string | null };
+  // Users, key pairs and sessions are stored as the repository hands them over (no document column).
+  users: UserRecord;
+  credentials: CredentialRecord;
+  sessions: SessionRecord;
   schema_migrations: { version: number; name: string; applied_at: string };
   /**
    * Events (events.ts). Scalars are kept by a series id (a small integer; the task, metric and variant in
