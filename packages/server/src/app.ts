@@ -44,10 +44,9 @@ export async function buildApp(config: ServerConfig, deps: AppDependencies = {})
   const clock = deps.now ?? (() => new Date());
   // First, so that a missing or unreachable bucket stops the start before the database is touched.
   const files = await openFileStore(config.files);
-  // config.dbUrl is sqlite:// only until the PostgreSQL store is complete (issue 15).
   let store: Store;
   try {
-    store = await openStore(config.dbUrl);
+    store = await openStore(config.dbUrl, { maxConnections: config.dbPoolSize });
   } catch (error) {
     await files.close();
     throw error;

@@ -50,3 +50,30 @@ describe('where the server keeps its files (filesUrl)', () => {
     expect(() => loadServerConfig({ TASKLANE_S3_FORCE_PATH_STYLE: 'maybe' })).toThrow(/TASKLANE_S3_FORCE_PATH_STYLE \(s3ForcePathStyle\): .*got "maybe"/);
   });
 });
+
+describe('loadServerConfig: the database', () => {
+  it('defaults to SQLite in the data dir, and takes a sqlite:// file', () => {
+    const config = loadServerConfig({}, { dataDir: '/srv/tl' });
+    expect(config).toMatchObject({ dbUrl: 'sqlite:///srv/tl/tasklane.sqlite', dbFile: '/srv/tl/tasklane.sqlite', dbDescription: '/srv/tl/tasklane.sqlite' });
+    expect(loadServerConfig({ TASKLANE_DB_URL: 'sqlite:///tmp/x.sqlite' }).dbFile).toBe('/tmp/x.sqlite');
+  });
+
+  it('takes a postgres:// or postgresql:// URL, with a pool size, and never shows the password', () => {
+    const config = loadServerConfig({ TASKLANE_DB_URL: 'postgres://tl:s3cret@db.internal:5432/tasklane?sslmode=verify-full', TASKLANE_DB_POOL_SIZE: '25' });
+    expect(config).toMatchObject({ dbUrl: 'postgres://tl:s3cret@db.internal:5432/tasklane?sslmode=verify-full', dbFile: undefined, dbPoolSize: 25 });
+    expect(config.dbDescription).toBe('postgres://tl:***@db.internal:5432/tasklane?sslmode=verify-full');
+    expect(loadServerConfig({}, { dbUrl: 'postgresql://db/tasklane' }).dbPoolSize).toBe(10);
+  });
+
+  it('refuses another kind of URL and a bad pool size, the password hidden in what it says', () => {
+    let message = '';
+    try {
+      loadServerConfig({}, { dbUrl: 'mysql://root:hunter2@db/tasklane' });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(/^Invalid server configuration: --db-url: expected sqlite:\/\/<file> .* or postgres:\/\/user:password@host:5432\/database, got "mysql:\/\/root:\*\*\*@db\/tasklane"$/);
+    expect(message).not.toContain('hunter2');
+    expect(() => loadServerConfig({ TASKLANE_DB_POOL_SIZE: '0' })).toThrow(/TASKLANE_DB_POOL_SIZE \(dbPoolSize\)/);
+  });
+});

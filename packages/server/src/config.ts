@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { TasklaneError, findJsonHazard } from '@tasklane/protocol';
 import type { FilesLocation } from './storage/file-store.js';
+import { redactDatabaseUrl } from './storage/postgres/pool.js';
 import { normalizeStorageFolder } from './storage/safe-path.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -60,11 +61,19 @@ export const ServerConfigSchema = z.object({
   host: z.string().min(1).default('127.0.0.1'),
   port: z.coerce.number().int().min(0).max(65_535).default(8008),
   dataDir: z.string().min(1).default('.tasklane'),
-  /** `sqlite://<file>`; defaults to `<dataDir>/tasklane.sqlite`. */
+  /**
+   * `sqlite://<file>` (defaults to `<dataDir>/tasklane.sqlite`) or `postgres://user:password@host:5432/database`
+   * (also `postgresql://`; libpq's `?sslmode=` and friends pass through to the driver).
+   */
   dbUrl: z
     .string()
-    .regex(/^sqlite:\/\/.+/, 'expected a sqlite:// URL (sqlite:///abs/path.sqlite or sqlite://relative.sqlite)')
+    .regex(
+      /^(?:sqlite:\/\/.+|postgres(?:ql)?:\/\/[^\s]+)$/,
+      'expected sqlite://<file> (sqlite:///abs/path.sqlite or sqlite://relative.sqlite) or postgres://user:password@host:5432/database',
+    )
     .optional(),
+  /** PostgreSQL only: connections this process's pool opens at most. */
+  dbPoolSize: z.coerce.number().int().min(1).max(1000).default(10),
   /** A running task with no ping, progress or event for this long is aborted. ClearML's default: two hours. */
   watchdogTimeoutSec: z.coerce.number().positive().default(7200),
   /** How often the watchdog looks. */
@@ -142,7 +151,10 @@ export type ServerConfigInput = z.input<typeof ServerConfigSchema>;
 export type ServerConfig = Readonly<
   Omit<z.output<typeof ServerConfigSchema>, 'dbUrl' | 'filesUrl' | 's3ForcePathStyle'> & {
     dbUrl: string;
-    dbFile: string;
+    /** The SQLite database file (`:memory:` for one in memory); undefined on PostgreSQL. */
+    dbFile: string | undefined;
+    /** The database as it may be shown in logs and messages: the file, or the URL with its password hidden. */
+    dbDescription: string;
     /** Where the files go: `s3://bucket/prefix`, or the folder's absolute path. */
     filesUrl: string;
     files: FilesLocation;
@@ -154,6 +166,7 @@ const ENV_KEYS: Record<string, keyof ServerConfigInput> = {
   TASKLANE_PORT: 'port',
   TASKLANE_DATA_DIR: 'dataDir',
   TASKLANE_DB_URL: 'dbUrl',
+  TASKLANE_DB_POOL_SIZE: 'dbPoolSize',
   TASKLANE_WATCHDOG_TIMEOUT_SEC: 'watchdogTimeoutSec',
   TASKLANE_WATCHDOG_INTERVAL_SEC: 'watchdogIntervalSec',
   TASKLANE_WORKER_TIMEOUT_SEC: 'workerTimeoutSec',
@@ -217,7 +230,10 @@ export function loadServerConfig(
     const problems = parsed.error.issues.map((issue) => {
       const key = String(issue.path[0] ?? '');
       const source = sourceOf[key] ?? 'defaults';
-      const got = key === 'authSecret' ? `${String(merged[key]).length} characters` : JSON.stringify(merged[key]);
+      const got =
+        key === 'authSecret'
+          ? `${String(merged[key]).length} characters`
+          : JSON.stringify(key === 'dbUrl' && typeof merged[key] === 'string' ? redactDatabaseUrl(merged[key]) : merged[key]);
       return `${source === 'options' ? `--${kebab(key)}` : `${source} (${key})`}: ${issue.message}, got ${got}`;
     });
     throw new TasklaneError('INVALID_INPUT', `Invalid server configuration: ${problems.join('; ')}`);
@@ -225,7 +241,8 @@ export function loadServerConfig(
   const config = parsed.data;
   const dataDir = resolve(config.dataDir);
   const dbUrl = config.dbUrl ?? `sqlite://${join(dataDir, 'tasklane.sqlite')}`;
-  const dbPath = dbUrl.slice('sqlite://'.length);
+  const dbPath = dbUrl.startsWith('sqlite://') ? dbUrl.slice('sqlite://'.length) : undefined;
+  const dbFile = dbPath === undefined || dbPath === ':memory:' ? dbPath : resolve(dbPath);
   const { s3ForcePathStyle, filesUrl, ...rest } = config;
   const where = filesUrl === undefined ? { kind: 'folder' as const, dir: join(dataDir, 'files') } : parseFilesUrl(filesUrl);
   // Checked by the schema: a string is a refusal, which cannot reach here.
@@ -238,7 +255,8 @@ export function loadServerConfig(
     ...rest,
     dataDir,
     dbUrl,
-    dbFile: dbPath === ':memory:' ? dbPath : resolve(dbPath),
+    dbFile,
+    dbDescription: dbFile ?? redactDatabaseUrl(dbUrl),
     filesUrl: files.kind === 'folder' ? files.dir : `s3://${files.bucket}/${files.prefix}`,
     files: Object.freeze(files),
   });

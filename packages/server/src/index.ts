@@ -2,6 +2,7 @@ export { buildApp, type AppDependencies, type TasklaneApp } from './app.js';
 export { startServer, type RunningServer } from './main.js';
 export { loadServerConfig, SERVER_ENV_VARS, ServerConfigSchema, type ServerConfig, type ServerConfigInput } from './config.js';
 export { openSqliteStore } from './storage/sqlite.js';
+export { openStore } from './storage/open-store.js';
 export type { Store, Repositories } from './storage/store.js';
 export { SERVER_VERSION } from './services/auth.js';
 export { isLoopbackHost } from './app.js';

@@ -8,6 +8,7 @@ interface ServerOptions {
   port?: string;
   dataDir?: string;
   dbUrl?: string;
+  dbPoolSize?: string;
   filesUrl?: string;
   config?: string;
   watchdogTimeout?: string;
@@ -26,11 +27,17 @@ const DEFAULT_WEB_DIR = fileURLToPath(new URL('../../../web/dist', import.meta.u
 export function registerServerCommand(program: Command): void {
   program
     .command('server')
-    .description('Start the Tasklane server (API, status watchdog, web page) with embedded SQLite storage')
+    .description('Start the Tasklane server (API, status watchdog, web page) with embedded SQLite storage (or PostgreSQL: --db-url)')
     .option('--host <host>', 'address to listen on; use 0.0.0.0 to accept other machines (default: 127.0.0.1)')
     .option('--port <port>', 'port to listen on; 0 picks a free one (default: 8008)')
     .option('--data-dir <dir>', 'where the SQLite database and stored files live (default: ./.tasklane)')
-    .option('--db-url <url>', 'database URL, sqlite://<file> (default: sqlite://<data-dir>/tasklane.sqlite)')
+    .option(
+      '--db-url <url>',
+      'database URL: sqlite://<file>, or postgres://user:password@host:5432/database for PostgreSQL, which several ' +
+        'server processes can share (libpq options such as ?sslmode=verify-full pass through) ' +
+        '(default: sqlite://<data-dir>/tasklane.sqlite)',
+    )
+    .option('--db-pool-size <n>', 'PostgreSQL only: connections this process opens at most (default: 10)')
     .option(
       '--files-url <url>',
       'where uploaded files and debug samples go: a folder (path or file:///abs/path), or s3://bucket/prefix for a ' +
@@ -72,6 +79,7 @@ Examples:
   tasklane server                          # http://127.0.0.1:8008, data in ./.tasklane
   tasklane server --port 9000 --data-dir /srv/tasklane
   tasklane server --files-url s3://ml-team/tasklane                    # files in a bucket (AWS_* credentials)
+  TASKLANE_DB_URL=postgres://tasklane:PASS@db:5432/tasklane tasklane server --files-url s3://ml-team/tasklane
   tasklane users add admin --admin --password-stdin                    # first admin, before serving a team
   tasklane server --host 0.0.0.0 --allowed-hosts tasklane.internal   # reachable as http://tasklane.internal:8008 (auth on)
   TASKLANE_WATCHDOG_TIMEOUT_SEC=600 tasklane server`,
@@ -82,6 +90,7 @@ Examples:
         port: options.port as unknown as number | undefined,
         dataDir: options.dataDir,
         dbUrl: options.dbUrl,
+        dbPoolSize: options.dbPoolSize as unknown as number | undefined,
         filesUrl: options.filesUrl,
         watchdogTimeoutSec: options.watchdogTimeout as unknown as number | undefined,
         watchdogIntervalSec: options.watchdogInterval as unknown as number | undefined,
@@ -121,7 +130,7 @@ Examples:
       process.once('SIGINT', () => stop('SIGINT'));
       process.once('SIGTERM', () => stop('SIGTERM'));
       process.stdout.write(`Tasklane server listening on ${running.url}\n`);
-      process.stdout.write(`  data: ${config.dbFile} (files in ${running.files.description})\n`);
+      process.stdout.write(`  data: ${config.dbDescription} (files in ${running.files.description})\n`);
       process.stdout.write(`  watchdog: aborts running tasks silent for ${config.watchdogTimeoutSec} s\n`);
       process.stdout.write(
         running.authEnabled

@@ -7,7 +7,7 @@ import {
   listCredentials,
   listUsers,
   loadServerConfig,
-  openSqliteStore,
+  openStore,
   removeUser,
   revokeCredentials,
   setUserPassword,
@@ -26,12 +26,12 @@ interface StoreOptions {
 
 /**
  * The server's own store (same --data-dir / --db-url / config / TASKLANE_* settings as `tasklane server`). SQLite
- * takes other processes while the server runs, and the server reads users and keys on every request, so a change
+ * and PostgreSQL take other processes while the server runs, and the server reads users and keys on every request, so a change
  * here holds on a running server within half a second (AUTH_STATE_TTL_MS).
  */
 async function withStore<T>(options: StoreOptions, work: (store: Store) => Promise<T>): Promise<T> {
   const config = loadServerConfig(process.env, { dataDir: options.dataDir, dbUrl: options.dbUrl }, options.config ?? process.env.TASKLANE_CONFIG);
-  const store = openSqliteStore(config.dbFile);
+  const store = await openStore(config.dbUrl, { maxConnections: 2 });
   try {
     return await work(store);
   } finally {

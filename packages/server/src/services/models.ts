@@ -167,9 +167,10 @@ export async function editModel(ctx: ServiceContext, body: ModelEdit): Promise<R
 }
 
 function assertPublishedEditable(before: Model, after: Model): void {
-  const changed = (Object.keys(after) as (keyof Model)[]).filter(
-    (key) => !PUBLISHED_MODEL_EDITABLE.has(key) && !isDeepStrictEqual(before[key], after[key]),
-  );
+  // In name order: a document's keys come back in another order from PostgreSQL's jsonb.
+  const changed = (Object.keys(after) as (keyof Model)[])
+    .filter((key) => !PUBLISHED_MODEL_EDITABLE.has(key) && !isDeepStrictEqual(before[key], after[key]))
+    .sort();
   if (changed.length === 0) return;
   throw new TasklaneError(
     'MODEL_READ_ONLY',
