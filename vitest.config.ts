@@ -71,7 +71,8 @@ export default defineConfig({
         },
       },
       ...postgresProjects(),
-      { extends: true, test: { name: 'e2e', include: ['test/**/*.test.ts'] } },
+      // The multi-process tests run several servers on one PostgreSQL (testPostgres()).
+      { extends: true, test: { name: 'e2e', include: ['test/**/*.test.ts'], globalSetup: ['./test/support/postgres-global-setup.ts'] } },
     ],
   },
 });
