@@ -8,6 +8,35 @@ import { POSTGRES_MIGRATIONS, type PostgresMigration } from './migrations.js';
  */
 const MIGRATION_LOCK_KEY = '8386673614594253413';
 
+/** The oldest PostgreSQL the store is written for (tested on 15). */
+const MIN_SERVER_VERSION = 120000;
+
+/**
+ * Refuses a PostgreSQL the store cannot run on, before anything is changed: older than 12, or without the ICU root
+ * collation the name-pattern filters use (`und-x-icu`, present where PostgreSQL was built with ICU, as Debian's and
+ * the official images are).
+ */
+async function checkServer(client: pg.PoolClient): Promise<void> {
+  const { rows } = await client.query<{ version: string; has_icu: boolean }>(
+    "SELECT current_setting('server_version_num') AS version, EXISTS (SELECT 1 FROM pg_collation WHERE collname = 'und-x-icu') AS has_icu",
+  );
+  const version = Number(rows[0]?.version ?? 0);
+  if (version < MIN_SERVER_VERSION) {
+    throw new TasklaneError(
+      'INVALID_INPUT',
+      `This PostgreSQL is version ${Math.floor(version / 10000)}; Tasklane needs PostgreSQL 12 or later. Upgrade it, or use the embedded SQLite store.`,
+      { server_version_num: version },
+    );
+  }
+  if (!rows[0]?.has_icu) {
+    throw new TasklaneError(
+      'INVALID_INPUT',
+      'This PostgreSQL has no ICU collations (the collation "und-x-icu" is missing): it was built without ICU. Tasklane ' +
+        'needs them for case-insensitive name patterns; use a PostgreSQL built with ICU (Debian\'s, the official images).',
+    );
+  }
+}
+
 export interface MigrationOutcome {
   /** The versions this call applied, in order (none when another process had applied them). */
   applied: number[];
@@ -30,6 +59,7 @@ export async function migratePostgres(
   const client = await pool.connect();
   let isBroken = false;
   try {
+    await checkServer(client);
     const tried = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1::bigint) AS locked', [MIGRATION_LOCK_KEY]);
     if (!tried.rows[0]?.locked) {
       options.onWait?.();
