@@ -9,7 +9,6 @@ import {
   addUser,
   createCredentials,
   loadServerConfig,
-  openSqliteStore,
   removeUser,
   revokeCredentials,
   setUserPassword,
@@ -17,6 +16,7 @@ import {
   type RunningServer,
 } from '@tasklane/server';
 import { httpRequest, type HttpReply } from './support/http-request.js';
+import { newTestDatabase, type TestDatabase } from './support/test-server.js';
 
 const JSON_TYPE = { 'content-type': 'application/json' };
 
@@ -25,8 +25,8 @@ function basic(accessKey: string, secretKey: string): string {
 }
 
 /** A server with auth on and its users made through the same functions `tasklane users/credentials` use. */
-async function startAuthServer(dir: string, logLines: string[], extra: Record<string, unknown> = {}) {
-  const config = loadServerConfig({}, { port: 0, dataDir: dir, logLevel: 'info', auth: 'on', ...extra });
+async function startAuthServer(dir: string, database: TestDatabase, logLines: string[], extra: Record<string, unknown> = {}) {
+  const config = loadServerConfig({}, { port: 0, dataDir: dir, dbUrl: database.dbUrl, logLevel: 'info', auth: 'on', ...extra });
   return startServer(config, { logStream: { write: (line: string) => logLines.push(line) } });
 }
 
@@ -40,6 +40,7 @@ function expectRefused(reply: HttpReply, status: number, reason?: string): void 
 
 describe('authentication on', () => {
   let dir: string;
+  let database: TestDatabase;
   let server: RunningServer;
   const log: string[] = [];
   let alice: { access_key: string; secret_key: string };
@@ -50,16 +51,18 @@ describe('authentication on', () => {
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'tasklane-auth-'));
-    const store = openSqliteStore(join(dir, 'tasklane.sqlite'));
+    database = await newTestDatabase(dir);
+    const store = await database.openStore();
     await addUser(store, { name: 'alice', role: 'admin', password: 'alice-password' });
     await addUser(store, { name: 'bob', role: 'user', password: 'bob-password' });
     alice = await createCredentials(store, { name: 'alice' });
     bob = await createCredentials(store, { name: 'bob' });
     await store.close();
-    server = await startAuthServer(dir, log);
+    server = await startAuthServer(dir, database, log);
   });
   afterAll(async () => {
     await server?.close();
+    await database?.drop();
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -164,7 +167,7 @@ describe('authentication on', () => {
   }
 
   it('applies a revocation and a removal made from another process (the CLI’s store) within a second', async () => {
-    const store = openSqliteStore(join(dir, 'tasklane.sqlite'));
+    const store = await database.openStore();
     try {
       const carol = await addUser(store, { name: 'carol', role: 'user' });
       const keys = await createCredentials(store, { id: carol.id });
@@ -231,7 +234,7 @@ describe('authentication on', () => {
     const signedIn = await call('/auth.sign_in', {}, { name: 'bob', password: 'bob-password' });
     const cookie = { cookie: String(signedIn.headers['set-cookie']).split(';')[0]!, 'sec-fetch-site': 'same-origin' };
     expect((await call('/tasks.get_all', cookie)).status).toBe(200);
-    const store = openSqliteStore(join(dir, 'tasklane.sqlite'));
+    const store = await database.openStore();
     await setUserPassword(store, 'bob', 'bob-password');
     await store.close();
     expectRefused((await refusedWithin('/tasks.get_all', cookie)).reply, 401, 'ended_session');
@@ -240,7 +243,7 @@ describe('authentication on', () => {
   });
 
   it('rate-limits failed sign-ins per key with 429 and Retry-After, even for the right secret', async () => {
-    const store = openSqliteStore(join(dir, 'tasklane.sqlite'));
+    const store = await database.openStore();
     const dave = await addUser(store, { name: 'dave', role: 'user' });
     const keys = await createCredentials(store, { id: dave.id });
     await store.close();
@@ -300,15 +303,25 @@ describe('authentication on', () => {
 
 describe('--auth', () => {
   let dir: string;
+  const databases: TestDatabase[] = [];
+  /** The data dir `name` of this block and its database on this run's store. */
+  async function dataDirAndDb(name: string): Promise<{ dataDir: string; dbUrl: string; database: TestDatabase }> {
+    const dataDir = join(dir, name);
+    const database = await newTestDatabase(dataDir);
+    databases.push(database);
+    return { dataDir, dbUrl: database.dbUrl, database };
+  }
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'tasklane-auth-mode-'));
   });
   afterAll(async () => {
+    for (const database of databases) await database.drop();
     await rm(dir, { recursive: true, force: true });
   });
 
   it('auto is off on loopback with no users', async () => {
-    const server = await startServer(loadServerConfig({}, { port: 0, dataDir: join(dir, 'a'), logLevel: 'silent' }));
+    const { dataDir, dbUrl } = await dataDirAndDb('a');
+    const server = await startServer(loadServerConfig({}, { port: 0, dataDir, dbUrl, logLevel: 'silent' }));
     try {
       expect(server.authEnabled).toBe(false);
       expect((await httpRequest(server.url, '/tasks.get_all', { method: 'GET' })).status).toBe(200);
@@ -318,24 +331,25 @@ describe('--auth', () => {
   });
 
   it('refuses a non-loopback address with auth off, and auth on with no user, saying how to make the first admin', async () => {
-    await expect(startServer(loadServerConfig({}, { host: '0.0.0.0', port: 0, dataDir: join(dir, 'b'), logLevel: 'silent', auth: 'off' }))).rejects.toThrow(
+    const { dataDir, dbUrl } = await dataDirAndDb('b');
+    await expect(startServer(loadServerConfig({}, { host: '0.0.0.0', port: 0, dataDir, dbUrl, logLevel: 'silent', auth: 'off' }))).rejects.toThrow(
       /Refusing to listen on 0\.0\.0\.0 with authentication off.*tasklane users add admin --admin/,
     );
-    await expect(startServer(loadServerConfig({}, { host: '0.0.0.0', port: 0, dataDir: join(dir, 'b'), logLevel: 'silent' }))).rejects.toThrow(
+    await expect(startServer(loadServerConfig({}, { host: '0.0.0.0', port: 0, dataDir, dbUrl, logLevel: 'silent' }))).rejects.toThrow(
       /Authentication is on \(the server listens on 0\.0\.0\.0, not loopback only\), but there is no user yet.*tasklane users add admin --admin/,
     );
-    await expect(startServer(loadServerConfig({}, { port: 0, dataDir: join(dir, 'b'), logLevel: 'silent', auth: 'on' }))).rejects.toThrow(/no user yet/);
+    await expect(startServer(loadServerConfig({}, { port: 0, dataDir, dbUrl, logLevel: 'silent', auth: 'on' }))).rejects.toThrow(/no user yet/);
   });
 
   it('auto turns on once a user exists, and shares TASKLANE_AUTH_SECRET between processes', async () => {
-    const dataDir = join(dir, 'c');
-    const store = openSqliteStore(join(dataDir, 'tasklane.sqlite'));
+    const { dataDir, dbUrl, database } = await dataDirAndDb('c');
+    const store = await database.openStore();
     await addUser(store, { name: 'erin', role: 'admin' });
     const keys = await createCredentials(store, { name: 'erin' });
     await store.close();
     const env = { TASKLANE_AUTH_SECRET: 'x'.repeat(40) };
-    const first = await startServer(loadServerConfig(env, { port: 0, dataDir, logLevel: 'silent' }));
-    const second = await startServer(loadServerConfig(env, { port: 0, dataDir, logLevel: 'silent' }));
+    const first = await startServer(loadServerConfig(env, { port: 0, dataDir, dbUrl, logLevel: 'silent' }));
+    const second = await startServer(loadServerConfig(env, { port: 0, dataDir, dbUrl, logLevel: 'silent' }));
     try {
       expect(first.authEnabled).toBe(true);
       const login = await httpRequest(first.url, '/auth.login', { method: 'GET', headers: { authorization: basic(keys.access_key, keys.secret_key) } });

@@ -1,26 +1,24 @@
 // /health and /ready, the probes of a load balancer: public where auth is on too, and /ready says 503 once the
 // database no longer answers.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addUser, loadServerConfig, openSqliteStore, startServer, type RunningServer } from '@tasklane/server';
+import { addUser, type RunningServer } from '@tasklane/server';
 import { httpRequest } from './support/http-request.js';
+import { startTestServer, TEST_STORE, type TestServer } from './support/test-server.js';
 
 describe('/health and /ready', () => {
-  let dir: string;
+  let running: TestServer;
   let server: RunningServer;
   const log: string[] = [];
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'tasklane-health-'));
-    const store = openSqliteStore(join(dir, 'tasklane.sqlite'));
-    await addUser(store, { name: 'admin', role: 'admin' });
-    await store.close();
-    server = await startServer(loadServerConfig({}, { port: 0, dataDir: dir, logLevel: 'warn', auth: 'on' }), { logStream: { write: (line: string) => log.push(line) } });
+    running = await startTestServer(
+      { logLevel: 'warn', auth: 'on' },
+      async (store) => void (await addUser(store, { name: 'admin', role: 'admin' })),
+      { logStream: { write: (line: string) => log.push(line) } },
+    );
+    server = running.server;
   });
   afterAll(async () => {
-    await server?.close();
-    await rm(dir, { recursive: true, force: true });
+    await running?.close();
   });
 
   it('answer without credentials where auth is on, and never from a cache', async () => {
@@ -28,7 +26,7 @@ describe('/health and /ready', () => {
     expect({ status: health.status, body: health.json, cache: health.headers['cache-control'] }).toEqual({ status: 200, body: { status: 'ok' }, cache: 'no-store' });
     const ready = await httpRequest(server.url, '/ready', { method: 'GET' });
     expect(ready.status).toBe(200);
-    expect(ready.json).toEqual({ status: 'ready', store: 'sqlite', schema_version: expect.any(Number) });
+    expect(ready.json).toEqual({ status: 'ready', store: TEST_STORE, schema_version: expect.any(Number) });
     expect(ready.json.schema_version).toBeGreaterThanOrEqual(9);
     // everything with data still needs credentials
     expect((await httpRequest(server.url, '/tasks.get_all', { method: 'GET' })).status).toBe(401);

@@ -2,7 +2,15 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApiClient } from 'tasklane/client';
-import { loadServerConfig, openStore, startServer, type RunningServer, type ServerConfigInput, type Store } from '@tasklane/server';
+import {
+  loadServerConfig,
+  openStore,
+  startServer,
+  type AppDependencies,
+  type RunningServer,
+  type ServerConfigInput,
+  type Store,
+} from '@tasklane/server';
 import { postgresSkipReason, testPostgres } from '../../../../test/support/postgres.js';
 
 /**
@@ -48,11 +56,13 @@ export interface TestServer {
 
 /**
  * Starts the real server on an ephemeral port with a temporary data dir, on this run's store (a fresh database)
- * unless the overrides name a `dbUrl`. `seed` runs on the store before the server opens it (users, keys).
+ * unless the overrides name a `dbUrl`. `seed` runs on the store before the server opens it (users, keys); `deps`
+ * go to the server as they are (a `logStream` to read its log, a clock).
  */
 export async function startTestServer(
   overrides: ServerConfigInput = {},
   seed?: (store: Store) => Promise<void>,
+  deps: AppDependencies = {},
 ): Promise<TestServer> {
   const dir = await mkdtemp(join(tmpdir(), 'tasklane-test-'));
   const database = overrides.dbUrl === undefined ? await newTestDatabase(dir) : undefined;
@@ -67,7 +77,7 @@ export async function startTestServer(
       }
     }
     const config = loadServerConfig({}, { port: 0, dataDir: dir, logLevel: 'silent', dbPoolSize: 4, ...overrides, dbUrl });
-    const server = await startServer(config);
+    const server = await startServer(config, deps);
     const api = new ApiClient({ baseUrl: server.url, validateResponses: true });
     return {
       url: server.url,
