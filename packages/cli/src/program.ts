@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { TasklaneError } from '@tasklane/protocol';
 import { registerAgentCommands } from './commands/agent.js';
+import { registerDbCommands } from './commands/db.js';
 import { registerImportOfflineCommand } from './commands/import-offline.js';
 import { registerServerCommand } from './commands/server.js';
 import { registerQueueAndWorkerCommands } from './commands/queue-worker.js';
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   registerRunCommand(program);
   registerImportOfflineCommand(program);
   registerUserCommands(program);
+  registerDbCommands(program);
   return program;
 }
 

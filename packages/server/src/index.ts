@@ -17,4 +17,4 @@ export {
   setUserPassword,
   type NewUser,
 } from './services/users.js';
-export { copySqliteToPostgres, sqliteSourceFile, MAX_LISTED_REPLACEMENTS, type CopyProgress, type CopyReport, type CopyToPostgresOptions, type ReplacedValue, type TableCount } from './storage/copy-to-postgres.js';
+export { copySqliteToPostgres, sqliteSourceFile, redactDatabaseUrl, MAX_LISTED_REPLACEMENTS, type CopyProgress, type CopyReport, type CopyToPostgresOptions, type ReplacedValue, type TableCount } from './storage/copy-to-postgres.js';

@@ -400,6 +400,30 @@ describe.skipIf(why !== '')(`copySqliteToPostgres ${why}`, () => {
       }
     });
 
+    it('rolls back when another process writes the SQLite file during the copy (a server still running)', async () => {
+      const dir = await changedSource(() => {});
+      const url = await postgres!.newDatabase();
+      try {
+        let writer: Database.Database | undefined;
+        const error = await errorOf(
+          copySqliteToPostgres(dir, url, {
+            onProgress: ({ table, rowsDone }) => {
+              if (table !== 'tasks' || rowsDone !== 0 || writer) return;
+              // What a running server does meanwhile: its own connection commits a change.
+              writer = new Database(join(dir, 'tasklane.sqlite'));
+              writer.prepare('UPDATE workers SET last_activity_time = ?').run(new Date().toISOString());
+              writer.close();
+            },
+          }),
+        );
+        expect(shown(error, url).replaceAll(dir, 'DIR')).toMatchInlineSnapshot(`"DIR/tasklane.sqlite changed while it was copied (a Tasklane server is running on it?): what it wrote after the copy began would be missing, so the copy was rolled back and URL holds no rows. Stop the server, then copy again."`);
+        expect(Object.values(await tableSizes(url)).every((n) => n === 0)).toBe(true);
+      } finally {
+        await postgres!.dropDatabase(url);
+        await rm(dir, { recursive: true, force: true });
+      }
+    });
+
     it('names the row PostgreSQL refuses, and leaves no rows', async () => {
       const dir = await changedSource((db) => db.prepare('UPDATE tasks SET last_iteration = 1.5 WHERE id = ?').run(trainedId));
       const url = await postgres!.newDatabase();

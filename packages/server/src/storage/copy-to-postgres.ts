@@ -31,6 +31,8 @@ import { connectPostgres, redactDatabaseUrl } from './postgres/pool.js';
  * - At the end every table is counted on both sides, inside the transaction; any difference rolls the copy back.
  */
 
+export { redactDatabaseUrl } from './postgres/pool.js';
+
 /** How far the copy of one table is; `rowsDone` equals `rowsTotal` once the table is done. */
 export interface CopyProgress {
   table: string;
