@@ -7,10 +7,12 @@ const conditions = ['@tasklane/source'];
 
 /**
  * Integration test files the PostgreSQL run leaves out: those that run their own body on both stores already
- * (storesUnderTest), and those about the SQLite file itself.
+ * (storesUnderTest), those on the run's PostgreSQL whatever the project (testPostgres()), and those about the SQLite
+ * file itself.
  */
 const POSTGRES_EXCLUDED = [
   'packages/server/test/events-store.int.test.ts',
+  'packages/server/test/postgres-patterns.int.test.ts',
   'packages/server/test/tasks-models-store.int.test.ts',
   'packages/server/test/projects-queues-workers-store.int.test.ts',
   'packages/server/test/postgres-store.int.test.ts',

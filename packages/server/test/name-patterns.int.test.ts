@@ -8,6 +8,7 @@ import type { TasklaneError } from '@tasklane/protocol';
 import { ApiClient } from 'tasklane/client';
 import { buildWorkspace, WORKSPACE_ROOT } from '../../../test/support/workspace-build.js';
 import { expectError, makeModel, makeTask } from './support/factories.js';
+import { newTestDatabase, type TestDatabase } from './support/test-server.js';
 
 // Name filters are regular expressions (as ClearML's), matched with RE2 semantics in linear time (issue 13). The server
 // runs in a child process: a pattern that freezes it (as `^(a+)+$` did with JavaScript's backtracking RegExp) must
@@ -53,6 +54,7 @@ const MEANINGS: { pattern: string; what: string; matches: string[] }[] = [
 ];
 
 let dataDir: string;
+let database: TestDatabase | undefined;
 let child: ChildProcess;
 let output = '';
 let api: ApiClient;
@@ -63,9 +65,10 @@ beforeAll(async () => {
   // The child runs plain Node, which resolves '@tasklane/server' to dist/.
   await buildWorkspace(['packages/server']);
   dataDir = await mkdtemp(join(tmpdir(), 'tasklane-patterns-'));
+  database = await newTestDatabase(dataDir);
   child = spawn(process.execPath, ['--input-type=module', '-e', SERVER_SOURCE], {
     cwd: WORKSPACE_ROOT,
-    env: { ...process.env, TASKLANE_DATA_DIR: dataDir },
+    env: { ...process.env, TASKLANE_DATA_DIR: dataDir, TASKLANE_DB_URL: database.dbUrl },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -109,6 +112,7 @@ afterAll(async () => {
     await exited;
     clearTimeout(timer);
   }
+  await database?.drop();
   if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });
 

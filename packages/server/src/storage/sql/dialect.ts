@@ -1,4 +1,5 @@
 import { sql, type AliasedRawBuilder, type Expression, type RawBuilder } from 'kysely';
+import { toPostgresPattern } from './postgres-pattern.js';
 
 /**
  * What differs between the two databases, in one place: every repository is written once against Kysely and these
@@ -157,11 +158,12 @@ export const POSTGRES_DIALECT: SqlDialect = {
       sql`${sql.id(alias)}(value)`,
     );
   },
-  // PostgreSQL's own engine (the pattern passed RE2's syntax check first, so it has no backreferences, which are what
-  // makes that engine backtrack). Under the ICU root collation, so that case is ignored beyond ASCII as RE2 does (the
-  // text columns are COLLATE "C", where ~* folds ASCII letters only).
+  // PostgreSQL's own engine, on the pattern rewritten from RE2's syntax into its own (postgres-pattern.ts; it passed
+  // RE2's syntax check first, so it has no backreferences, which are what makes that engine backtrack). Under the ICU
+  // root collation, so that case is ignored beyond ASCII as RE2 does (the text columns are COLLATE "C", where ~* folds
+  // ASCII letters only).
   matchesPattern: (column, pattern) =>
-    sql<boolean>`((${typeof column === 'string' ? sql.ref(column) : column}) COLLATE "und-x-icu" ~* ${pattern})`,
+    sql<boolean>`((${typeof column === 'string' ? sql.ref(column) : column}) COLLATE "und-x-icu" ~* ${toPostgresPattern(pattern)})`,
   // lower() folds by the collation: the text columns' "C" folds ASCII letters only, so fold by the database's default
   // (its LC_CTYPE: a UTF-8 locale folds every letter, as tasklane_icontains does on SQLite).
   containsText: (text, needle) => sql<boolean>`(strpos(lower((${text}) COLLATE "default"), ${needle}) > 0)`,
