@@ -7,9 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addUser, createCredentials, loadServerConfig, openSqliteStore, revokeCredentials, startServer, type RunningServer } from '@tasklane/server';
+import { addUser, createCredentials, loadServerConfig, revokeCredentials, startServer, type RunningServer } from '@tasklane/server';
 import { StorageManager, loadKeyPair, loadSdkConfig } from 'tasklane';
 import { ApiClient, TasklaneError, TokenManager, type KeyPair } from 'tasklane/client';
+import { newTestDatabase, type TestDatabase } from '../../server/test/support/test-server.js';
 import { SDK_DIR, buildSdk } from './support/build-sdk.js';
 import { runScript, type ScriptRun } from './support/run-script.js';
 
@@ -22,9 +23,9 @@ interface Credentials {
   secret_key: string;
 }
 
-/** Makes users and key pairs on a data dir, through the functions the CLI uses. */
-async function makeUsers(dataDir: string, names: string[]): Promise<Record<string, Credentials>> {
-  const store = openSqliteStore(join(dataDir, 'tasklane.sqlite'));
+/** Makes users and key pairs in a server's database, through the functions the CLI uses. */
+async function makeUsers(database: TestDatabase, names: string[]): Promise<Record<string, Credentials>> {
+  const store = await database.openStore();
   try {
     const made: Record<string, Credentials> = {};
     for (const name of names) {
@@ -37,8 +38,8 @@ async function makeUsers(dataDir: string, names: string[]): Promise<Record<strin
   }
 }
 
-function startAuthServer(dataDir: string, log: string[], extra: Record<string, unknown> = {}): Promise<RunningServer> {
-  const config = loadServerConfig({}, { port: 0, dataDir, logLevel: 'debug', auth: 'on', tokenLifetimeSec: 60, ...extra });
+function startAuthServer(dataDir: string, database: TestDatabase, log: string[], extra: Record<string, unknown> = {}): Promise<RunningServer> {
+  const config = loadServerConfig({}, { port: 0, dataDir, dbUrl: database.dbUrl, logLevel: 'debug', auth: 'on', tokenLifetimeSec: 60, ...extra });
   return startServer(config, { logStream: { write: (line: string) => log.push(line) } });
 }
 
@@ -81,6 +82,7 @@ async function refusal(promise: Promise<unknown>): Promise<TasklaneError> {
 
 describe('the SDK with authentication on', () => {
   let dir: string;
+  let database: TestDatabase;
   let work: string;
   let server: RunningServer;
   const log: string[] = [];
@@ -94,8 +96,9 @@ describe('the SDK with authentication on', () => {
     await mkdir(join(work, 'node_modules'), { recursive: true });
     await symlink(SDK_DIR, join(work, 'node_modules/tasklane'), 'dir');
     for (const name of await readdir(FIXTURES)) await copyFile(join(FIXTURES, name), join(work, name));
-    users = await makeUsers(join(dir, 'data'), ['alice', 'bob']);
-    [server] = await Promise.all([startAuthServer(join(dir, 'data'), log), buildSdk()]);
+    database = await newTestDatabase(join(dir, 'data'));
+    users = await makeUsers(database, ['alice', 'bob']);
+    [server] = await Promise.all([startAuthServer(join(dir, 'data'), database, log), buildSdk()]);
     tidy = (text) =>
       Object.values(users)
         .reduce((t, c) => t.replaceAll(c.access_key, '<access key>'), text.replaceAll(server.url, '<server>'))
@@ -104,6 +107,7 @@ describe('the SDK with authentication on', () => {
 
   afterAll(async () => {
     await server?.close();
+    await database?.drop();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
@@ -286,17 +290,20 @@ describe('the SDK with authentication on', () => {
 
 describe('a server restarted with a new token secret', () => {
   let dir: string;
+  let database: TestDatabase;
   let server: RunningServer;
   const log: string[] = [];
   let alice: Credentials;
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'tasklane-sdk-auth-restart-'));
-    alice = (await makeUsers(join(dir, 'data'), ['alice'])).alice!;
-    server = await startAuthServer(join(dir, 'data'), log);
+    database = await newTestDatabase(join(dir, 'data'));
+    alice = (await makeUsers(database, ['alice'])).alice!;
+    server = await startAuthServer(join(dir, 'data'), database, log);
   });
   afterAll(async () => {
     await server?.close();
+    await database?.drop();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
@@ -304,7 +311,7 @@ describe('a server restarted with a new token secret', () => {
   async function restartWithNewSecret(secret: string): Promise<void> {
     const port = Number(new URL(server.url).port);
     await server.close();
-    server = await startAuthServer(join(dir, 'data'), log, { port, authSecret: secret });
+    server = await startAuthServer(join(dir, 'data'), database, log, { port, authSecret: secret });
     // Lets this process's HTTP client see that the old server closed its kept-alive connections: a request sent on
     // one of them fails as "unreachable" (what any client sees across a restart, not what this test is about).
     await new Promise((resolve) => setTimeout(resolve, 100));
@@ -340,16 +347,19 @@ describe('a server restarted with a new token secret', () => {
 
 describe('the SDK where auth is off, and offline', () => {
   let dir: string;
+  let database: TestDatabase;
   let server: RunningServer;
   const log: string[] = [];
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'tasklane-sdk-auth-off-'));
-    const config = loadServerConfig({}, { port: 0, dataDir: join(dir, 'data'), logLevel: 'info', auth: 'off' });
+    database = await newTestDatabase(join(dir, 'data'));
+    const config = loadServerConfig({}, { port: 0, dataDir: join(dir, 'data'), dbUrl: database.dbUrl, logLevel: 'info', auth: 'off' });
     server = await startServer(config, { logStream: { write: (line: string) => log.push(line) } });
   });
   afterAll(async () => {
     await server?.close();
+    await database?.drop();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 

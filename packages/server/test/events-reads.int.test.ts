@@ -2,13 +2,12 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SINGLE_VALUE_ITERATION, newId, type TaskEvent } from '@tasklane/protocol';
-import { openSqliteStore } from '@tasklane/server';
 import type { ApiClient } from 'tasklane/client';
+import { openDatabaseReader, type DatabaseReader } from './support/database-reader.js';
 import { expectError, getTask, makeTask, withoutId } from './support/factories.js';
-import { rawCall, startTestServer, type TestServer } from './support/test-server.js';
+import { newTestDatabase, rawCall, startTestServer, type TestServer } from './support/test-server.js';
 
 const md5 = (text: string) => createHash('md5').update(text).digest('hex');
 const T0 = 1_700_000_000_000;
@@ -16,14 +15,14 @@ const T0 = 1_700_000_000_000;
 describe('events: the read endpoints and events.add', () => {
   let server: TestServer;
   let api: ApiClient;
-  let reader: Database.Database;
+  let reader: DatabaseReader;
   beforeAll(async () => {
     server = await startTestServer();
     api = server.api;
-    reader = new Database(join(server.dir, 'tasklane.sqlite'), { readonly: true });
+    reader = await openDatabaseReader(server.dbUrl);
   });
   afterAll(async () => {
-    reader.close();
+    await reader?.close();
     await server.close();
   });
 
@@ -169,9 +168,11 @@ describe('events: the read endpoints and events.add', () => {
       expect({ big: big.length >= 100_000, small: justUnder.length }).toEqual({ big: true, small: 99_999 });
       await addOk([plot(task, 1, 'big', 'v', T0, big), plot(task, 1, 'small', 'v', T0 + 1, justUnder)]);
 
-      const stored = reader
-        .prepare(`SELECT metric, length(plot_data) AS compressed, json_extract(data, '$.plot_str') IS NULL AS inJson FROM other_events WHERE task = ? ORDER BY metric`)
-        .all(task) as { metric: string; compressed: number | null; inJson: number }[];
+      const stored = await reader.all<{ metric: string; compressed: number | null; inJson: number }>(
+        `SELECT metric, length(plot_data) AS compressed, CASE WHEN data ->> 'plot_str' IS NULL THEN 1 ELSE 0 END AS "inJson"
+         FROM other_events WHERE task = ? ORDER BY metric`,
+        [task],
+      );
       expect(stored.map((row) => ({ ...row, compressed: row.compressed === null ? null : row.compressed < big.length / 2 }))).toEqual([
         { metric: 'big', compressed: true, inJson: 1 },
         { metric: 'small', compressed: null, inJson: 0 },
@@ -183,7 +184,7 @@ describe('events: the read endpoints and events.add', () => {
       // Re-sent smaller, the same plot is stored plainly again.
       await addOk([plot(task, 1, 'big', 'v', T0, '{"data":[]}')]);
       expect((await api.call('events.get_task_plots', { task })).plots.map((p) => p.plot_str)).toEqual(['{"data":[]}', justUnder]);
-      expect(reader.prepare(`SELECT COUNT(*) FROM other_events WHERE task = ? AND plot_data IS NOT NULL`).pluck().get(task)).toBe(0);
+      expect(await reader.value(`SELECT COUNT(*) FROM other_events WHERE task = ? AND plot_data IS NOT NULL`, [task])).toBe(0);
     });
   });
 
@@ -604,7 +605,8 @@ describe('events: the read endpoints and events.add', () => {
 describe('read-only transactions', () => {
   it('refuse to write, and leave nothing behind', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'tasklane-readonly-'));
-    const store = openSqliteStore(join(dir, 'db.sqlite'));
+    const database = await newTestDatabase(dir);
+    const store = await database.openStore();
     try {
       const slice = { metric: 'm', variant: 'v', points: { iter: [3], value: [0.5], timestamp: [1000], length: 1 }, from: 0, to: 1 };
       const write = store.transaction((repos) => repos.events.appendScalars(newId(), [slice]), { readOnly: true });
@@ -624,6 +626,7 @@ describe('read-only transactions', () => {
       });
     } finally {
       await store.close();
+      await database.drop();
       await rm(dir, { recursive: true, force: true });
     }
   });

@@ -8,7 +8,7 @@ import { openSqliteStore } from '@tasklane/server';
 import type { ApiClient } from 'tasklane/client';
 import { SQLITE_MIGRATIONS } from '../src/storage/migrations.js';
 import { expectError, getModel, getTask, makeModel, makeProject, makeTask, tick, uniqueName, withoutId } from './support/factories.js';
-import { rawCall, startTestServer, type TestServer } from './support/test-server.js';
+import { onPostgres, rawCall, startTestServer, type TestServer } from './support/test-server.js';
 
 const TIMESTAMP = expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
 const UNKNOWN_ID = 'c0ffee00c0ffee00c0ffee00c0ffee00';
@@ -714,7 +714,9 @@ describe('models over HTTP', () => {
   });
 });
 
-describe('migration 4', () => {
+// SQLite's own history (a data repair of version 4): a PostgreSQL database starts at version 9 with task_models kept
+// by the store from the first write (tasks-models-store.int.test.ts runs that on both stores).
+describe.skipIf(onPostgres)('migration 4', () => {
   let dir: string;
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'tasklane-migration-'));

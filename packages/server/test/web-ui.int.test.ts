@@ -3,11 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, loadServerConfig, type TasklaneApp } from '@tasklane/server';
+import { newTestDatabase, type TestDatabase } from './support/test-server.js';
 
 describe('web UI serving', () => {
   let dir: string;
   let withUi: TasklaneApp;
   let withoutUi: TasklaneApp;
+  let databases: TestDatabase[] = [];
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'tasklane-web-'));
@@ -18,12 +20,16 @@ describe('web UI serving', () => {
     await writeFile(join(webDir, 'assets', 'logo.svg'), '<svg/>');
     await writeFile(join(dir, 'secret.txt'), 'top secret');
     const base = { port: 0, logLevel: 'silent' } as const;
-    withUi = await buildApp(loadServerConfig({}, { ...base, dataDir: join(dir, 'a'), webDir }));
-    withoutUi = await buildApp(loadServerConfig({ TASKLANE_WEB_DIR: join(dir, 'none') }, { ...base, dataDir: join(dir, 'b') }));
+    databases = await Promise.all([newTestDatabase(join(dir, 'a')), newTestDatabase(join(dir, 'b'))]);
+    withUi = await buildApp(loadServerConfig({}, { ...base, dataDir: join(dir, 'a'), dbUrl: databases[0]!.dbUrl, webDir }));
+    withoutUi = await buildApp(
+      loadServerConfig({ TASKLANE_WEB_DIR: join(dir, 'none') }, { ...base, dataDir: join(dir, 'b'), dbUrl: databases[1]!.dbUrl }),
+    );
   });
   afterAll(async () => {
-    await withUi.app.close();
-    await withoutUi.app.close();
+    await withUi?.app.close();
+    await withoutUi?.app.close();
+    for (const database of databases) await database.drop();
     await rm(dir, { recursive: true, force: true });
   });
 

@@ -5,9 +5,13 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApiClient } from 'tasklane/client';
+import { newTestDatabase } from '../../../server/test/support/test-server.js';
 import { CLI_BIN } from './build-packages.js';
 
-/** A Tasklane server run by the built CLI in a child process, on a fixed port and data dir, so it can be restarted. */
+/**
+ * A Tasklane server run by the built CLI in a child process, on a fixed port, data dir and database (this run's
+ * store), so it can be restarted.
+ */
 export interface ServerProcess {
   readonly url: string;
   readonly port: number;
@@ -40,16 +44,20 @@ export async function freePort(): Promise<number> {
   return address.port;
 }
 
-/** Starts `tasklane server --port <free port> --data-dir <temp dir>`; resolves once it prints its listening line. */
+/**
+ * Starts `tasklane server --port <free port> --data-dir <temp dir> --db-url <a fresh database of this run's store>`;
+ * resolves once it prints its listening line.
+ */
 export async function startServerProcess(options: { env?: Record<string, string> } = {}): Promise<ServerProcess> {
   const dataDir = await mkdtemp(join(tmpdir(), 'tasklane-logger-server-'));
+  const database = await newTestDatabase(dataDir);
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   let child: ChildProcess | undefined;
   let log = '';
 
   const launch = async () => {
-    const proc = spawn(process.execPath, [CLI_BIN, 'server', '--port', String(port), '--data-dir', dataDir, '--log-level', 'warn'], {
+    const proc = spawn(process.execPath, [CLI_BIN, 'server', '--port', String(port), '--data-dir', dataDir, '--db-url', database.dbUrl, '--log-level', 'warn'], {
       // Only the settings given: a TASKLANE_* variable of the caller's environment would change the server under test.
       env: { ...Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('TASKLANE_'))), ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -88,7 +96,13 @@ export async function startServerProcess(options: { env?: Record<string, string>
     child = undefined;
   };
 
-  await launch();
+  try {
+    await launch();
+  } catch (error) {
+    await database.drop().catch(() => {});
+    await rm(dataDir, { recursive: true, force: true });
+    throw error;
+  }
   return {
     url,
     port,
@@ -101,6 +115,7 @@ export async function startServerProcess(options: { env?: Record<string, string>
     restart: launch,
     close: async () => {
       await end('SIGTERM');
+      await database.drop();
       await rm(dataDir, { recursive: true, force: true });
     },
   };
