@@ -52,12 +52,13 @@ export function tempDir(prefix) {
 
 /**
  * Starts a server on an ephemeral port with a new data dir (or the one given). Answers its url, pid, and stop().
+ * `env` adds to its environment (e.g. TASKLANE_DB_URL for a PostgreSQL store).
  */
-export async function startServerProcess(dataDir) {
+export async function startServerProcess(dataDir, { env = {} } = {}) {
   const temp = dataDir ? undefined : tempDir('tasklane-bench-');
   const child = spawn(process.execPath, ['--input-type=module', '-e', SERVER_SOURCE], {
     cwd: REPO_ROOT,
-    env: { ...process.env, TASKLANE_DATA_DIR: dataDir ?? temp.dir },
+    env: { ...process.env, TASKLANE_DATA_DIR: dataDir ?? temp.dir, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   liveChildren.add(child);

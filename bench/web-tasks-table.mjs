@@ -6,15 +6,14 @@
 // Needs the built workspace (npm install; npm run build -w @tasklane/web after web changes) and /usr/bin/chromium.
 //
 // Method: a new data dir is filled straight through the server's own store (openSqliteStore from @tasklane/server,
-// 5,000 tasks per transaction; the documents look like real ones: script, 5 hyperparameters, 2 metrics in
-// last_metrics, a tag on every 10th, every 7th archived). Then a Tasklane server runs on it in a child process
+// 5,000 tasks per transaction; the documents of bench/tasks-fixture.mjs look like real ones: script, 5
+// hyperparameters, 2 metrics in last_metrics, a tag on every 10th, every 7th archived). Then a Tasklane server runs on it in a child process
 // (bench/events-support.mjs) and headless Chromium (playwright-core), --repeat times per project, interleaved:
 // - load: from a fresh page load of `#/projects/<id>/tasks?hp=Args/lr&metric=loss/val` until the first page (50
 //   rows) is rendered and the table is no longer loading — what a user waits for before the table is usable;
 // - sort by name: from the click on the Name header until the re-sorted first page is rendered;
 // - sort by hyperparameter: the same for the Args/lr column (ordered inside the JSON documents, no index).
 // Prints medians, the ratio big/baseline, and a final JSON line.
-import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -22,6 +21,7 @@ import { parseArgs } from 'node:util';
 import { chromium } from 'playwright-core';
 import { openSqliteStore } from '@tasklane/server';
 import { REPO_ROOT, median, printTable, round, startServerProcess, tempDir } from './events-support.mjs';
+import { fillTaskProjects } from './tasks-fixture.mjs';
 
 const { values: options } = parseArgs({
   options: {
@@ -49,82 +49,14 @@ if (!existsSync(join(REPO_ROOT, 'packages/web/dist/index.html'))) {
   process.exit(1);
 }
 
-const BATCH = 5000;
-const md5 = (text) => createHash('md5').update(text).digest('hex');
-const newId = () => randomBytes(16).toString('hex');
-const T0 = Date.UTC(2025, 0, 1);
-
-function makeTask(projectId, i) {
-  const at = new Date(T0 + i * 1000).toISOString();
-  const done = new Date(T0 + i * 1000 + 600_000).toISOString();
-  const param = (name, value) => ({ section: 'Args', name, value: String(value), type: 'float' });
-  const metric = (name, variant, value) => ({ metric: name, variant, value, min_value: value / 2, max_value: value * 2, count: 100 });
-  return {
-    id: newId(),
-    name: `experiment ${i}`,
-    project: projectId,
-    parent: null,
-    type: i % 5 === 0 ? 'testing' : 'training',
-    status: i % 50 === 0 ? 'failed' : 'completed',
-    status_reason: '',
-    status_message: '',
-    status_changed: done,
-    comment: '',
-    tags: i % 10 === 0 ? ['best'] : [],
-    system_tags: i % 7 === 0 ? ['archived'] : [],
-    created: at,
-    started: at,
-    completed: done,
-    published: null,
-    last_update: done,
-    last_change: done,
-    active_duration: 600,
-    script: { repository: 'https://github.com/example/train.git', branch: 'main', entry_point: 'train.py', requirements: { pip: 'torch==2.3.0\nnumpy==1.26.4\n' } },
-    execution: { artifacts: [] },
-    hyperparams: {
-      Args: {
-        lr: param('lr', ((i * 7919) % 1000) / 10_000),
-        batch_size: param('batch_size', 32 * (1 + (i % 4))),
-        epochs: param('epochs', 10),
-        dropout: param('dropout', 0.1),
-        seed: param('seed', i),
-      },
-    },
-    configuration: {},
-    runtime: {},
-    models: { input: [], output: [] },
-    container: {},
-    output: { destination: null },
-    last_iteration: 100 + (i % 900),
-    last_metrics: {
-      [md5('loss')]: { [md5('val')]: metric('loss', 'val', ((i * 104_729) % 1000) / 1000), [md5('train')]: metric('loss', 'train', 0.3) },
-    },
-    last_worker: null,
-    last_worker_report: null,
-    enqueue_status: null,
-  };
-}
-
 /** Fills a new data dir with the two projects; answers their ids. */
 async function fill(dataDir) {
   const store = openSqliteStore(join(dataDir, 'tasklane.sqlite'));
-  const now = new Date().toISOString();
-  const project = (name) => ({ id: newId(), name, basename: name, parent: null, description: '', tags: [], system_tags: [], default_output_destination: null, created: now, last_update: now });
-  const big = project('bench-big');
-  const small = project('bench-small');
-  await store.transaction(async (repos) => {
-    await repos.projects.insert(big);
-    await repos.projects.insert(small);
-  });
-  for (const [p, count] of [[big, bigCount], [small, smallCount]]) {
-    for (let from = 0; from < count; from += BATCH) {
-      await store.transaction(async (repos) => {
-        for (let i = from; i < Math.min(count, from + BATCH); i += 1) await repos.tasks.insert(makeTask(p.id, i));
-      });
-    }
+  try {
+    return await fillTaskProjects(store, bigCount, smallCount);
+  } finally {
+    await store.close();
   }
-  await store.close();
-  return { big: big.id, small: small.id };
 }
 
 /** Runs in the page: whether the table shows `rows` rows, settled (and re-sorted by `sorted`, first row changed). */
