@@ -20,7 +20,7 @@ import {
   useFilesBackends,
   type StoredFiles,
 } from './support/files-backends.js';
-import { startTestServer, type TestServer } from './support/test-server.js';
+import { newTestDataDir, newTestDatabase, startTestServer, type TestServer } from './support/test-server.js';
 
 interface RawReply {
   status: number;
@@ -675,7 +675,8 @@ describe('file server start-up clean-up', () => {
     await symlink(join(outside, '.y.bin.0123456789ab.uploading'), join(files, 'a', '.z.bin.0123456789ab.uploading'));
 
     const lines: string[] = [];
-    const config = loadServerConfig({}, { port: 0, dataDir: dir, logLevel: 'info' });
+    const database = await newTestDatabase(dir);
+    const config = loadServerConfig({}, { port: 0, dataDir: dir, dbUrl: database.dbUrl, logLevel: 'info' });
     const server = await startServer(config, { logStream: { write: (line: string) => lines.push(line) } });
     try {
       const line = await vi.waitFor(
@@ -695,6 +696,7 @@ describe('file server start-up clean-up', () => {
       expect((await upload(server.url, 'a/new.txt', Buffer.from('new'))).status).toBe(200);
     } finally {
       await server.close();
+      await database.drop();
       await rm(dir, { recursive: true, force: true });
     }
   });
@@ -719,9 +721,8 @@ describe('file server errors the client cannot cause', () => {
 
   it('answers 500 with the request id and no path, and logs the error', async (ctx) => {
     const lines: string[] = [];
-    const dir = await mkdtemp(join(tmpdir(), 'tasklane-test-'));
-    const config = loadServerConfig({}, { port: 0, dataDir: dir, logLevel: 'error' });
-    const server = await startServer(config, { logStream: { write: (line: string) => lines.push(line) } });
+    const running = await startTestServer({ logLevel: 'error' }, undefined, { logStream: { write: (line: string) => lines.push(line) } });
+    const { dir, server } = running;
     const locked = join(dir, 'files', 'locked');
     await mkdir(locked);
     const undo = await makeUnwritable(locked);
@@ -737,8 +738,7 @@ describe('file server errors the client cannot cause', () => {
       expect(logged.err.message).toContain(locked);
     } finally {
       await undo?.();
-      await server.close();
-      await rm(dir, { recursive: true, force: true });
+      await running.close();
     }
   });
 });
@@ -887,14 +887,15 @@ describe('file server on an S3 bucket', () => {
   it('does not start on a missing bucket, naming the bucket, the endpoint and the cause, and no credential', async () => {
     const bucket = await bucketServer();
     vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'S3RVER');
-    const config = loadServerConfig({}, { port: 0, dataDir: await mkdtemp(join(tmpdir(), 'tasklane-test-')), logLevel: 'silent', filesUrl: 's3://no-such-bucket/x', s3Endpoint: bucket.endpoint });
+    const place = await newTestDataDir();
+    const config = loadServerConfig({}, { port: 0, dataDir: place.dataDir, dbUrl: place.dbUrl, logLevel: 'silent', filesUrl: 's3://no-such-bucket/x', s3Endpoint: bucket.endpoint });
     const error = await startServer(config).then(
       () => undefined,
       (e: unknown) => e as Error,
     );
     expect(error?.message.replace(bucket.endpoint, 'http://127.0.0.1:PORT')).toMatchInlineSnapshot(`"Cannot use the files bucket "no-such-bucket" (s3://no-such-bucket/x) at the S3 endpoint http://127.0.0.1:PORT: there is no such bucket. Create it, or point --files-url (TASKLANE_FILES_URL) at one that exists."`);
     expect(error?.message).not.toContain('S3RVER');
-    await rm(config.dataDir, { recursive: true, force: true });
+    await place.remove();
   });
 
   it('does not start when the credentials are refused, and never shows them', async () => {
@@ -902,14 +903,15 @@ describe('file server on an S3 bucket', () => {
     vi.stubEnv('AWS_ACCESS_KEY_ID', 'AKIAWRONGWRONGWRONG1');
     vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'wrong-secret-key-that-must-not-show');
     try {
-      const config = loadServerConfig({}, { port: 0, dataDir: await mkdtemp(join(tmpdir(), 'tasklane-test-')), logLevel: 'silent', filesUrl: `s3://${BUCKET}/x`, s3Endpoint: bucket.endpoint });
+      const place = await newTestDataDir();
+      const config = loadServerConfig({}, { port: 0, dataDir: place.dataDir, dbUrl: place.dbUrl, logLevel: 'silent', filesUrl: `s3://${BUCKET}/x`, s3Endpoint: bucket.endpoint });
       const error = await startServer(config).then(
         () => undefined,
         (e: unknown) => e as Error,
       );
       expect(error?.message).toMatch(/^Cannot use the files bucket "tasklane-files" \(s3:\/\/tasklane-files\/x\) at the S3 endpoint http:\/\/127\.0\.0\.1:\d+: the credentials were refused \(.+\)\. Check AWS_ACCESS_KEY_ID/);
       expect(error?.message).not.toContain('wrong-secret-key-that-must-not-show');
-      await rm(config.dataDir, { recursive: true, force: true });
+      await place.remove();
     } finally {
       for (const [name, value] of Object.entries(S3_ENV)) vi.stubEnv(name, value);
     }
@@ -920,7 +922,8 @@ describe('file server on an S3 bucket', () => {
     const probe = await startS3Server();
     const endpoint = probe.endpoint;
     await probe.close();
-    const config = loadServerConfig({}, { port: 0, dataDir: await mkdtemp(join(tmpdir(), 'tasklane-test-')), logLevel: 'silent', filesUrl: `s3://${BUCKET}/x`, s3Endpoint: endpoint });
+    const place = await newTestDataDir();
+    const config = loadServerConfig({}, { port: 0, dataDir: place.dataDir, dbUrl: place.dbUrl, logLevel: 'silent', filesUrl: `s3://${BUCKET}/x`, s3Endpoint: endpoint });
     const startedAt = Date.now();
     const error = await startServer(config).then(
       () => undefined,
@@ -928,16 +931,16 @@ describe('file server on an S3 bucket', () => {
     );
     expect(Date.now() - startedAt).toBeLessThan(16_000);
     expect(error?.message.replace(endpoint, 'http://127.0.0.1:PORT')).toMatchInlineSnapshot(`"Cannot reach the files bucket "tasklane-files" (s3://tasklane-files/x) at the S3 endpoint http://127.0.0.1:PORT (ECONNREFUSED). Check --files-url, TASKLANE_S3_ENDPOINT (or AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL) and the network."`);
-    await rm(config.dataDir, { recursive: true, force: true });
+    await place.remove();
   });
 
   it('answers 503 while the bucket is away, without its address, and logs why', async () => {
     const own = await startS3Server();
     await own.createBucket('going-away');
     const lines: string[] = [];
-    const dir = await mkdtemp(join(tmpdir(), 'tasklane-test-'));
-    const config = loadServerConfig({}, { port: 0, dataDir: dir, logLevel: 'error', filesUrl: 's3://going-away/files', s3Endpoint: own.endpoint });
-    const server = await startServer(config, { logStream: { write: (line: string) => lines.push(line) } });
+    const server = await startTestServer({ logLevel: 'error', filesUrl: 's3://going-away/files', s3Endpoint: own.endpoint }, undefined, {
+      logStream: { write: (line: string) => lines.push(line) },
+    });
     try {
       expect((await upload(server.url, 'a/b.txt', Buffer.from('b'))).status).toBe(200);
       await own.close();
@@ -952,7 +955,6 @@ describe('file server on an S3 bucket', () => {
       expect(logged.err.message).toContain('s3://going-away/files');
     } finally {
       await server.close();
-      await rm(dir, { recursive: true, force: true });
     }
   });
 });

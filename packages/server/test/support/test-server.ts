@@ -43,6 +43,36 @@ export async function newTestDatabase(dir: string): Promise<TestDatabase> {
   return { dbUrl, openStore: () => openStore(dbUrl, { maxConnections: 2 }), drop: () => postgres.dropDatabase(dbUrl) };
 }
 
+export interface TestDataDir {
+  dataDir: string;
+  /** Its database on this run's store (`database.dbUrl`). */
+  dbUrl: string;
+  database: TestDatabase;
+  /** Drops the database and deletes the folder. */
+  remove(): Promise<void>;
+}
+
+/**
+ * A temporary data dir and a database on this run's store, for a test that starts (and restarts) servers itself:
+ * `loadServerConfig({}, { dataDir, dbUrl, ... })`.
+ */
+export async function newTestDataDir(prefix = 'tasklane-test-'): Promise<TestDataDir> {
+  const dataDir = await mkdtemp(join(tmpdir(), prefix));
+  const database = await newTestDatabase(dataDir).catch(async (error: unknown) => {
+    await rm(dataDir, { recursive: true, force: true });
+    throw error;
+  });
+  return {
+    dataDir,
+    dbUrl: database.dbUrl,
+    database,
+    remove: async () => {
+      await database.drop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
 export interface TestServer {
   url: string;
   dir: string;
