@@ -1,9 +1,12 @@
-import { TasklaneError } from '@tasklane/protocol';
+import { isTransientError } from '@tasklane/protocol';
 import type { AgentLog } from './agent-log.js';
 
-/** Tells whether an API call failed because the server could not be reached (down, restarting, network). */
+/**
+ * Tells whether an API call failed because the server could not be reached (down, restarting, network) or answered
+ * that its database is away for now (503 DATABASE_UNAVAILABLE): either passes by itself, so the call is worth repeating.
+ */
 export function isUnreachable(error: unknown): boolean {
-  return error instanceof TasklaneError && error.code === 'SERVER_UNREACHABLE';
+  return isTransientError(error);
 }
 
 /** Waits `ms`, or less when `signal` aborts (never throws). */

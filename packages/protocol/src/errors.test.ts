@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ERROR_STATUS, ERROR_SUBCODE, TasklaneError, isErrorCode, type ErrorCode } from './errors.js';
+import { ERROR_STATUS, ERROR_SUBCODE, TasklaneError, isErrorCode, isTransientError, type ErrorCode } from './errors.js';
 
 const CODES = Object.keys(ERROR_STATUS) as ErrorCode[];
 
@@ -81,6 +81,7 @@ describe('error codes', () => {
       TOO_MANY_REQUESTS: 429,
       INTERNAL: 500,
       SERVER_UNREACHABLE: 503,
+      DATABASE_UNAVAILABLE: 503,
     });
   });
 
@@ -166,5 +167,18 @@ describe('TasklaneError', () => {
     expect(caught).toBeInstanceOf(TasklaneError);
     expect(caught).toMatchObject({ code: 'SERVER_UNREACHABLE', status: 503, subcode: 0, details: { url: 'http://127.0.0.1:8008' } });
     expect((caught as TasklaneError).cause).toBe(cause);
+  });
+});
+
+describe('isTransientError', () => {
+  it('is true for the server or its database being away, and for nothing else', () => {
+    expect(isTransientError(new TasklaneError('SERVER_UNREACHABLE', 'Cannot reach the Tasklane server'))).toBe(true);
+    expect(isTransientError(new TasklaneError('DATABASE_UNAVAILABLE', 'The database is unavailable'))).toBe(true);
+    for (const code of CODES.filter((c) => c !== 'SERVER_UNREACHABLE' && c !== 'DATABASE_UNAVAILABLE')) {
+      expect(isTransientError(new TasklaneError(code, 'message')), code).toBe(false);
+    }
+    // only Tasklane's errors: a plain error with the same code says nothing
+    expect(isTransientError(Object.assign(new Error('x'), { code: 'DATABASE_UNAVAILABLE' }))).toBe(false);
+    expect(isTransientError(undefined)).toBe(false);
   });
 });

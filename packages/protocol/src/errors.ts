@@ -28,6 +28,7 @@ export const ERROR_STATUS = {
   TOO_MANY_REQUESTS: 429,
   INTERNAL: 500,
   SERVER_UNREACHABLE: 503,
+  DATABASE_UNAVAILABLE: 503,
 } as const;
 
 /** One of Tasklane's error codes; user code can branch on `err.code`. */
@@ -60,7 +61,19 @@ export const ERROR_SUBCODE: Record<ErrorCode, number> = {
   TOO_MANY_REQUESTS: 0,
   INTERNAL: 1,
   SERVER_UNREACHABLE: 0,
+  DATABASE_UNAVAILABLE: 0,
 };
+
+/**
+ * The codes of failures that pass by themselves (the server or its database is away for a while): a client waits and
+ * sends the request again rather than giving up. The reply of a server carries a `Retry-After` header with them.
+ */
+export const TRANSIENT_ERROR_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['SERVER_UNREACHABLE', 'DATABASE_UNAVAILABLE']);
+
+/** Tells whether an error is one of {@link TRANSIENT_ERROR_CODES}: trying again later may work. */
+export function isTransientError(error: unknown): boolean {
+  return error instanceof TasklaneError && TRANSIENT_ERROR_CODES.has(error.code);
+}
 
 /** Tells whether a string is one of Tasklane's error codes. */
 export function isErrorCode(value: unknown): value is ErrorCode {

@@ -110,3 +110,43 @@ export function capJsonDepth(value: unknown, maxDepth = MAX_JSON_DEPTH, depth = 
   for (const key of Object.keys(value)) copy[key] = capJsonDepth((value as Record<string, unknown>)[key], maxDepth, depth + 1);
   return copy;
 }
+
+/**
+ * Finds the first key or text of a parsed JSON value that holds the NUL character (U+0000): PostgreSQL stores it in
+ * no text or JSON column (SQLite would), so the server refuses it wherever it comes, on either store, rather than
+ * store it on one and fail on the other. Answers where it is (`body.hyperparams.Args.lr.value`), or undefined. The
+ * walk is recursive: call it on a value {@link findJsonHazard} passed (its depth is bounded).
+ */
+export function findNulCharacter(value: unknown, where = 'body'): string | undefined {
+  const segments = nulPath(value);
+  return segments === undefined ? undefined : formatPath(where, segments.reverse().map(showKey));
+}
+
+function nulPath(value: unknown): string[] | undefined {
+  if (typeof value === 'string') return value.includes('\u0000') ? [] : undefined;
+  if (typeof value !== 'object' || value === null) return undefined;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i += 1) {
+      const found = nulPath(value[i]);
+      if (found) {
+        found.push(String(i));
+        return found;
+      }
+    }
+    return undefined;
+  }
+  for (const key of Object.keys(value)) {
+    if (key.includes('\u0000')) return [key];
+    const found = nulPath((value as Record<string, unknown>)[key]);
+    if (found) {
+      found.push(key);
+      return found;
+    }
+  }
+  return undefined;
+}
+
+/** A key as a message may show it: its NUL characters written as `\u0000`. */
+function showKey(key: string): string {
+  return key.replaceAll('\u0000', '\\u0000');
+}

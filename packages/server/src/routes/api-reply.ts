@@ -65,7 +65,13 @@ export function sendEnvelope(
 export function sendError(reply: FastifyReply, request: FastifyRequest, error: unknown) {
   const name = parseApiPath(request.url)?.name ?? 'unknown';
   if (error instanceof TasklaneError) {
-    if (error.status >= 500) request.log.error({ err: error, endpoint: name }, 'request failed');
+    if (error.code === 'DATABASE_UNAVAILABLE') {
+      // The store logged one warning when the database went away (and logs when it is back): no stack per request.
+      request.log.debug({ endpoint: name, reason: error.details?.reason }, 'request failed: the database is unavailable');
+      reply.header('retry-after', String(error.details?.retry_after_sec ?? 5));
+    } else if (error.status >= 500) {
+      request.log.error({ err: error, endpoint: name }, 'request failed');
+    }
     return sendEnvelope(reply, request, error.status, {
       data: {},
       subcode: error.subcode,

@@ -3,6 +3,7 @@ import {
   ENDPOINTS,
   MAX_JSON_VALUES,
   batchCountExcess,
+  findNulCharacter,
   TasklaneError,
   isEndpointName,
   isWriteEndpoint,
@@ -76,6 +77,8 @@ export function registerApiRoute(app: FastifyInstance, options: ApiRouteOptions)
           ...(name === 'events.add_batch' ? { checkItemCount: batchCountExcess } : {}),
         });
         const parsed = mergeQuery(body, request.query as Record<string, unknown>);
+        // JSON writes NUL only as the escape \u0000, a query string as %00: without either, no walk is needed.
+        if (raw?.includes('\\u0000') === true || request.url.includes('%00')) refuseNulCharacters(name, parsed);
         const data = await callEndpoint(name, parsed, options, request, reply);
         return sendEnvelope(reply, request, 200, { data });
       } catch (error) {
@@ -83,6 +86,31 @@ export function registerApiRoute(app: FastifyInstance, options: ApiRouteOptions)
       }
     },
   });
+}
+
+/**
+ * Refuses a request that holds the NUL character (U+0000) anywhere, keys included: PostgreSQL cannot store it in text
+ * or JSON, so both stores refuse it alike. The one exception is console text (the `msg` of a log event), which may be
+ * any process's output: the events service stores its NULs as U+FFFD instead.
+ */
+function refuseNulCharacters(name: EndpointName, value: unknown): void {
+  let path: string | undefined;
+  if (EVENT_WRITE_ENDPOINTS.has(name)) {
+    const items: unknown[] = Array.isArray(value) ? value : [value];
+    for (let i = 0; i < items.length && path === undefined; i += 1) {
+      const item = items[i];
+      const isLogEvent = typeof item === 'object' && item !== null && (item as { type?: unknown }).type === 'log';
+      path = findNulCharacter(isLogEvent ? { ...item, msg: '' } : item, Array.isArray(value) ? `body.${i}` : 'body');
+    }
+  } else {
+    path = findNulCharacter(value);
+  }
+  if (path === undefined) return;
+  throw new TasklaneError(
+    'INVALID_INPUT',
+    `Invalid request: ${path} contains the NUL character (U+0000), which cannot be stored. Remove it (or replace it, e.g. with U+FFFD) and send the request again.`,
+    { fields: [path] },
+  );
 }
 
 /**
@@ -117,30 +145,44 @@ async function callEndpoint(name: EndpointName, rawBody: unknown, options: ApiRo
   const handler = HANDLERS[name] as Handler<EndpointName>;
   const caller = callerOf(request);
   const prepared = await prepareOutsideTransaction(name, input, options, request, caller);
-  const afterCommit: (() => Promise<void>)[] = [];
+  // What the unit of work leaves for after its commit. On PostgreSQL a unit of work may run more than once (a
+  // serialization failure re-runs it from the start), so each attempt collects its own and only the attempt that
+  // committed counts: its file deletions run once, and its cookie is the one set.
   const secure = request.protocol === 'https';
-  const session: ServiceContext['session'] = {
-    set: (token, maxAgeSec) => void reply.header('set-cookie', sessionCookie(token, maxAgeSec, secure)),
-    clear: () => void reply.header('set-cookie', sessionCookie('', 0, secure)),
-  };
+  let committed: Attempt | undefined;
   const data = await options.store.transaction(
-    (repos) =>
-      handler(
+    (repos) => {
+      const attempt: Attempt = { afterCommit: [], cookie: undefined };
+      committed = attempt;
+      return handler(
         {
           ...options.context,
           repos,
           caller: prepared.caller,
           ...(options.auth !== undefined ? { auth: options.auth } : {}),
-          session,
+          session: {
+            set: (token, maxAgeSec) => void (attempt.cookie = sessionCookie(token, maxAgeSec, secure)),
+            clear: () => void (attempt.cookie = sessionCookie('', 0, secure)),
+          },
           prepared: prepared.value,
-          afterCommit: (work) => afterCommit.push(work),
+          afterCommit: (work) => attempt.afterCommit.push(work),
         },
         input as never,
-      ),
+      );
+    },
     { readOnly: READ_ONLY_ENDPOINTS.has(name) },
   );
+  const { afterCommit, cookie } = committed ?? { afterCommit: [], cookie: undefined };
+  if (cookie !== undefined) reply.header('set-cookie', cookie);
   for (const work of afterCommit) await work();
   return data;
+}
+
+/** What one run of an endpoint's unit of work leaves for after its commit. */
+interface Attempt {
+  afterCommit: (() => Promise<void>)[];
+  /** The Set-Cookie value of the session cookie, when the endpoint set or cleared it. */
+  cookie: string | undefined;
 }
 
 /**
@@ -218,7 +260,8 @@ function decodeUser(value: string | string[] | undefined): string | undefined {
   if (typeof value !== 'string') return undefined;
   try {
     const user = decodeURIComponent(value).trim();
-    return user.length > 0 && user.length <= 128 ? user : undefined;
+    // A NUL could not be stored as the task's user (see refuseNulCharacters): ignored like a name too long.
+    return user.length > 0 && user.length <= 128 && !user.includes('\u0000') ? user : undefined;
   } catch {
     return undefined; // not URI-encoded: ignored rather than refusing the call
   }

@@ -319,7 +319,9 @@ async function sortOutEvents(
     const timestamp = Math.round(event.ts ?? event.timestamp ?? nowMs);
     if (event.type === 'log') {
       const worker = event.worker ?? callerWorker;
-      logs.push({ type: 'log', task: task.id, id: event.id ?? newId(), timestamp, level: event.level, worker, msg: event.msg });
+      // Console text is any process's output and may hold NUL, which PostgreSQL cannot store: U+FFFD on both stores.
+      const msg = event.msg.includes('\u0000') ? event.msg.replaceAll('\u0000', '\uFFFD') : event.msg;
+      logs.push({ type: 'log', task: task.id, id: event.id ?? newId(), timestamp, level: event.level, worker, msg });
       continue;
     }
     const metric = event.metric ?? '';

@@ -93,7 +93,15 @@ export function createPostgresPool(url: string, options: PostgresPoolOptions = {
   });
   // Without a listener, an idle connection's error would end the process.
   pool.on('error', (error) => options.onIdleError?.(error));
+  // The pool listens to a connection only while it is idle. A connection lent to a unit of work that breaks between
+  // two of its queries (the database restarted while the service computed) emits 'error' too, and an 'error' nobody
+  // listens to ends the process. Its next query fails with the cause anyway, and the pool drops it when it comes back.
+  pool.on('connect', (client) => client.on('error', ignoreLentConnectionError));
   return pool;
+}
+
+function ignoreLentConnectionError(): void {
+  // reported by the connection's next query (see createPostgresPool)
 }
 
 /** A pool and the Kysely over it; `db.destroy()` ends the pool. */

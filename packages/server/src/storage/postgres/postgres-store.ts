@@ -2,6 +2,7 @@ import type { Kysely, Transaction } from 'kysely';
 import { TasklaneError } from '@tasklane/protocol';
 import { SqlEvents } from '../events.js';
 import { POSTGRES_DIALECT } from '../sql/dialect.js';
+import { databaseOutageOf, isUnstorableText, type DatabaseOutage } from '../sql/errors.js';
 import type { Database } from '../sql/schema.js';
 import { SqlModels } from '../models.js';
 import { SqlProjects } from '../projects.js';
@@ -11,7 +12,7 @@ import { SqlTasks } from '../tasks.js';
 import { SqlUsers } from '../users.js';
 import { PostgresEventRows } from './postgres-event-rows.js';
 import { migratePostgres } from './migrate.js';
-import { connectPostgres, type PostgresPoolOptions } from './pool.js';
+import { connectPostgres, redactDatabaseUrl, type PostgresPoolOptions } from './pool.js';
 
 export interface PostgresStoreOptions extends PostgresPoolOptions {
   /** Called when another process is migrating the database and this one waits for it. */
@@ -30,7 +31,26 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     await db.destroy();
     throw error;
   }
-  return new PostgresStore(db);
+  return new PostgresStore(db, redactDatabaseUrl(url));
+}
+
+/** The database went away or came back (see {@link watchDatabaseAvailability}). */
+export type DatabaseAvailabilityChange =
+  | { isAvailable: false; url: string; reason: string; cause: string }
+  | { isAvailable: true; url: string; unavailableMs: number };
+
+/** How long a client should wait before it sends a request the database could not serve again (`Retry-After`). */
+export const DATABASE_RETRY_AFTER_SEC = 5;
+
+/**
+ * Calls `listener` each time the store's database goes away (the first request or probe that fails for it) and each
+ * time it is back (the first that succeeds after), so the server logs one line for each rather than one per request.
+ * Answers false for a store that has no database to lose (SQLite's file).
+ */
+export function watchDatabaseAvailability(store: Store, listener: (change: DatabaseAvailabilityChange) => void): boolean {
+  if (!(store instanceof PostgresStore)) return false;
+  store.watchAvailability(listener);
+  return true;
 }
 
 /** Attempts of a unit of work that PostgreSQL aborted to keep transactions serializable (or to break a deadlock). */
@@ -49,8 +69,15 @@ const RETRYABLE = new Set(['40001', '40P01']);
 class PostgresStore implements Store {
   readonly kind = 'postgres' as const;
   private isClosed = false;
+  /** When the database went away (the first failure for that), or undefined while it serves. */
+  private unavailableSince: number | undefined;
+  private readonly listeners: ((change: DatabaseAvailabilityChange) => void)[] = [];
 
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    /** The database's URL, password hidden. */
+    private readonly url: string,
+  ) {}
 
   async transaction<T>(work: (repos: Repositories) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
     if (this.isClosed) throw new TasklaneError('INTERNAL', 'The PostgreSQL store is closed.');
@@ -58,23 +85,94 @@ class PostgresStore implements Store {
       const builder = options.readOnly
         ? this.db.transaction().setIsolationLevel('repeatable read').setAccessMode('read only')
         : this.db.transaction().setIsolationLevel('serializable');
+      // Whether the unit of work had finished: a failure after that came from COMMIT (or the ROLLBACK that followed).
+      let isWorkDone = false;
       try {
-        return await builder.execute((trx) => work(postgresRepositories(trx)));
+        const result = await builder.execute(async (trx) => {
+          const value = await work(postgresRepositories(trx));
+          isWorkDone = true;
+          return value;
+        });
+        this.noteAvailable();
+        return result;
       } catch (error) {
+        const outage = databaseOutageOf(error);
+        if (outage !== undefined) throw this.unavailable(outage, error, options.readOnly ? undefined : isWorkDone ? 'unknown' : 'not_applied');
+        if (isUnstorableText(error)) {
+          throw new TasklaneError(
+            'INVALID_INPUT',
+            'A text of this request holds a character the database cannot store (the NUL character, U+0000); nothing was ' +
+              'applied. Remove it and send the request again.',
+            {},
+            { cause: error },
+          );
+        }
         const code = (error as { code?: unknown } | null)?.code;
         if (attempt === MAX_ATTEMPTS || typeof code !== 'string' || !RETRYABLE.has(code)) throw error;
         // A short, growing, jittered pause, so that the units that collided do not collide again.
-        await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * 2 ** attempt));
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(5 * 2 ** attempt, 250)));
       }
     }
   }
 
   async schemaVersion(): Promise<number> {
-    const row = await this.db
-      .selectFrom('schema_migrations')
-      .select((eb) => eb.fn.max('version').as('version'))
-      .executeTakeFirst();
-    return Number(row?.version ?? 0);
+    if (this.isClosed) throw new TasklaneError('INTERNAL', 'The PostgreSQL store is closed.');
+    try {
+      const row = await this.db
+        .selectFrom('schema_migrations')
+        .select((eb) => eb.fn.max('version').as('version'))
+        .executeTakeFirst();
+      this.noteAvailable();
+      return Number(row?.version ?? 0);
+    } catch (error) {
+      const outage = databaseOutageOf(error);
+      throw outage === undefined ? error : this.unavailable(outage, error, undefined);
+    }
+  }
+
+  watchAvailability(listener: (change: DatabaseAvailabilityChange) => void): void {
+    this.listeners.push(listener);
+  }
+
+  /**
+   * The error a request gets while the database is away, noting that it is (once). A connection is never re-tried
+   * here: a unit of work whose COMMIT may have been applied must not run twice, and the others are cheap to send again.
+   * `writeOutcome`: whether a write was surely not applied, or may have been (the connection broke during COMMIT).
+   */
+  private unavailable(outage: DatabaseOutage, cause: unknown, writeOutcome: 'not_applied' | 'unknown' | undefined): TasklaneError {
+    if (this.unavailableSince === undefined) {
+      this.unavailableSince = Date.now();
+      this.emit({ isAvailable: false, url: this.url, reason: outage.reason, cause: outage.text });
+    }
+    const outcome =
+      writeOutcome === 'unknown'
+        ? ' The connection broke while this change was being committed: it may or may not have been applied; read the data again before sending it once more.'
+        : writeOutcome === 'not_applied'
+          ? ' Nothing of this request was applied.'
+          : '';
+    return new TasklaneError(
+      'DATABASE_UNAVAILABLE',
+      `The server's database is unavailable (${outage.text}).${outcome} Try again in ${DATABASE_RETRY_AFTER_SEC} s; the server log says more.`,
+      { reason: outage.reason, retry_after_sec: DATABASE_RETRY_AFTER_SEC, ...(writeOutcome !== undefined ? { write_outcome: writeOutcome } : {}) },
+      { cause },
+    );
+  }
+
+  private noteAvailable(): void {
+    if (this.unavailableSince === undefined) return;
+    const unavailableMs = Date.now() - this.unavailableSince;
+    this.unavailableSince = undefined;
+    this.emit({ isAvailable: true, url: this.url, unavailableMs });
+  }
+
+  private emit(change: DatabaseAvailabilityChange): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(change);
+      } catch {
+        // a listener's failure (a log stream) must not change what the request gets
+      }
+    }
   }
 
   async close(): Promise<void> {
