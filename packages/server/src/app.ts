@@ -85,6 +85,8 @@ export async function buildApp(config: ServerConfig, deps: AppDependencies = {})
       },
     },
     bodyLimit: config.maxRequestBytes,
+    // Forwarding headers only from the proxies named (request.ip, request.protocol); none by default.
+    trustProxy: config.trustProxy.length > 0 ? [...config.trustProxy] : false,
     // Per-request lines only when debugging; lifecycle and errors are logged either way.
     logController: new LogController({ disableRequestLogging: config.logLevel !== 'debug' && config.logLevel !== 'trace' }),
     genReqId: () => Math.random().toString(16).slice(2, 10),

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
@@ -56,6 +57,18 @@ function parseFilesUrl(url: string): Omit<Extract<FilesLocation, { kind: 's3' }>
   return { kind: 'folder', dir: resolve(url) };
 }
 
+/** An address or network a trusted proxy has, as proxy-addr (Fastify's trustProxy) reads it. */
+function isProxyAddress(value: string): boolean {
+  if (value === 'loopback' || value === 'linklocal' || value === 'uniquelocal') return true;
+  const slash = value.indexOf('/');
+  const address = slash === -1 ? value : value.slice(0, slash);
+  const family = isIP(address);
+  if (family === 0) return false;
+  if (slash === -1) return true;
+  const bits = value.slice(slash + 1);
+  return /^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128);
+}
+
 /** Every setting of the server, with its default. */
 export const ServerConfigSchema = z.object({
   host: z.string().min(1).default('127.0.0.1'),
@@ -91,6 +104,17 @@ export const ServerConfigSchema = z.object({
    * from a browser, besides the server's own web UI. Requests carrying any other `Origin` get 403.
    */
   corsAllowedOrigins: NameList.default([]),
+  /**
+   * Reverse proxies whose `X-Forwarded-For` / `X-Forwarded-Proto` / `X-Forwarded-Host` the server believes: their
+   * addresses or networks (`10.0.0.5`, `10.0.0.0/8`, `::1`, or `loopback`, `linklocal`, `uniquelocal`). Behind a
+   * proxy, without this every client has the proxy's address (one sign-in rate limit for all) and plain http. None by
+   * default: a client's own forwarding headers are ignored.
+   */
+  trustProxy: NameList.pipe(
+    z.array(
+      z.string().refine(isProxyAddress, 'expected IP addresses or networks (10.0.0.5, 10.0.0.0/8, ::1/128) or loopback, linklocal, uniquelocal'),
+    ),
+  ).default([]),
   /** Largest request body the API accepts (ClearML's SDK cuts its batches at 15 MiB). @default 16 MiB */
   maxRequestBytes: z.coerce.number().int().positive().default(16 * 1024 * 1024),
   /** A client must send its request headers within this time. */
@@ -172,6 +196,7 @@ const ENV_KEYS: Record<string, keyof ServerConfigInput> = {
   TASKLANE_WORKER_TIMEOUT_SEC: 'workerTimeoutSec',
   TASKLANE_ALLOWED_HOSTS: 'allowedHosts',
   TASKLANE_CORS_ALLOWED_ORIGINS: 'corsAllowedOrigins',
+  TASKLANE_TRUST_PROXY: 'trustProxy',
   TASKLANE_MAX_REQUEST_BYTES: 'maxRequestBytes',
   TASKLANE_HEADERS_TIMEOUT_SEC: 'headersTimeoutSec',
   TASKLANE_BODY_TIMEOUT_SEC: 'bodyTimeoutSec',

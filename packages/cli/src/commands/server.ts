@@ -18,6 +18,7 @@ interface ServerOptions {
   webDir?: string;
   allowedHosts?: string;
   corsAllowedOrigins?: string;
+  trustProxy?: string;
   auth?: string;
 }
 
@@ -64,6 +65,11 @@ export function registerServerCommand(program: Command): void {
         '"https://notebook.internal" (other origins get 403)',
     )
     .option(
+      '--trust-proxy <addresses>',
+      'comma-separated addresses or networks of reverse proxies whose X-Forwarded-For/-Proto/-Host to believe, e.g. ' +
+        '"127.0.0.1" or "10.0.0.0/8" (loopback, linklocal, uniquelocal name those ranges; default: none)',
+    )
+    .option(
       '--auth <mode>',
       'on: every request needs a key pair, token or web sign-in; off: none (loopback only); auto: off only on ' +
         'loopback with no users (default: auto)',
@@ -99,6 +105,7 @@ Examples:
         webDir: options.webDir,
         allowedHosts: options.allowedHosts,
         corsAllowedOrigins: options.corsAllowedOrigins,
+        trustProxy: options.trustProxy,
         auth: options.auth as ServerConfigInput['auth'],
       };
       const loaded = loadServerConfig(process.env, overrides, options.config ?? process.env.TASKLANE_CONFIG);
