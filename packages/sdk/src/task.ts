@@ -31,6 +31,7 @@ import type { ApiClient } from './client/api-client.js';
 import { loadSdkConfig, type SdkConfig } from './config.js';
 import { captureConsole } from './console-capture.js';
 import { EventReporter, type ReportEvent } from './event-reporter.js';
+import { deliverFinalStatus } from './final-status.js';
 import { Logger } from './logger.js';
 import { flattenObject, fromParamText, setAtPath, toParamText } from './params.js';
 import { readLastTask, writeLastTask } from './reuse-cache.js';
@@ -774,13 +775,20 @@ export class Task {
       await this.artifactUploads;
       await this.writes;
       await this.uploads;
+      // One deadline for the reports and the status: a server away for long holds the end of the run 15 s, as before.
+      const deadline = Date.now() + 15_000;
       try {
-        await this.reporter?.flush(Date.now() + 15_000);
+        await this.reporter?.flush(deadline);
       } catch (error) {
         warn(`${this.reporter?.pendingCount() ?? 0} reports could not be delivered: ${(error as Error).message}`);
       }
       try {
-        await this.api.call(`tasks.${outcome.status}`, this.statusBody(outcome));
+        await deliverFinalStatus({
+          status: outcome.status,
+          send: () => this.api.call(`tasks.${outcome.status}`, this.statusBody(outcome)),
+          readStatus: async () => (await this.api.call('tasks.get_all', { id: [this.id], only_fields: ['status'] })).tasks[0]?.status,
+          deadline,
+        });
       } catch (error) {
         warn(`could not mark task ${shortId(this.id)} ${outcome.status}: ${(error as Error).message}`);
       }
