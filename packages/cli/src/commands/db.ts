@@ -24,6 +24,7 @@ function progressReporter(stream: NodeJS.WriteStream): { onProgress: (progress: 
   const isTty = stream.isTTY === true;
   let lastDrawMs = 0;
   let isLineOpen = false;
+  let drawnTable: string | undefined;
   return {
     onProgress: ({ table, rowsDone, rowsTotal }) => {
       const isDone = rowsDone >= rowsTotal;
@@ -31,10 +32,12 @@ function progressReporter(stream: NodeJS.WriteStream): { onProgress: (progress: 
         if (isDone) stream.write(`migrate-sqlite: ${table}: ${formatCount(rowsDone)} ${rowsDone === 1 ? 'row' : 'rows'} copied\n`);
         return;
       }
+      // A table's first and last states are always drawn; those between, at most every REDRAW_MS.
       const now = performance.now();
-      if (!isDone && now - lastDrawMs < REDRAW_MS) return;
+      if (!isDone && table === drawnTable && now - lastDrawMs < REDRAW_MS) return;
       lastDrawMs = now;
-      stream.write(`\r${progressLine(table, rowsDone, rowsTotal, Math.max(20, (stream.columns ?? 80) - 1))}\x1b[K${isDone ? '\n' : ''}`);
+      drawnTable = table;
+      stream.write(`\r${progressLine(table, rowsDone, rowsTotal, Math.max(20, (stream.columns || 80) - 1))}\x1b[K${isDone ? '\n' : ''}`);
       isLineOpen = !isDone;
     },
     end: () => {

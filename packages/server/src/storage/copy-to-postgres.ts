@@ -41,7 +41,7 @@ export interface CopyProgress {
 }
 
 export interface CopyToPostgresOptions {
-  /** Called as each table starts (0 rows done) and after each batch written. */
+  /** Called as each table starts (0 rows done; an empty table is then done) and after each batch written. */
   onProgress?: (progress: CopyProgress) => void;
   /**
    * Rows per INSERT at most.
@@ -509,7 +509,6 @@ async function copyTable(
     if (batch.length >= batchRows || bytes >= batchBytes) await flush();
   }
   await flush();
-  if (done === 0) options.onProgress?.({ table: plan.name, rowsDone: 0, rowsTotal: total });
   return done;
 }
 
