@@ -46,7 +46,20 @@ export async function buildApp(config: ServerConfig, deps: AppDependencies = {})
   const files = await openFileStore(config.files);
   let store: Store;
   try {
-    store = await openStore(config.dbUrl, { maxConnections: config.dbPoolSize });
+    store = await openStore(config.dbUrl, {
+      maxConnections: config.dbPoolSize,
+      // Before the logger exists: one log line, as the logger would write it, so a wait never looks like a hang.
+      onMigrationWait: () =>
+        (deps.logStream ?? process.stderr).write(
+          `${JSON.stringify({
+            level: 40,
+            time: Date.now(),
+            msg:
+              'waiting for another Tasklane process to finish migrating the database (it holds the migration lock; ' +
+              "if none is starting, find the holder: SELECT pid FROM pg_locks WHERE locktype = 'advisory')",
+          })}\n`,
+        ),
+    });
   } catch (error) {
     await files.close();
     throw error;
