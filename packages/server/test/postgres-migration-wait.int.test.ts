@@ -1,5 +1,6 @@
-// A server starting while another process holds PostgreSQL's migration lock says it waits, then starts once the lock
-// is let go (instead of sitting silent, not listening).
+// Starting on PostgreSQL: a server starting while another process holds the migration lock says it waits, then starts
+// once the lock is let go (instead of sitting silent, not listening); a database user that may not create tables is
+// told what to grant.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,6 +41,35 @@ describe.skipIf(onPostgres || !postgres)(`a server waiting for the migration loc
     } finally {
       await holder.end();
       await postgres!.dropDatabase(dbUrl);
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('tells a database user that may not create tables what to grant, the password hidden', async () => {
+    const dbUrl = await postgres!.newDatabase();
+    const dataDir = await mkdtemp(join(tmpdir(), 'tasklane-no-privilege-'));
+    const role = `tl_guest_${process.pid}_${Date.now()}`;
+    const admin = new pg.Client({ connectionString: dbUrl });
+    await admin.connect();
+    try {
+      // Not the database's owner: since PostgreSQL 15 it may not create tables in public.
+      await admin.query(`CREATE ROLE ${role} LOGIN PASSWORD 'guest-password-123'`);
+      const url = new URL(dbUrl);
+      url.username = role;
+      url.password = 'guest-password-123';
+      const error = await startServer(loadServerConfig({}, { port: 0, dbUrl: url.toString(), logLevel: 'silent', dataDir })).then(
+        (server) => server.close().then(() => undefined),
+        (caught: Error) => caught,
+      );
+      expect(error?.message).toMatch(/^The database user may not create Tasklane's tables \(permission denied for schema public\)\. Make it the database's owner/);
+      expect(error?.message).not.toContain('guest-password-123');
+    } finally {
+      await admin.end();
+      await postgres!.dropDatabase(dbUrl);
+      const cleanup = new pg.Client({ connectionString: postgres!.url });
+      await cleanup.connect();
+      await cleanup.query(`DROP ROLE IF EXISTS ${role}`);
+      await cleanup.end();
       await rm(dataDir, { recursive: true, force: true });
     }
   });

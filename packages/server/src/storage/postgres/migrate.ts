@@ -37,6 +37,23 @@ async function checkServer(client: pg.PoolClient): Promise<void> {
   }
 }
 
+/**
+ * A migration refused for want of privileges (42501, e.g. "permission denied for schema public": since PostgreSQL 15
+ * only the database's owner may create tables in its public schema by default), as what to do about it.
+ */
+function lackOfPrivilege(error: unknown): TasklaneError | undefined {
+  const cause = error instanceof TasklaneError && error.cause !== undefined ? error.cause : error;
+  if ((cause as { code?: unknown } | null)?.code !== '42501') return undefined;
+  return new TasklaneError(
+    'INVALID_INPUT',
+    `The database user may not create Tasklane's tables (${(cause as Error).message}). Make it the database's owner ` +
+      '(ALTER DATABASE <database> OWNER TO <user>), or grant it CREATE and USAGE on the schema public (GRANT CREATE, ' +
+      'USAGE ON SCHEMA public TO <user>, as the owner).',
+    { sqlstate: '42501' },
+    { cause },
+  );
+}
+
 export interface MigrationOutcome {
   /** The versions this call applied, in order (none when another process had applied them). */
   applied: number[];
@@ -114,7 +131,7 @@ export async function migratePostgres(
     }
   } catch (error) {
     isBroken ||= !(error instanceof TasklaneError);
-    throw error;
+    throw lackOfPrivilege(error) ?? error;
   } finally {
     // A connection in an unknown state (the lock possibly still held) is closed, not returned to the pool.
     client.release(isBroken);
