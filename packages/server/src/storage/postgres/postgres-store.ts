@@ -56,6 +56,9 @@ export function watchDatabaseAvailability(store: Store, listener: (change: Datab
 /** Attempts of a unit of work that PostgreSQL aborted to keep transactions serializable (or to break a deadlock). */
 const MAX_ATTEMPTS = 8;
 
+/** How many connections that broke while idle a unit of work tries before it answers that the database is away. */
+const STALE_CONNECTION_RETRIES = 3;
+
 /** SQLSTATEs after which running the whole unit of work again is right: serialization_failure, deadlock_detected. */
 const RETRYABLE = new Set(['40001', '40P01']);
 
@@ -81,14 +84,18 @@ class PostgresStore implements Store {
 
   async transaction<T>(work: (repos: Repositories) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
     if (this.isClosed) throw new TasklaneError('INTERNAL', 'The PostgreSQL store is closed.');
+    let staleRetries = 0;
     for (let attempt = 1; ; attempt += 1) {
       const builder = options.readOnly
         ? this.db.transaction().setIsolationLevel('repeatable read').setAccessMode('read only')
         : this.db.transaction().setIsolationLevel('serializable');
       // Whether the unit of work had finished: a failure after that came from COMMIT (or the ROLLBACK that followed).
       let isWorkDone = false;
+      // Whether the unit of work had begun: a failure before that came from BEGIN, and nothing of the unit was sent.
+      let isWorkStarted = false;
       try {
         const result = await builder.execute(async (trx) => {
+          isWorkStarted = true;
           const value = await work(postgresRepositories(trx));
           isWorkDone = true;
           return value;
@@ -97,6 +104,12 @@ class PostgresStore implements Store {
         return result;
       } catch (error) {
         const outage = databaseOutageOf(error);
+        // A connection that broke while idle in the pool (the database restarted) is lent before the pool hears of
+        // it; BEGIN fails on it with nothing sent, so the unit runs again on another connection, a fresh one if need be.
+        if (outage?.reason === 'connection_lost' && !isWorkStarted && staleRetries < STALE_CONNECTION_RETRIES) {
+          staleRetries += 1;
+          continue;
+        }
         if (outage !== undefined) throw this.unavailable(outage, error, options.readOnly ? undefined : isWorkDone ? 'unknown' : 'not_applied');
         if (isUnstorableText(error)) {
           throw new TasklaneError(
@@ -117,16 +130,20 @@ class PostgresStore implements Store {
 
   async schemaVersion(): Promise<number> {
     if (this.isClosed) throw new TasklaneError('INTERNAL', 'The PostgreSQL store is closed.');
-    try {
-      const row = await this.db
-        .selectFrom('schema_migrations')
-        .select((eb) => eb.fn.max('version').as('version'))
-        .executeTakeFirst();
-      this.noteAvailable();
-      return Number(row?.version ?? 0);
-    } catch (error) {
-      const outage = databaseOutageOf(error);
-      throw outage === undefined ? error : this.unavailable(outage, error, undefined);
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        const row = await this.db
+          .selectFrom('schema_migrations')
+          .select((eb) => eb.fn.max('version').as('version'))
+          .executeTakeFirst();
+        this.noteAvailable();
+        return Number(row?.version ?? 0);
+      } catch (error) {
+        const outage = databaseOutageOf(error);
+        // A read: on a connection that broke while idle, asked again (see transaction).
+        if (outage?.reason === 'connection_lost' && attempt < STALE_CONNECTION_RETRIES) continue;
+        throw outage === undefined ? error : this.unavailable(outage, error, undefined);
+      }
     }
   }
 

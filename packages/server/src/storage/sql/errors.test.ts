@@ -28,7 +28,7 @@ describe('databaseOutageOf', () => {
 
   it.each([
     ['Connection terminated unexpectedly', 'connection_lost'],
-    ['Connection terminated due to connection timeout', 'connection_lost'],
+    ['Connection terminated due to connection timeout', 'no_answer'],
     ['Client has encountered a connection error and is not queryable', 'connection_lost'],
     ['timeout exceeded when trying to connect', 'no_answer'],
   ])('takes the driver\'s "%s" for the database being away', (message, reason) => {

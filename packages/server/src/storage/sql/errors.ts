@@ -40,7 +40,9 @@ const SQLSTATES: Readonly<Record<string, { reason: DatabaseOutage['reason']; nam
  * the message: these are the driver's own texts (pg 8, pg-pool 3), not the server's.
  */
 const DRIVER_MESSAGES: readonly { start: string; reason: DatabaseOutage['reason'] }[] = [
-  { start: 'Connection terminated', reason: 'connection_lost' }, // "... unexpectedly", "... due to connection timeout"
+  // A new connection that did not come up within the pool's wait (the pool ends it so).
+  { start: 'Connection terminated due to connection timeout', reason: 'no_answer' },
+  { start: 'Connection terminated', reason: 'connection_lost' }, // "... unexpectedly"
   { start: 'Client has encountered a connection error and is not queryable', reason: 'connection_lost' },
   { start: 'timeout exceeded when trying to connect', reason: 'no_answer' }, // the pool's acquire timeout
   { start: 'Connection refused', reason: 'connection_refused' },
