@@ -193,7 +193,7 @@ export async function copySqliteToPostgres(from: string, targetUrl: string, opti
   try {
     const schemaVersion = checkSourceSchema(source, file);
     const tables = readSourceTables(source);
-    const { pool, db } = await connectPostgres(targetUrl, {
+    const { pool } = await connectPostgres(targetUrl, {
       maxConnections: 1,
       applicationName: 'tasklane-migrate-sqlite',
       ...(options.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: options.connectTimeoutMs }),
@@ -218,7 +218,8 @@ export async function copySqliteToPostgres(from: string, targetUrl: string, opti
         client.release(isBroken);
       }
     } finally {
-      await db.destroy();
+      // Not the Kysely's destroy(): it ends the pool only once it has run a query itself, and this copy never does.
+      await pool.end();
     }
   } finally {
     source.close();
