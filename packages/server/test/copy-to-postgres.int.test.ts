@@ -19,6 +19,18 @@ import { onPostgres, startTestServer, type TestServer } from './support/test-ser
 const postgres = testPostgres();
 const why = !postgres ? `PostgreSQL skipped: ${postgresSkipReason()}` : onPostgres ? 'runs once, in the integration project (it makes its own SQLite and PostgreSQL databases)' : '';
 
+/** Connections the copy left open on a database (none, once it returned or failed). */
+async function copySessions(url: string): Promise<number> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const result = await client.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'tasklane-migrate-sqlite'");
+    return result.rows[0].n as number;
+  } finally {
+    await client.end();
+  }
+}
+
 function basic(accessKey: string, secretKey: string): string {
   return `Basic ${Buffer.from(`${accessKey}:${secretKey}`).toString('base64')}`;
 }
@@ -226,6 +238,10 @@ describe.skipIf(why !== '')(`copySqliteToPostgres ${why}`, () => {
     expect(report.target).not.toContain(new URL(targetUrl).password);
   });
 
+  it('leaves no connection open behind it', async () => {
+    expect(await copySessions(targetUrl)).toBe(0);
+  });
+
   it('copies every row as it was, other_events in SQLite rowid order, and leaves the SQLite file unchanged', async () => {
     const copied = await postgresRows(targetUrl);
     expect(copied).toEqual(sourceTables);
@@ -376,6 +392,7 @@ describe.skipIf(why !== '')(`copySqliteToPostgres ${why}`, () => {
         const error = await errorOf(copySqliteToPostgres(sourceDir, url));
         expect(shown(error, url)).toMatchInlineSnapshot(`"The PostgreSQL database URL is not empty: queues (2 rows), tasks (1 row). Copy into an empty database (createdb -O USER NEW_DATABASE, then --to with its name); nothing was changed."`);
         expect(await postgresRows(url)).toEqual(rowsBefore);
+        expect(await copySessions(url)).toBe(0);
       } finally {
         await postgres!.dropDatabase(url);
       }
