@@ -282,27 +282,35 @@ describe.skipIf(!postgres || !hasChromium)(`two server processes on one PostgreS
       code: 'UNAUTHORIZED',
       details: { reason: 'revoked_key' },
     });
-    // ...and on A once its cached state is older than AUTH_STATE_TTL_MS.
-    let refusal: unknown;
-    while (refusal === undefined) {
-      refusal = await onA.call('users.get_current_user', {}).then(
-        () => undefined,
-        (error: unknown) => error,
-      );
-      if (refusal === undefined) {
-        expect(performance.now() - revokedAt, 'the revoked key still works on A').toBeLessThan(AUTH_STATE_TTL_MS + 1000);
+    // ...and on A, the key pair and the token made from it (each a state A read before the revocation), once that
+    // copy is older than AUTH_STATE_TTL_MS: no request sent later than that after the revocation is let in. (Measured
+    // from when each request was sent, so a slow answer on a busy machine does not count against the server.)
+    const polled = async (client: ApiClient, what: string) => {
+      let lastAcceptedMs: number | undefined;
+      for (;;) {
+        const sentMs = Math.round(performance.now() - revokedAt);
+        const refusal = await client.call('users.get_current_user', {}).then(
+          () => undefined,
+          (error: unknown) => error,
+        );
+        if (refusal !== undefined) {
+          expect(refusal, what).toMatchObject({ code: 'UNAUTHORIZED', details: { reason: 'revoked_key' } });
+          return { lastAcceptedMs, refusedMs: Math.round(performance.now() - revokedAt) };
+        }
+        lastAcceptedMs = sentMs;
+        expect(sentMs, `the revoked ${what} still works on A`).toBeLessThan(AUTH_STATE_TTL_MS + 5000);
         await sleep(20);
       }
-    }
-    const heldForMs = Math.round(performance.now() - revokedAt);
-    expect(refusal).toMatchObject({ code: 'UNAUTHORIZED', details: { reason: 'revoked_key' } });
-    // A's copy of the key's state was read before the revocation, so it is at most AUTH_STATE_TTL_MS old by then;
-    // the rest is the round trip of one request on a busy test machine (the secret's own 10-minute memory must not count).
-    expect(heldForMs).toBeLessThanOrEqual(AUTH_STATE_TTL_MS + 400);
-    await expect(byToken(a).call('users.get_current_user', {})).rejects.toMatchObject({ details: { reason: 'revoked_key' } });
+    };
+    const [key, tokenOfKey] = await Promise.all([polled(onA, 'key pair'), polled(byToken(a), 'token')]);
+    // The secret's own 10-minute memory and the token's verified signature must not keep them working.
+    expect(key.lastAcceptedMs ?? 0).toBeLessThan(AUTH_STATE_TTL_MS);
+    expect(tokenOfKey.lastAcceptedMs ?? 0).toBeLessThan(AUTH_STATE_TTL_MS);
     // The key pair the other tests use still works on both.
     for (const server of [a, b]) expect((await apiOf(server).call('users.get_current_user', {})).user.name).toBe('alice');
-    process.stdout.write(`multi-process auth: key revoked through B refused on A after ${heldForMs} ms\n`);
+    process.stdout.write(
+      `multi-process auth: revoked through B; on A the key pair was last let in by a request sent ${key.lastAcceptedMs ?? '(none)'} ms after, refused by ${key.refusedMs} ms; its token ${tokenOfKey.lastAcceptedMs ?? '(none)'} / ${tokenOfKey.refusedMs} ms\n`,
+    );
   });
 
   it(`the SDK keeps going through a switching proxy while the process behind it is killed -9 (twice mid-ingest, once at the final status); ${SERIES} × ${ITERATIONS} points and every console line arrive once`, async () => {
