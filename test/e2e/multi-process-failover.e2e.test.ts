@@ -188,7 +188,7 @@ describe.skipIf(!postgres || !hasChromium)(`two server processes on one PostgreS
     expect(created.code, created.stderr).toBe(0);
     keys = JSON.parse(created.stdout) as typeof keys;
     [a, b] = await Promise.all([startServer('A'), startServer('B')]);
-  }, 120_000);
+  }, 180_000);
 
   afterAll(async () => {
     for (const script of scripts) script.kill();
