@@ -4,14 +4,12 @@
 // lines with a bad line, bodies that are not objects), sent to a server that holds a realistic data set. Every reply
 // must be a short 4xx in ClearML's envelope (or a success, when the request is in fact valid and changes nothing),
 // quickly, with the server answering other clients between batches. Afterwards the stored data is unchanged (the API's
-// view and the SQLite file's rows), Object.prototype is untouched, and ordinary requests answer exactly as before.
+// view and every row of the database, SQLite or PostgreSQL), Object.prototype is untouched, and ordinary requests
+// answer exactly as before.
 //
 // Writes are only ever sent with a seeded id when the request schema refuses the body; a write body the schema
 // accepts is sent with an id of nothing (so the service must refuse it), and bodies the schema accepts for the
 // endpoints that create (no id to aim elsewhere) go to a second, scratch server, whose later reads must still work.
-import { createHash } from 'node:crypto';
-import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ENDPOINTS,
@@ -29,6 +27,7 @@ import {
   type EndpointName,
 } from '@tasklane/protocol';
 import type { ApiClient } from 'tasklane/client';
+import { openDatabaseReader, type DatabaseReader } from './support/database-reader.js';
 import { makeModel, makeProject, makeTask } from './support/factories.js';
 import { httpRequest, type HttpReply } from './support/http-request.js';
 import { startTestServer, type TestServer } from './support/test-server.js';
@@ -1093,25 +1092,6 @@ async function answers(url: string, requests: readonly [EndpointName, Record<str
   return result;
 }
 
-/** Every row of every table of the SQLite file, as a digest per table (and the rows, to name a difference). */
-function dumpDatabase(file: string): Record<string, string[]> {
-  const db = new Database(file, { readonly: true });
-  try {
-    const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all() as string[];
-    const dump: Record<string, string[]> = {};
-    for (const table of tables) {
-      const rows = db.prepare(`SELECT * FROM "${table}"`).raw().all() as unknown[][];
-      dump[table] = rows
-        .map((row) => JSON.stringify(row, (_key, value: unknown) => (Buffer.isBuffer(value) ? `<${createHash('sha256').update(value).digest('hex')}>` : value)))
-        .sort();
-    }
-    dump['<schema>'] = (db.prepare('SELECT type, name, sql FROM sqlite_master ORDER BY name').raw().all() as unknown[][]).map((row) => JSON.stringify(row));
-    return dump;
-  } finally {
-    db.close();
-  }
-}
-
 /** What differs between two dumps, briefly: rows gone and rows new, per table. */
 function dumpDifferences(before: Record<string, string[]>, after: Record<string, string[]>): string[] {
   const differences: string[] = [];
@@ -1133,7 +1113,7 @@ describe('bad-input sweep: malformed requests to every endpoint', () => {
   let server: TestServer;
   let scratch: TestServer;
   let seeded: Seeded;
-  let dbFile: string;
+  let reader: DatabaseReader;
   let before: { dump: Record<string, string[]>; answers: Answer[]; prototypeKeys: string[] };
   let ordinary: [EndpointName, Record<string, unknown>][];
   const outcomes: Outcome[] = [];
@@ -1143,10 +1123,10 @@ describe('bad-input sweep: malformed requests to every endpoint', () => {
 
   beforeAll(async () => {
     [server, scratch] = await Promise.all([startTestServer(), startTestServer()]);
-    dbFile = join(server.dir, 'tasklane.sqlite');
+    reader = await openDatabaseReader(server.dbUrl);
     seeded = await seed(server.api, server.url);
     ordinary = ordinaryRequests(seeded);
-    before = { dump: dumpDatabase(dbFile), answers: await answers(server.url, ordinary), prototypeKeys: Object.getOwnPropertyNames(Object.prototype) };
+    before = { dump: await reader.dump(), answers: await answers(server.url, ordinary), prototypeKeys: Object.getOwnPropertyNames(Object.prototype) };
 
     const started = performance.now();
     const endpoints = Object.keys(ENDPOINTS) as EndpointName[];
@@ -1164,6 +1144,7 @@ describe('bad-input sweep: malformed requests to every endpoint', () => {
   }, 180_000);
 
   afterAll(async () => {
+    await reader?.close();
     await Promise.all([server?.close(), scratch?.close()]);
   });
 
@@ -1188,8 +1169,8 @@ describe('bad-input sweep: malformed requests to every endpoint', () => {
     expect(slowProbes).toEqual([]);
   });
 
-  it('changed nothing stored: every row of the SQLite file is as before', () => {
-    expect(dumpDifferences(before.dump, dumpDatabase(dbFile))).toEqual([]);
+  it('changed nothing stored: every row of the database is as before', async () => {
+    expect(dumpDifferences(before.dump, await reader.dump())).toEqual([]);
   });
 
   it('left Object.prototype alone', () => {

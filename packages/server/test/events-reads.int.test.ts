@@ -599,6 +599,21 @@ describe('events: the read endpoints and events.add', () => {
         }
       }
     });
+
+    it('pages from a from_timestamp with a fraction, or past any timestamp, as from the whole number past it', async () => {
+      const task = await makeTask(api, { status: 'in_progress' });
+      await addOk([1, 2, 3].map((i) => ({ type: 'log', task, timestamp: T0 + i, msg: `line ${i}` })));
+      const page = async (navigateEarlier: boolean, from: number) =>
+        msgsOf(await api.call('events.get_task_log', { task, navigate_earlier: navigateEarlier, from_timestamp: from }));
+      expect(await page(true, T0 + 2.5)).toEqual(['line 2', 'line 1']);
+      expect(await page(true, T0 + 2)).toEqual(['line 1']);
+      expect(await page(false, T0 + 1.5)).toEqual(['line 2', 'line 3']);
+      expect(await page(false, T0 + 2)).toEqual(['line 3']);
+      expect(await page(true, 1e308)).toEqual(['line 3', 'line 2', 'line 1']);
+      expect(await page(true, 5e-324)).toEqual([]);
+      expect(await page(false, -1e308)).toEqual(['line 1', 'line 2', 'line 3']);
+      expect(await page(false, 1e21)).toEqual([]);
+    });
   });
 });
 

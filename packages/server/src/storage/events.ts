@@ -167,8 +167,11 @@ export class SqlEvents implements EventRepository {
         .select(['event_id as id', 'timestamp', 'level', 'worker', 'msg', 'seq'])
         .where('task', '=', task)
         .$if(needle !== undefined, (q) => q.where(this.dialect.containsText(sql.ref('msg'), needle!)));
+    // Timestamps are whole milliseconds (rounded at ingest), so a bound with a fraction, or past what a timestamp can
+    // be, means what the whole number past it means: PostgreSQL's bigint refuses 1.5 and 1e308, SQLite takes any.
+    const bound = fromTimestamp === undefined ? undefined : wholeBound(fromTimestamp, descending);
     const rows = await lines()
-      .$if(fromTimestamp !== undefined, (q) => q.where('timestamp', descending ? '<' : '>', fromTimestamp!))
+      .$if(bound !== undefined, (q) => q.where('timestamp', descending ? '<' : '>', bound!))
       .orderBy('timestamp', direction)
       .orderBy('seq', direction)
       .limit(limit)
@@ -497,6 +500,15 @@ export class SqlEvents implements EventRepository {
 }
 
 const OTHER_COLUMNS = ['type', 'event_id as id', 'iter', 'metric', 'variant', 'timestamp', 'data', 'plot_data'] as const;
+
+/**
+ * A console page's bound as a whole number of milliseconds that selects the same lines: `< x` is `< ceil(x)` and
+ * `> x` is `> floor(x)` for whole timestamps; held within ±2^53 (no line is stored that far out).
+ */
+function wholeBound(timestamp: number, isBefore: boolean): number {
+  const whole = isBefore ? Math.ceil(timestamp) : Math.floor(timestamp);
+  return Math.min(Math.max(whole, -Number.MAX_SAFE_INTEGER), Number.MAX_SAFE_INTEGER);
+}
 
 function toLogRecord(task: string, row: Pick<LogEventRecord, 'id' | 'timestamp' | 'level' | 'worker' | 'msg'>): LogEventRecord {
   return { type: 'log', task, id: row.id, timestamp: row.timestamp, level: row.level, worker: row.worker, msg: row.msg };

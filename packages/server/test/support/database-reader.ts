@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 
@@ -14,8 +15,9 @@ export interface DatabaseReader {
   /** The first column of the first row (undefined without a row). */
   value<T = unknown>(sql: string, params?: readonly unknown[]): Promise<T>;
   /**
-   * Every table of the database with all its rows, each table's rows sorted (by their JSON text): what two dumps of
-   * an unchanged database have in common, whatever order a query would answer rows in.
+   * Every table of the database with all its rows, each row as JSON text (binary values as their SHA-256) and each
+   * table's rows sorted, plus `<schema>`: its tables, columns and indexes. Two dumps of an unchanged database are
+   * equal, whatever order a query would answer rows in.
    */
   dump(): Promise<Record<string, string[]>>;
   close(): Promise<void>;
@@ -40,7 +42,9 @@ function sqliteReader(file: string): DatabaseReader {
     value: async <T>(sql: string, params: readonly unknown[] = []) => db.prepare(sql).pluck().get(...params) as T,
     dump: async () => {
       const tables = db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`).pluck().all() as string[];
-      return Object.fromEntries(tables.map((table) => [table, sortedRows(db.prepare(`SELECT * FROM "${table}"`).all())]));
+      const dump = Object.fromEntries(tables.map((table) => [table, sortedRows(db.prepare(`SELECT * FROM "${table}"`).raw().all() as unknown[][])]));
+      dump['<schema>'] = sortedRows(db.prepare('SELECT type, name, sql FROM sqlite_master').raw().all() as unknown[][]);
+      return dump;
     },
     close: async () => db.close(),
   };
@@ -68,7 +72,15 @@ async function postgresReader(url: string): Promise<DatabaseReader> {
         await client.query<{ name: string }>(`SELECT tablename AS name FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename`)
       ).rows.map((row) => row.name);
       const dump: Record<string, string[]> = {};
-      for (const table of tables) dump[table] = sortedRows((await client.query(`SELECT * FROM "${table}"`)).rows);
+      const raw = async (text: string) => (await client.query({ text, rowMode: 'array' })).rows as unknown[][];
+      for (const table of tables) dump[table] = sortedRows(await raw(`SELECT * FROM "${table}"`));
+      dump['<schema>'] = sortedRows([
+        ...(await raw(
+          `SELECT 'column', table_name, column_name, data_type, is_nullable, column_default FROM information_schema.columns
+           WHERE table_schema = current_schema()`,
+        )),
+        ...(await raw(`SELECT 'index', tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema()`)),
+      ]);
       return dump;
     },
     close: () => client.end(),
@@ -81,6 +93,12 @@ function numbered(sql: string): string {
   return sql.replace(/'(?:[^']|'')*'|"(?:[^"]|"")*"|\?/g, (match) => (match === '?' ? `$${(n += 1)}` : match));
 }
 
-function sortedRows(rows: unknown[]): string[] {
-  return rows.map((row) => JSON.stringify(row, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value))).sort();
+function sortedRows(rows: unknown[][]): string[] {
+  return rows.map((row) => JSON.stringify(row.map(dumpValue))).sort();
+}
+
+function dumpValue(value: unknown): unknown {
+  if (Buffer.isBuffer(value)) return `<${createHash('sha256').update(value).digest('hex')}>`;
+  if (typeof value === 'bigint') return value.toString();
+  return value;
 }
