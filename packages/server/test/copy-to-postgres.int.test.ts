@@ -460,7 +460,7 @@ describe.skipIf(why !== '')(`copySqliteToPostgres ${why}`, () => {
       const url = await postgres!.newDatabase();
       try {
         const fromOlder = await errorOf(copySqliteToPostgres(older, url));
-        expect(fromOlder.message.replaceAll(older, 'DIR')).toMatchInlineSnapshot(`"DIR/tasklane.sqlite has schema version 8; this Tasklane copies version 9. Bring it up to date first: start this version's server on it once and stop it (tasklane server --db-url sqlite://DIR/tasklane.sqlite), then copy again. Nothing was copied."`);
+        expect(fromOlder.message.replaceAll(older, 'DIR')).toMatchInlineSnapshot(`"DIR/tasklane.sqlite has schema version 8; this Tasklane copies version 9. Bring it up to date first: start this version's server on it once and stop it (tasklane server --data-dir DIR), then copy again. Nothing was copied."`);
         const fromNewer = await errorOf(copySqliteToPostgres(newer, url));
         expect(fromNewer.message.replaceAll(newer, 'DIR')).toMatchInlineSnapshot(`"DIR/tasklane.sqlite has schema version 10, newer than this Tasklane knows (9): a newer Tasklane wrote it. Copy it with that version (or a later one); nothing was copied."`);
         const client = new pg.Client({ connectionString: url });

@@ -1,5 +1,5 @@
 import { statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import type pg from 'pg';
 import { TasklaneError } from '@tasklane/protocol';
@@ -271,12 +271,16 @@ function checkSourceSchema(source: Database.Database, file: string): number {
     throw new TasklaneError(
       'INVALID_INPUT',
       `${file} has schema version ${version}; this Tasklane copies version ${known}. Bring it up to date first: start ` +
-        `this version's server on it once and stop it (tasklane server --db-url sqlite://${file}), then copy again. ` +
-        'Nothing was copied.',
+        `this version's server on it once and stop it (${serverCommandFor(file)}), then copy again. Nothing was copied.`,
       { schema_version: version, known_version: known },
     );
   }
   return version;
+}
+
+/** The `tasklane server` command that opens `file`: by its data dir when it is one's tasklane.sqlite. */
+function serverCommandFor(file: string): string {
+  return basename(file) === 'tasklane.sqlite' ? `tasklane server --data-dir ${dirname(file)}` : `tasklane server --db-url sqlite://${file}`;
 }
 
 function readSourceTables(source: Database.Database): SourceTable[] {
