@@ -62,6 +62,7 @@ const ModelFieldsShape = {
   project: IdSchema.nullable().optional().describe('project id'),
   project_name: z
     .string()
+    .max(MAX_NAME_LENGTH, `names have at most ${MAX_NAME_LENGTH} characters`)
     .optional()
     .describe('project by full name (Tasklane extension); missing projects and parents are created'),
   parent: IdSchema.nullable().optional().describe('id of the model this one derives from'),

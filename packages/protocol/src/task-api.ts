@@ -9,7 +9,7 @@ import {
   StringListSchema,
   TagListSchema,
 } from './common.js';
-import { MAX_SEARCH_TEXT_LENGTH } from './limits.js';
+import { MAX_NAME_LENGTH, MAX_SEARCH_TEXT_LENGTH } from './limits.js';
 import {
   ArtifactModeSchema,
   ArtifactSchema,
@@ -32,6 +32,7 @@ const TaskFieldsShape = {
   project: z.string().nullable().optional().describe('project id'),
   project_name: z
     .string()
+    .max(MAX_NAME_LENGTH, `names have at most ${MAX_NAME_LENGTH} characters`)
     .optional()
     .describe('project by full name (Tasklane extension); missing projects and parents are created'),
   parent: z.string().nullable().optional(),
@@ -203,7 +204,11 @@ export const TasksCloneRequestSchema = z.object({
   new_task_system_tags: TagListSchema.optional(),
   new_task_parent: z.string().optional(),
   new_task_project: z.string().nullable().optional().describe('project id'),
-  new_project_name: z.string().optional().describe('project by full name; created when missing'),
+  new_project_name: z
+    .string()
+    .max(MAX_NAME_LENGTH, `names have at most ${MAX_NAME_LENGTH} characters`)
+    .optional()
+    .describe('project by full name; created when missing'),
   new_task_hyperparams: HyperParamsSchema.optional(),
   new_task_configuration: ConfigurationSchema.optional(),
   new_task_container: ContainerSchema.optional(),

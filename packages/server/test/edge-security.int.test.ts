@@ -232,6 +232,15 @@ describe('the request edge', () => {
     it('refuses names, tags and hyperparameter counts past their limits, saying the limit, and stores nothing', async () => {
       const { id: project } = await makeProject(server.api);
       await expectError(server.api.call('tasks.create', { name: 'x'.repeat(MAX_NAME_LENGTH + 1), project }), 'INVALID_INPUT');
+      // A project named by a task or a model is created with it: the same limit as projects.create's (a 1 MB name
+      // was stored on SQLite, and failed PostgreSQL's index on project names with a 500).
+      const longProject = 'p'.repeat(MAX_NAME_LENGTH + 1);
+      const byTask = await expectError(server.api.call('tasks.create', { name: 'in a long project', project_name: longProject }), 'INVALID_INPUT');
+      expect(byTask.message).toMatch(new RegExp(`^Invalid request: body\\.project_name: names have at most ${MAX_NAME_LENGTH} characters`));
+      await expectError(server.api.call('models.create', { name: 'in a long project', uri: 'file:///m.bin', project_name: longProject }), 'INVALID_INPUT');
+      const source = await makeTask(server.api);
+      await expectError(server.api.call('tasks.clone', { task: source, new_project_name: longProject }), 'INVALID_INPUT');
+      expect((await server.api.call('projects.get_all', { name: `^${longProject.slice(0, 100)}` })).projects).toEqual([]);
       const tooMany = await expectError(
         server.api.call('tasks.create', { name: 'tags', project, tags: Array.from({ length: MAX_TAGS + 1 }, (_, i) => `t${i}`) }),
         'INVALID_INPUT',
