@@ -441,6 +441,24 @@ describe.skipIf(why !== '')(`copySqliteToPostgres ${why}`, () => {
       }
     });
 
+    it('gives up when another process holds the target tables (a server running on it), saying so', async () => {
+      const url = await postgres!.newDatabase();
+      const holder = new pg.Client({ connectionString: url });
+      try {
+        await (await import('@tasklane/server')).openStore(url, { maxConnections: 1 }).then((store) => store.close());
+        await holder.connect();
+        await holder.query('BEGIN');
+        await holder.query('LOCK TABLE tasks IN ROW EXCLUSIVE MODE'); // what a writing transaction holds
+        const error = await errorOf(copySqliteToPostgres(sourceDir, url, { lockTimeoutMs: 300 }));
+        expect(shown(error, url)).toMatchInlineSnapshot(`"Another process holds tables of URL (a Tasklane server running on it?); waited 0.3 s. Stop it and copy again; nothing was copied."`);
+        await holder.query('ROLLBACK');
+        expect(Object.values(await tableSizes(url)).every((n) => n === 0)).toBe(true);
+      } finally {
+        await holder.end().catch(() => {});
+        await postgres!.dropDatabase(url);
+      }
+    });
+
     it('names the row PostgreSQL refuses, and leaves no rows', async () => {
       const dir = await changedSource((db) => db.prepare('UPDATE tasks SET last_iteration = 1.5 WHERE id = ?').run(trainedId));
       const url = await postgres!.newDatabase();

@@ -371,11 +371,14 @@ async function copyInTransaction(
   }
 }
 
-/** The target's tables and their columns, in column order. */
+/** The target's tables (not views) and their columns, in column order. */
 async function readTargetColumns(client: pg.PoolClient): Promise<Map<string, TargetColumn[]>> {
   const result = await client.query<{ table_name: string; column_name: string; udt_name: string; is_identity: string }>(
-    `SELECT table_name, column_name, udt_name, is_identity FROM information_schema.columns
-     WHERE table_schema = current_schema() ORDER BY table_name, ordinal_position`,
+    `SELECT c.table_name, c.column_name, c.udt_name, c.is_identity
+     FROM information_schema.columns AS c
+     JOIN information_schema.tables AS t ON t.table_schema = c.table_schema AND t.table_name = c.table_name
+     WHERE c.table_schema = current_schema() AND t.table_type = 'BASE TABLE'
+     ORDER BY c.table_name, c.ordinal_position`,
   );
   const tables = new Map<string, TargetColumn[]>();
   for (const row of result.rows) {
