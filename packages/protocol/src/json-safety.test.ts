@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_JSON_DEPTH, capJsonDepth, countJsonValues, findJsonHazard } from './json-safety.js';
+import { MAX_JSON_DEPTH, capJsonDepth, countJsonValues, findJsonHazard, findNulCharacter } from './json-safety.js';
 
 function nested(depth: number): unknown {
   let value: unknown = 1;
@@ -68,5 +68,22 @@ describe('capJsonDepth', () => {
     }
     expect(levels).toBe(8);
     expect(`${'{"a":'.repeat(levels)}${part as string}${'}'.repeat(levels)}`).toBe(JSON.stringify(value.deep));
+  });
+});
+
+describe('findNulCharacter', () => {
+  it('finds NUL in a text or a key, anywhere, and names where', () => {
+    expect(findNulCharacter({ name: 'a\u0000b' })).toBe('body.name');
+    expect(findNulCharacter({ tags: ['fine', 'bad\u0000'] })).toBe('body.tags.1');
+    expect(findNulCharacter({ hyperparams: { Args: { lr: { value: '\u0000' } } } })).toBe('body.hyperparams.Args.lr.value');
+    expect(findNulCharacter({ hyperparams: { 'Ar\u0000gs': {} } })).toBe('body.hyperparams.Ar\\u0000gs');
+    expect(findNulCharacter(['ok', { msg: 'x\u0000' }], 'line 3')).toBe('line 3.1.msg');
+    expect(findNulCharacter('\u0000')).toBe('body');
+  });
+
+  it('answers undefined where there is none (U+FFFD, the escape written out, other controls)', () => {
+    for (const value of [{ name: 'plain' }, { msg: '\uFFFD' }, { text: '\\u0000' }, { text: '\u0001\u001f' }, [1, null, true, { a: [] }], 42, null, undefined]) {
+      expect(findNulCharacter(value)).toBeUndefined();
+    }
   });
 });
