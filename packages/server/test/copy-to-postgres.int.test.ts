@@ -381,6 +381,25 @@ describe.skipIf(why !== '')(`copySqliteToPostgres ${why}`, () => {
       }
     });
 
+    it('copies a project whose parent was made after it (moved under a newer one): parents go first', async () => {
+      const dir = await changedSource((db) => {
+        const now = new Date().toISOString();
+        db.prepare("INSERT INTO projects (id, name, parent, created, last_update, data) VALUES ('newer-parent', 'newer parent', NULL, ?, ?, '{}')").run(now, now);
+        const changed = db.prepare("UPDATE projects SET parent = 'newer-parent' WHERE parent IS NULL AND id != 'newer-parent'").run();
+        expect(changed.changes).toBeGreaterThan(0);
+      });
+      const url = await postgres!.newDatabase();
+      try {
+        // One row per INSERT: PostgreSQL checks the foreign key per statement, so within one batch any order would do.
+        await copySqliteToPostgres(dir, url, { batchRows: 1 });
+        const source = await sqliteRows(join(dir, 'tasklane.sqlite'));
+        expect((await postgresRows(url)).projects).toEqual(source.projects);
+      } finally {
+        await postgres!.dropDatabase(url);
+        await rm(dir, { recursive: true, force: true });
+      }
+    });
+
     it('refuses a target that holds rows, naming them, and leaves it as it was', async () => {
       const url = await postgres!.newDatabase();
       try {

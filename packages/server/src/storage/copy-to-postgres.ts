@@ -553,7 +553,7 @@ function refusedRow(plan: TablePlan, row: unknown[], cause: unknown): TasklaneEr
   const detail = (cause as { detail?: string }).detail;
   return new TasklaneError(
     'INVALID_INPUT',
-    `PostgreSQL refused the row ${describeRow(plan, row)} of ${plan.name}: ${(cause as Error).message}${detail ? ` (${detail})` : ''}. ` +
+    `PostgreSQL refused the row ${describeRow(plan, row)} of ${plan.name}: ${(cause as Error).message}${detail ? ` (${detail.replace(/\.$/, '')})` : ''}. ` +
       'The copy was rolled back; the target holds no rows.',
     { table: plan.name, row: describeRow(plan, row) },
     { cause },
