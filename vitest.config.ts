@@ -19,6 +19,7 @@ const POSTGRES_EXCLUDED = [
   'packages/server/test/s3-file-store.int.test.ts',
   'packages/server/test/store-durability.int.test.ts',
   'packages/server/test/poison-repair.int.test.ts',
+  'packages/server/test/queue-handout.int.test.ts',
 ];
 
 /**

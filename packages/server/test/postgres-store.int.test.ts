@@ -218,7 +218,10 @@ describe.skipIf(!postgres)(`PostgreSQL store start${postgres ? '' : ` (skipped: 
   });
 
   it('re-runs a unit of work PostgreSQL aborted to keep transactions serializable', async () => {
-    const store = await openPostgresStore(await newDatabase());
+    const url = await newDatabase();
+    const store = await openPostgresStore(url);
+    // Two stores, as two server processes: one store runs its write units one at a time, so they could not meet.
+    const other = await openPostgresStore(url);
     try {
       // Both read the user count, then (once both have read) create "user-<count>": as if one ran after the other,
       // the second must see the first's user. PostgreSQL aborts one of them (40001); it runs again and sees it.
@@ -226,8 +229,8 @@ describe.skipIf(!postgres)(`PostgreSQL store start${postgres ? '' : ` (skipped: 
       let release!: () => void;
       const bothRead = new Promise<void>((resolve) => (release = resolve));
       let runs = 0;
-      const unit = () =>
-        store.transaction(async (repos) => {
+      const unit = (on: typeof store) =>
+        on.transaction(async (repos) => {
           runs += 1;
           const n = await repos.users.count();
           arrived += 1;
@@ -236,13 +239,14 @@ describe.skipIf(!postgres)(`PostgreSQL store start${postgres ? '' : ` (skipped: 
           await repos.users.create(makeUser(`user-${n}`));
           return n;
         });
-      const counts = await Promise.all([unit(), unit()]);
+      const counts = await Promise.all([unit(store), unit(other)]);
       expect(counts.sort()).toEqual([0, 1]);
       expect(runs).toBe(3);
       const names = await store.transaction(async (repos) => (await repos.users.list()).map((u) => u.name), { readOnly: true });
       expect(names).toEqual(['user-0', 'user-1']);
     } finally {
       await store.close();
+      await other.close();
     }
   });
 

@@ -170,7 +170,7 @@ async function callEndpoint(name: EndpointName, rawBody: unknown, options: ApiRo
         input as never,
       );
     },
-    { readOnly: READ_ONLY_ENDPOINTS.has(name) },
+    { readOnly: READ_ONLY_ENDPOINTS.has(name), guardedByRowLocks: ROW_LOCKED_ENDPOINTS.has(name) },
   );
   const { afterCommit, cookie } = committed ?? { afterCommit: [], cookie: undefined };
   if (cookie !== undefined) reply.header('set-cookie', cookie);
@@ -233,6 +233,12 @@ const READ_ONLY_ENDPOINTS: ReadonlySet<EndpointName> = new Set<EndpointName>([
   'events.get_debug_image_sample',
   'events.next_debug_image_sample',
 ]);
+
+/**
+ * Endpoints whose only write is guarded by a row lock they take (`FOR UPDATE SKIP LOCKED`), so they need no
+ * serializable isolation (TransactionOptions.guardedByRowLocks): agents polling a queue through several processes.
+ */
+const ROW_LOCKED_ENDPOINTS: ReadonlySet<EndpointName> = new Set<EndpointName>(['queues.get_next_task']);
 
 /** ClearML's SDK adds `"method": "get"` and `_allow_extra_fields_` to bodies; they are not data. */
 function stripClientNoise(body: unknown): unknown {

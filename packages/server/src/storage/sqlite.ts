@@ -147,6 +147,12 @@ class SqliteStore implements Store {
     });
   }
 
+  async transactionIfIdle<T>(_name: string, work: (repos: Repositories) => Promise<T>): Promise<{ value: T }> {
+    // Units of work already run one at a time, in this process (the lock) and across processes on the file (BEGIN
+    // IMMEDIATE): a second round waits for the first and then sees what it did.
+    return { value: await this.transaction(work) };
+  }
+
   async schemaVersion(): Promise<number> {
     const row = this.db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number | null };
     return row.v ?? 0;

@@ -512,6 +512,15 @@ export interface TransactionOptions {
    * @default false
    */
   readOnly?: boolean;
+  /**
+   * Every write of the work is guarded by row locks it takes itself (`FOR UPDATE SKIP LOCKED`: a queue's pop), so it
+   * needs no serializable isolation: PostgreSQL runs it READ COMMITTED, where two such units taking different rows do
+   * not abort each other. Under SERIALIZABLE, a pop whose snapshot still showed an entry another process had just
+   * taken failed to serialize (40001), and agents polling one queue from two processes re-ran their polls until some
+   * gave up. SQLite runs one writer at a time either way.
+   * @default false
+   */
+  guardedByRowLocks?: boolean;
 }
 
 /**
@@ -526,6 +535,13 @@ export interface Store {
    * Transactions run one at a time, so nothing of another request interleaves with a yield.
    */
   transaction<T>(work: (repos: Repositories) => Promise<T>, options?: TransactionOptions): Promise<T>;
+  /**
+   * Runs `work` in one write transaction, as `transaction` does, unless a unit of work claiming the same `name` runs
+   * meanwhile, in this process or another on the same database: then `work` is not run and the answer is undefined.
+   * For rounds of periodic work that every server process schedules (the watchdog), so that one process does a round
+   * while the others skip it instead of colliding with it. The claim ends with the transaction.
+   */
+  transactionIfIdle<T>(name: string, work: (repos: Repositories) => Promise<T>): Promise<{ value: T } | undefined>;
   /** The latest applied schema version. */
   schemaVersion(): Promise<number>;
   close(): Promise<void>;

@@ -1,4 +1,4 @@
-import type { Kysely, Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import { TasklaneError } from '@tasklane/protocol';
 import { SqlEvents } from '../events.js';
 import { POSTGRES_DIALECT } from '../sql/dialect.js';
@@ -11,6 +11,7 @@ import type { Repositories, Store, TransactionOptions } from '../store.js';
 import { SqlTasks } from '../tasks.js';
 import { SqlUsers } from '../users.js';
 import { PostgresEventRows } from './postgres-event-rows.js';
+import { SerialLock } from '../serial-lock.js';
 import { migratePostgres } from './migrate.js';
 import { connectPostgres, redactDatabaseUrl, type PostgresPoolOptions } from './pool.js';
 
@@ -67,11 +68,20 @@ const RETRYABLE = new Set(['40001', '40P01']);
  * server processes. Write transactions are SERIALIZABLE, so each unit of work still sees the others as if they ran one
  * at a time (what the services were written against); when PostgreSQL cannot order two of them it aborts one
  * (40001) and the store runs that unit again, from the start — which is why a unit of work must only touch the store.
- * Read-only work runs REPEATABLE READ, READ ONLY: one snapshot, never aborted, and a write in it fails.
+ * Read-only work runs REPEATABLE READ, READ ONLY: one snapshot, never aborted, and a write in it fails. Work whose
+ * writes are all guarded by row locks it takes (a queue's pop, `guardedByRowLocks`) runs READ COMMITTED.
  */
 class PostgresStore implements Store {
   readonly kind = 'postgres' as const;
   private isClosed = false;
+  /**
+   * Write units of this process, one at a time (as the Store promises, and as SQLite's store runs them). PostgreSQL's
+   * serializable isolation locks index pages, not keys, so two units changing different tasks whose ids share a page
+   * collide (40001); with many units of one process in flight at once they kept colliding with each other, re-runs
+   * included, until some gave up (8 parallel tasks.started through two processes answered 500s). One at a time per
+   * process, a unit collides only with the other processes' units, and a re-run gets through.
+   */
+  private readonly writes = new SerialLock();
   /** When the database went away (the first failure for that), or undefined while it serves. */
   private unavailableSince: number | undefined;
   private readonly listeners: ((change: DatabaseAvailabilityChange) => void)[] = [];
@@ -88,18 +98,21 @@ class PostgresStore implements Store {
     for (let attempt = 1; ; attempt += 1) {
       const builder = options.readOnly
         ? this.db.transaction().setIsolationLevel('repeatable read').setAccessMode('read only')
-        : this.db.transaction().setIsolationLevel('serializable');
+        : this.db.transaction().setIsolationLevel(options.guardedByRowLocks ? 'read committed' : 'serializable');
       // Whether the unit of work had finished: a failure after that came from COMMIT (or the ROLLBACK that followed).
       let isWorkDone = false;
       // Whether the unit of work had begun: a failure before that came from BEGIN, and nothing of the unit was sent.
       let isWorkStarted = false;
       try {
-        const result = await builder.execute(async (trx) => {
-          isWorkStarted = true;
-          const value = await work(postgresRepositories(trx));
-          isWorkDone = true;
-          return value;
-        });
+        const execute = () =>
+          builder.execute(async (trx) => {
+            isWorkStarted = true;
+            const value = await work(postgresRepositories(trx));
+            isWorkDone = true;
+            return value;
+          });
+        // Reads (never aborted) and units guarded by their own row locks (a queue's pop) need not wait for the writes.
+        const result = options.readOnly || options.guardedByRowLocks ? await execute() : await this.writes.run(execute);
         this.noteAvailable();
         return result;
       } catch (error) {
@@ -126,6 +139,16 @@ class PostgresStore implements Store {
         await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(5 * 2 ** attempt, 250)));
       }
     }
+  }
+
+  async transactionIfIdle<T>(name: string, work: (repos: Repositories) => Promise<T>): Promise<{ value: T } | undefined> {
+    return this.transaction(async (repos) => {
+      // A transaction-level advisory lock: released by COMMIT or ROLLBACK, so a re-run of the unit claims it again.
+      const { rows } = await sql<{ claimed: boolean }>`SELECT pg_try_advisory_xact_lock(${ROUND_LOCK_SPACE}::integer, hashtext(${name})) AS claimed`.execute(
+        TRANSACTION_OF.get(repos)!,
+      );
+      return rows[0]?.claimed === true ? { value: await work(repos) } : undefined;
+    });
   }
 
   async schemaVersion(): Promise<number> {
@@ -199,9 +222,18 @@ class PostgresStore implements Store {
   }
 }
 
+/**
+ * The first key of the advisory locks that `transactionIfIdle` claims ("TLRD"); the second is the hash of the claim's
+ * name. Two-key locks never meet the migrations' one-key lock (migrate.ts).
+ */
+const ROUND_LOCK_SPACE = 1414287940;
+
+/** The transaction each unit of work's repositories run on (for the advisory lock of `transactionIfIdle`). */
+const TRANSACTION_OF = new WeakMap<Repositories, Transaction<Database>>();
+
 /** The repositories of one transaction, on its connection. */
 function postgresRepositories(trx: Transaction<Database>): Repositories {
-  return {
+  const repos: Repositories = {
     users: new SqlUsers(trx, POSTGRES_DIALECT),
     projects: new SqlProjects(trx, POSTGRES_DIALECT),
     tasks: new SqlTasks(trx, POSTGRES_DIALECT),
@@ -210,4 +242,6 @@ function postgresRepositories(trx: Transaction<Database>): Repositories {
     workers: new SqlWorkers(trx, POSTGRES_DIALECT),
     events: new SqlEvents(trx, POSTGRES_DIALECT, new PostgresEventRows(trx)),
   };
+  TRANSACTION_OF.set(repos, trx);
+  return repos;
 }
