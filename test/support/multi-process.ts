@@ -136,7 +136,7 @@ async function stopAll(servers: readonly ClusterServer[]): Promise<void> {
   await Promise.all(servers.map((server) => server.stop()));
 }
 
-/** Spawns one server and waits for its "listening on" line (20 s at most). */
+/** Spawns one server and waits for its "listening on" line (60 s at most: the test machine may be busy). */
 async function spawnServer(args: string[], env: NodeJS.ProcessEnv): Promise<ClusterServer> {
   const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
@@ -145,8 +145,8 @@ async function spawnServer(args: string[], env: NodeJS.ProcessEnv): Promise<Clus
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`server did not start within 20 s:\n${out}`));
-    }, 20_000);
+      reject(new Error(`server did not start within 60 s:\n${out}`));
+    }, 60_000);
     child.stdout!.setEncoding('utf8').on('data', (text: string) => {
       out += text;
       const match = /listening on (http:\/\/[\d.]+:\d+)/.exec(out);
