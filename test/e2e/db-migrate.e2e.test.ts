@@ -115,6 +115,7 @@ describe.skipIf(!postgres)(`tasklane db migrate-sqlite${postgres ? "" : ` (Postg
       migrate-sqlite: scalar_summaries: 7 rows copied
       migrate-sqlite: log_events: 5 rows copied
       migrate-sqlite: other_events: 0 rows copied
+      migrate-sqlite: server_secrets: 0 rows copied
       ",
       }
     `);
@@ -135,8 +136,9 @@ describe.skipIf(!postgres)(`tasklane db migrate-sqlite${postgres ? "" : ` (Postg
       scalar_summaries  7       7
       log_events        5       5
       other_events      0       0
+      server_secrets    0       0
 
-      Copied 71 rows of 15 tables from DIR/data/tasklane.sqlite to URL in N s (schema version 9); the counts match.
+      Copied 71 rows of 16 tables from DIR/data/tasklane.sqlite to URL in N s (schema version 10); the counts match.
 
       Files stay where they are. Start the server on the copy with the same data dir (its files/ folder, or the same
       --files-url the SQLite server had), with your password in place of ***:

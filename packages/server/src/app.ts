@@ -121,7 +121,7 @@ export async function buildApp(config: ServerConfig, deps: AppDependencies = {})
   const auth = authEnabled
     ? new Authenticator({
         store,
-        secret: config.authSecret ?? dataDirSecret(config.dataDir),
+        secret: config.authSecret ?? (await tokenSigningSecret(store, config.dataDir, context.now())),
         tokenLifetimeSec: config.tokenLifetimeSec,
         sessionLifetimeSec: config.sessionLifetimeSec,
         now: clock,
@@ -189,24 +189,18 @@ async function resolveAuth(config: ServerConfig, store: Store): Promise<boolean>
 }
 
 /**
- * The data dir's token-signing secret, made on first use (readable by its owner only). Several processes starting
- * at once agree: the file is created exclusively, and whoever loses the race reads the winner's.
+ * The token-signing secret every server process on the database shares (server_secrets): made on first use, or taken
+ * from the data dir's `auth-secret` file that servers before schema version 10 kept, so their tokens stay valid.
  */
-function dataDirSecret(dataDir: string): string {
-  const file = join(dataDir, 'auth-secret');
-  mkdirSync(dataDir, { recursive: true });
+async function tokenSigningSecret(store: Store, dataDir: string, now: string): Promise<string> {
+  let fromFile: string | undefined;
   try {
-    writeFileSync(file, `${newTokenSecret()}${newTokenSecret()}\n`, { flag: 'wx', mode: 0o600 });
+    fromFile = readFileSync(join(dataDir, 'auth-secret'), 'utf8').trim();
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
-  for (let attempt = 0; ; attempt += 1) {
-    const secret = readFileSync(file, 'utf8').trim();
-    if (secret.length >= 32) return secret;
-    // another process created the file a moment ago and has not written it yet
-    if (attempt >= 50) throw new TasklaneError('INVALID_INPUT', `The auth secret file ${file} is empty or too short: delete it and start again.`);
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
-  }
+  const candidate = fromFile !== undefined && fromFile.length >= 32 ? fromFile : `${newTokenSecret()}${newTokenSecret()}`;
+  return store.transaction((repos) => repos.users.serverSecret('token-signing', candidate, now));
 }
 
 /**

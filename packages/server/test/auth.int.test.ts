@@ -293,11 +293,14 @@ describe('authentication on', () => {
     expect(text).toContain('signed in to the web UI');
   });
 
-  it('keeps the data dir’s signing secret to its owner', async () => {
-    const secret = await readFile(join(dir, 'auth-secret'), 'utf8');
-    expect(secret.trim().length).toBeGreaterThanOrEqual(64);
-    const { stat } = await import('node:fs/promises');
-    expect((await stat(join(dir, 'auth-secret'))).mode & 0o077).toBe(0);
+  it('keeps the token-signing secret in the database, not in the data dir', async () => {
+    await expect(readFile(join(dir, 'auth-secret'), 'utf8')).rejects.toMatchObject({ code: 'ENOENT' });
+    const store = await database.openStore();
+    // The stored one is answered, not the value offered.
+    const secret = await store.transaction((repos) => repos.users.serverSecret('token-signing', 'offered'.repeat(8), new Date().toISOString()));
+    await store.close();
+    expect(secret.length).toBeGreaterThanOrEqual(64);
+    expect(secret).not.toBe('offered'.repeat(8));
   });
 });
 

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SQLITE_MIGRATIONS } from '../src/storage/migrations.js';
 import { ApiClient } from 'tasklane/client';
 import { OutputModel, Task } from 'tasklane';
 import { addUser, copySqliteToPostgres, createCredentials, loadServerConfig, startServer, type CopyProgress, type CopyReport } from '@tasklane/server';
@@ -101,6 +102,7 @@ const TABLE_KEYS: Record<string, string> = {
   users: 'id',
   credentials: 'access_key',
   sessions: 'id',
+  server_secrets: 'name',
   event_series: 'id',
   scalar_events: 'series, iter',
   scalar_summaries: 'series, level, bucket',
@@ -233,7 +235,7 @@ describe.skipIf(why !== '')(`copySqliteToPostgres ${why}`, () => {
       const last = progress.filter((p) => p.table === table).at(-1);
       expect(last, table).toEqual({ table, rowsDone: counts[table]!.source, rowsTotal: counts[table]!.source });
     }
-    expect(report.schemaVersion).toBe(9);
+    expect(report.schemaVersion).toBe(SQLITE_MIGRATIONS.at(-1)!.version);
     expect(report.source).toBe(sourceFile);
     expect(report.target).not.toContain(new URL(targetUrl).password);
   });
@@ -492,14 +494,15 @@ describe.skipIf(why !== '')(`copySqliteToPostgres ${why}`, () => {
     });
 
     it('refuses an older or a newer source schema, saying what to do, before touching the target', async () => {
-      const older = await changedSource((db) => db.exec('DELETE FROM schema_migrations WHERE version = 9'));
-      const newer = await changedSource((db) => db.exec("INSERT INTO schema_migrations VALUES (10, 'from the future', '2030-01-01')"));
+      const latest = SQLITE_MIGRATIONS.at(-1)!.version;
+      const older = await changedSource((db) => db.exec(`DELETE FROM schema_migrations WHERE version = ${latest}`));
+      const newer = await changedSource((db) => db.exec(`INSERT INTO schema_migrations VALUES (${latest + 1}, 'from the future', '2030-01-01')`));
       const url = await postgres!.newDatabase();
       try {
         const fromOlder = await errorOf(copySqliteToPostgres(older, url));
-        expect(fromOlder.message.replaceAll(older, 'DIR')).toMatchInlineSnapshot(`"DIR/tasklane.sqlite has schema version 8; this Tasklane copies version 9. Bring it up to date first: start this version's server on it once and stop it (tasklane server --data-dir DIR), then copy again. Nothing was copied."`);
+        expect(fromOlder.message.replaceAll(older, 'DIR').replaceAll(String(latest - 1), 'OLDER').replaceAll(String(latest), 'LATEST')).toMatchInlineSnapshot(`"DIR/tasklane.sqlite has schema version OLDER; this Tasklane copies version LATEST. Bring it up to date first: start this version's server on it once and stop it (tasklane server --data-dir DIR), then copy again. Nothing was copied."`);
         const fromNewer = await errorOf(copySqliteToPostgres(newer, url));
-        expect(fromNewer.message.replaceAll(newer, 'DIR')).toMatchInlineSnapshot(`"DIR/tasklane.sqlite has schema version 10, newer than this Tasklane knows (9): a newer Tasklane wrote it. Copy it with that version (or a later one); nothing was copied."`);
+        expect(fromNewer.message.replaceAll(newer, 'DIR').replaceAll(String(latest + 1), 'NEWER').replaceAll(String(latest), 'LATEST')).toMatchInlineSnapshot(`"DIR/tasklane.sqlite has schema version NEWER, newer than this Tasklane knows (LATEST): a newer Tasklane wrote it. Copy it with that version (or a later one); nothing was copied."`);
         const client = new pg.Client({ connectionString: url });
         await client.connect();
         const tables = await client.query("SELECT count(*)::int AS n FROM information_schema.tables WHERE table_schema = 'public'");

@@ -315,6 +315,19 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX sessions_by_expiry ON sessions(expires);
     `,
   },
+  {
+    version: 10,
+    name: 'server secrets',
+    // The token-signing key lives in the database, so every server process on it signs and checks tokens alike
+    // (it was a file in each data dir; a server takes that file's key on first start, so tokens stay valid).
+    sql: `
+      CREATE TABLE server_secrets (
+        name TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        created TEXT NOT NULL
+      );
+    `,
+  },
 ];
 
 /** @internal The block sizes migration 3 summarized with; they must equal SUMMARY_BLOCK_SIZES (a test checks). */

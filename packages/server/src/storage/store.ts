@@ -246,6 +246,11 @@ export interface UserRepository {
   endSession(id: string, when: string): Promise<void>;
   /** Ends every session of a user (a new password, a removal). */
   endUserSessions(userId: string, when: string): Promise<void>;
+  /**
+   * The server secret stored under `name` (the token-signing key): on first use `value` is stored and answered;
+   * afterwards, and to every other process on the database, the stored one.
+   */
+  serverSecret(name: string, value: string, when: string): Promise<string>;
 }
 
 /** One point of a scalar series. Times are epoch milliseconds. */

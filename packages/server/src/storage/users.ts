@@ -93,4 +93,14 @@ export class SqlUsers implements UserRepository {
   async endUserSessions(userId: string, when: string) {
     await this.db.updateTable('sessions').set({ ended: when }).where('user_id', '=', userId).where('ended', 'is', null).execute();
   }
+  async serverSecret(name: string, value: string, when: string) {
+    // Two processes starting together: the first insert wins, the other's does nothing, and both read the winner's.
+    await this.db
+      .insertInto('server_secrets')
+      .values({ name, value, created: when })
+      .onConflict((conflict) => conflict.column('name').doNothing())
+      .execute();
+    const row = await this.db.selectFrom('server_secrets').select('value').where('name', '=', name).executeTakeFirstOrThrow();
+    return row.value;
+  }
 }

@@ -14,7 +14,7 @@ const TEXT = 'text COLLATE "C"';
 
 /**
  * PostgreSQL schema history. Version numbers mean the same schema as on SQLite (migrations.ts): PostgreSQL starts at
- * version 9, which creates at once what SQLite versions 1–9 built step by step, so a database of either kind at
+ * version 10, which creates at once what SQLite versions 1–10 built step by step, so a database of either kind at
  * version N holds the same tables. A later change is one migration per store, under the same number (a test checks
  * that both lists end at the same version).
  *
@@ -28,8 +28,8 @@ const TEXT = 'text COLLATE "C"';
  */
 export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
   {
-    version: 9,
-    name: 'the schema of SQLite versions 1-9: projects, tasks, models, queues, workers, events, users, sessions',
+    version: 10,
+    name: 'the schema of SQLite versions 1-10: projects, tasks, models, queues, workers, events, users, sessions, server secrets',
     sql: `
       CREATE TABLE projects (
         id ${TEXT} PRIMARY KEY,
@@ -205,6 +205,13 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       );
       CREATE INDEX sessions_by_user ON sessions(user_id);
       CREATE INDEX sessions_by_expiry ON sessions(expires);
+
+      -- The token-signing key, shared by every server process on the database.
+      CREATE TABLE server_secrets (
+        name ${TEXT} PRIMARY KEY,
+        value ${TEXT} NOT NULL,
+        created ${TEXT} NOT NULL
+      );
     `,
   },
 ];

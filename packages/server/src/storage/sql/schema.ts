@@ -49,6 +49,7 @@ export interface Database {
   users: UserRecord;
   credentials: CredentialRecord;
   sessions: SessionRecord;
+  server_secrets: { name: string; value: string; created: string };
   schema_migrations: { version: number; name: string; applied_at: string };
   /**
    * Events (events.ts). Scalars are kept by a series id (a small integer; the task, metric and variant in
