@@ -136,8 +136,8 @@ export const ServerConfigSchema = z.object({
    */
   auth: z.enum(['on', 'off', 'auto']).default('auto'),
   /**
-   * The secret that signs tokens (at least 32 characters). Several server processes on one database need the same
-   * one; by default each data dir makes its own (`<dataDir>/auth-secret`, readable by its owner only).
+   * The secret that signs tokens (at least 32 characters). By default the database keeps one (made on first start),
+   * which every server process on it shares; set this to sign with your own instead (the same on every process).
    */
   authSecret: z.string().min(32, 'use at least 32 characters (e.g. `openssl rand -hex 32`)').optional(),
   /** How long a token from auth.login lasts; clients log in again before it ends. @default one day */
