@@ -1,3 +1,4 @@
+import type pg from 'pg';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import { TasklaneError } from '@tasklane/protocol';
 import { SqlEvents } from '../events.js';
@@ -29,10 +30,19 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
   try {
     await migratePostgres(pool, options.onMigrationWait ? { onWait: options.onMigrationWait } : {});
   } catch (error) {
-    await db.destroy();
+    await endPool(db, pool);
     throw error;
   }
-  return new PostgresStore(db, redactDatabaseUrl(url));
+  return new PostgresStore(db, pool, redactDatabaseUrl(url));
+}
+
+/**
+ * Ends the Kysely instance and its pool: Kysely's destroy() ends the pool only once Kysely has run a query through
+ * it, so a store closed before any (a CLI command that found nothing to do) would leave a connection open.
+ */
+async function endPool(db: Kysely<Database>, pool: pg.Pool): Promise<void> {
+  await db.destroy();
+  if (!pool.ended) await pool.end();
 }
 
 /** The database went away or came back (see {@link watchDatabaseAvailability}). */
@@ -88,6 +98,7 @@ class PostgresStore implements Store {
 
   constructor(
     private readonly db: Kysely<Database>,
+    private readonly pool: pg.Pool,
     /** The database's URL, password hidden. */
     private readonly url: string,
   ) {}
@@ -218,7 +229,7 @@ class PostgresStore implements Store {
   async close(): Promise<void> {
     if (this.isClosed) return;
     this.isClosed = true;
-    await this.db.destroy();
+    await endPool(this.db, this.pool);
   }
 }
 
