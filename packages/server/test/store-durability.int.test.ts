@@ -218,6 +218,17 @@ describe('SQLite store: migrations', () => {
       expect(versions).toEqual(SQLITE_MIGRATIONS.map((m) => m.version));
     }
   });
+
+  it('refuses a file a newer Tasklane migrated, saying so, and leaves it as it is', async () => {
+    const file = newDbFile();
+    await closeStore(open(file));
+    withRawDb(file, (db) => db.prepare("INSERT INTO schema_migrations VALUES (?, 'from the future', '2030-01-01')").run(LATEST_VERSION + 1));
+    const before = withRawDb(file, (db) => db.prepare('SELECT * FROM schema_migrations ORDER BY version').all());
+    expect(() => openSqliteStore(file)).toThrow(
+      `The SQLite database ${file} has schema version ${LATEST_VERSION + 1}, newer than this Tasklane server knows (${LATEST_VERSION}): a newer Tasklane migrated it.`,
+    );
+    expect(withRawDb(file, (db) => db.prepare('SELECT * FROM schema_migrations ORDER BY version').all())).toEqual(before);
+  });
 });
 
 describe('SQLite store: transactions roll back', () => {

@@ -1,3 +1,4 @@
+import { TasklaneError } from '@tasklane/protocol';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
@@ -34,7 +35,12 @@ export function openSqliteStore(file: string): Store {
   registerRegexp(db);
   registerContains(db);
   registerSortKey(db);
-  migrate(db, SQLITE_MIGRATIONS);
+  try {
+    migrate(db, SQLITE_MIGRATIONS, file);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
   return new SqliteStore(db);
 }
 
@@ -87,12 +93,23 @@ function registerSortKey(db: Db): void {
   });
 }
 
-function migrate(db: Db, migrations: readonly Migration[]): void {
+function migrate(db: Db, migrations: readonly Migration[], file: string): void {
   db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
     version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`);
   const applied = new Set(
     (db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version),
   );
+  // A newer Tasklane migrated this file: this one would misread what it does not know. Refused before any change.
+  const newest = Math.max(0, ...applied);
+  const known = Math.max(0, ...migrations.map((m) => m.version));
+  if (newest > known) {
+    throw new TasklaneError(
+      'INVALID_INPUT',
+      `The SQLite database ${file} has schema version ${newest}, newer than this Tasklane server knows (${known}): a newer ` +
+        'Tasklane migrated it. Run that version (or a later one), or point the server at another data dir.',
+      { schema_version: newest, known_version: known },
+    );
+  }
   const isApplied = db.prepare('SELECT 1 FROM schema_migrations WHERE version = ?').pluck();
   const record = db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)');
   for (const migration of migrations) {
