@@ -364,7 +364,7 @@ try {
     process.stderr.write(`round ${round_ + 1}/${rounds} done\n`);
   }
 } catch (error) {
-  console.error(`events-ingest bench failed: ${error.message}`);
+  console.error(`events-ingest bench failed: ${error.stack}`);
   await postgres?.stop();
   process.exit(1);
 }

@@ -99,8 +99,13 @@ export async function startServerProcess(dataDir, { env = {} } = {}) {
   };
 }
 
-/** POSTs a body; answers the reply's `data`, or throws with the server's message. */
-export function call(url, endpoint, body, contentType = 'application/json') {
+/**
+ * POSTs a body; answers the reply's `data`, or throws with the server's message. Requests go on the global agent's
+ * keep-alive connections; a request that fails at once on a connection the server had just closed as idle (Node
+ * servers close keep-alive connections after 5 s) is sent again once on a new one, as Node's docs advise
+ * (`request.reusedSocket`).
+ */
+export function call(url, endpoint, body, contentType = 'application/json', isRetry = false) {
   const payload = typeof body === 'string' ? body : JSON.stringify(body);
   return new Promise((resolveData, reject) => {
     const req = request(
@@ -124,7 +129,13 @@ export function call(url, endpoint, body, contentType = 'application/json') {
         });
       },
     );
-    req.on('error', reject);
+    req.on('error', (error) => {
+      if (!isRetry && req.reusedSocket && (error.code === 'ECONNRESET' || error.code === 'EPIPE')) {
+        resolveData(call(url, endpoint, body, contentType, true));
+        return;
+      }
+      reject(new Error(`${endpoint} on ${url}: ${error.message}`, { cause: error }));
+    });
     req.end(payload);
   });
 }

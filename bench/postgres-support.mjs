@@ -143,7 +143,8 @@ async function waitUntilReady(url, child, log) {
 
 /**
  * A PostgreSQL for a bench: `{ url, version, settings, source, newDatabase(settings?), dropDatabase(url), cpuMs(),
- * stop() }`. `cpuMs()` is the cluster's CPU time so far (undefined on a server given by URL).
+ * logText(), stop() }`. `cpuMs()` is the cluster's CPU time so far, `logText()` the end of its log (undefined and ''
+ * on a server given by URL).
  * `newDatabase({ synchronous_commit: 'off' })` makes a database whose sessions default to those settings
  * (ALTER DATABASE ... SET), for a labelled extra beside the durable figures.
  */
@@ -152,6 +153,7 @@ export async function benchPostgres(env = process.env) {
   let url;
   let stop = async () => {};
   let cpuMs = () => undefined;
+  let logText = () => '';
   let source;
   if (given) {
     url = given;
@@ -189,7 +191,7 @@ export async function benchPostgres(env = process.env) {
     const log = [];
     const keep = (chunk) => {
       log.push(String(chunk));
-      if (log.length > 50) log.shift();
+      if (log.length > 500) log.shift();
     };
     child.stdout.on('data', keep);
     child.stderr.on('data', keep);
@@ -204,6 +206,7 @@ export async function benchPostgres(env = process.env) {
     url = admin;
     source = `a throwaway cluster (${bin})`;
     cpuMs = () => clusterCpuMs(child.pid);
+    logText = () => log.join('');
     stop = async () => {
       process.removeListener('exit', onExit);
       if (child.exitCode === null) {
@@ -228,12 +231,13 @@ export async function benchPostgres(env = process.env) {
     settings: shown,
     source,
     cpuMs,
+    logText,
     async newDatabase(databaseSettings = {}) {
       count += 1;
       const name = `tasklane_bench_${process.pid}_${count}_${randomBytes(3).toString('hex')}`;
       const statements = [`CREATE DATABASE ${name}`];
       for (const [key, value] of Object.entries(databaseSettings)) {
-        if (!/^\w+$/.test(key) || !/^\w+$/.test(String(value))) throw new Error(`Bad database setting ${key}=${value}`);
+        if (!/^[\w.]+$/.test(key) || !/^\w+$/.test(String(value))) throw new Error(`Bad database setting ${key}=${value}`);
         statements.push(`ALTER DATABASE ${name} SET ${key} = ${value}`);
       }
       await query(url, ...statements);

@@ -18,10 +18,10 @@
 // - `agent`: what the agent daemon does with each task before the task's process starts (packages/agent:
 //   run-agent-daemon.ts, execute-task.ts): queues.get_next_task, tasks.get_all (status check), tasks.get_by_id,
 //   tasks.started, workers.status_report naming the task, tasks.edit (runtime.worker). As the agent, a failed status
-//   report is not fatal (it is counted and printed); any other failed call stops the bench.
+//   report or tasks.edit is passed over, and any other failed call abandons the task (taken, never started); both
+//   are counted and printed, and the tasks the clients started must be exactly the ones in_progress.
 // The clock runs from the clients' start to the last client's empty answer. Checked: every task was handed out
-// exactly once over all clients and processes, none twice, none left in the queue (and, for `agent`, every task is
-// in_progress). Prints tasks handed out per second (median of the rounds), the ratio to the SQLite baseline, the
+// exactly once over all clients and processes, none twice, none left in the queue. Prints tasks handed out per second (median of the rounds), the ratio to the SQLite baseline, the
 // get_next_task latency (median, p99), and on PostgreSQL how many transactions the database rolled back (units of
 // work the store ran again after a serialization failure, from pg_stat_statements). Then a final JSON line.
 import { spawn } from 'node:child_process';
@@ -156,11 +156,7 @@ async function inParallel(items, parallel, work) {
   }));
 }
 
-/**
- * The queue, and --tasks drafts enqueued in it, through one of the servers. Answers the queue id and task ids. The
- * drafts are made 8 at a time, but enqueued one at a time: on PostgreSQL, 8 enqueues into one queue at a time end in
- * HTTP 500 once the store's 8 attempts after serialization failures are used up (see docs/benchmarks.md).
- */
+/** The queue, and --tasks drafts enqueued in it (8 at a time), through one of the servers. Answers the queue id and task ids. */
 async function fillQueue(url) {
   const admin = apiClient(url);
   const { id: queue } = await admin.call('queues.create', { name: 'bench-handout' });
@@ -168,9 +164,10 @@ async function fillQueue(url) {
   const clients = Array.from({ length: 8 }, () => apiClient(url));
   let k = 0;
   await inParallel(Array.from({ length: taskCount }, (_, i) => i), 8, async (i) => {
-    ids[i] = (await clients[k++ % clients.length].call('tasks.create', { name: `handout ${i}`, type: 'training' })).id;
+    const client = clients[k++ % clients.length];
+    ids[i] = (await client.call('tasks.create', { name: `handout ${i}`, type: 'training' })).id;
+    await client.call('tasks.enqueue', { task: ids[i], queue });
   });
-  for (const id of ids) await admin.call('tasks.enqueue', { task: id, queue });
   for (const c of [admin, ...clients]) c.close();
   return { queue, ids };
 }
@@ -180,7 +177,8 @@ async function drain(url, queue, worker) {
   const api = apiClient(url, worker);
   const taken = [];
   const latencies = [];
-  const failedReports = [];
+  const failures = [];
+  const started = [];
   try {
     await api.call('workers.register', { worker, queues: [queue], timeout: 600 });
     await ready;
@@ -192,21 +190,39 @@ async function drain(url, queue, worker) {
       const task = entry.task;
       taken.push(task);
       if (sequence === 'agent') {
-        const { tasks } = await api.call('tasks.get_all', { id: [task], only_fields: ['status', 'name'], search_hidden: true });
-        if (tasks[0]?.status !== 'queued') throw new Error(`task ${task} taken from the queue is "${tasks[0]?.status}", not queued`);
-        const { task: full } = await api.call('tasks.get_by_id', { task });
-        await api.call('tasks.started', { task, force: true, status_message: `running on ${worker}` });
-        // As the agent: a failed status report is logged and left for the next one (worker-presence.ts), not fatal.
-        await api.call('workers.status_report', { worker, timestamp: Date.now(), task, queues: [queue] }).catch((error) => {
-          failedReports.push(error.message);
-        });
-        await api.call('tasks.edit', { task, force: true, runtime: { ...full.runtime, worker, worker_hostname: 'bench' } });
+        // As the agent: a failed status report or tasks.edit is logged and passed over (worker-presence.ts,
+        // execute-task.ts); any other failed call abandons the task, which stays taken but never starts.
+        let step = 'tasks.get_all';
+        try {
+          const { tasks } = await api.call('tasks.get_all', { id: [task], only_fields: ['status', 'name'], search_hidden: true });
+          if (tasks[0]?.status !== 'queued') throw new Error(`task ${task} taken from the queue is "${tasks[0]?.status}", not queued`);
+          step = 'tasks.get_by_id';
+          const { task: full } = await api.call('tasks.get_by_id', { task });
+          step = 'tasks.started';
+          await api.call('tasks.started', { task, force: true, status_message: `running on ${worker}` });
+          started.push(task);
+          for (const [endpoint, body] of [
+            ['workers.status_report', { worker, timestamp: Date.now(), task, queues: [queue] }],
+            ['tasks.edit', { task, force: true, runtime: { ...full.runtime, worker, worker_hostname: 'bench' } }],
+          ]) {
+            await api.call(endpoint, body).catch((error) => failures.push({ endpoint, message: error.message, tolerated: true }));
+          }
+        } catch (error) {
+          failures.push({ endpoint: step, message: error.message, tolerated: false });
+        }
       }
     }
-    return { taken, latencies, failedReports };
+    return { taken, latencies, failures, started };
   } finally {
     api.close();
   }
+}
+
+/** Failed calls by endpoint: `{ 'tasks.edit': 3 }`. */
+function countFailures(failures) {
+  const counts = {};
+  for (const f of failures) counts[f.endpoint] = (counts[f.endpoint] ?? 0) + 1;
+  return counts;
 }
 
 let release;
@@ -245,17 +261,28 @@ async function runSetup(setup, postgres) {
     const check = apiClient(servers[servers.length - 1].url);
     const { entries } = (await check.call('queues.get_by_id', { queue })).queue;
     if (entries.length !== 0) throw new Error(`${setup.label}: ${entries.length} entries left in the queue`);
+    let notStarted = 0;
     if (sequence === 'agent') {
+      // The tasks the clients started are in_progress; the ones they abandoned after a failed call are not.
       const { tasks } = await check.call('tasks.get_all', { id: ids, only_fields: ['status'], page_size: taskCount });
-      const notRunning = tasks.filter((t) => t.status !== 'in_progress');
-      if (tasks.length !== taskCount || notRunning.length) throw new Error(`${setup.label}: ${notRunning.length} of ${tasks.length} tasks not in_progress`);
+      const running = tasks.filter((t) => t.status === 'in_progress').length;
+      const startedCount = outcomes.reduce((n, o) => n + o.started.length, 0);
+      if (tasks.length !== taskCount || running !== startedCount) {
+        throw new Error(`${setup.label}: ${running} of ${tasks.length} tasks in_progress, but the clients started ${startedCount}`);
+      }
+      notStarted = taskCount - running;
     }
     check.close();
     let rollbacks;
+    let statements;
     if (database) {
       const rows = await query(postgres.url, `SELECT coalesce(sum(s.calls), 0)::int AS n FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
         WHERE d.datname = '${new URL(database).pathname.slice(1)}' AND s.query ILIKE 'rollback%'`);
       rollbacks = rows[0].n;
+      statements = await query(postgres.url, `SELECT regexp_replace(left(s.query, 70), '\\s+', ' ', 'g') AS statement, s.calls::int AS calls,
+          round(s.mean_exec_time::numeric, 3)::float AS mean_ms, round(s.total_exec_time::numeric, 1)::float AS total_ms
+        FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
+        WHERE d.datname = '${new URL(database).pathname.slice(1)}' ORDER BY s.total_exec_time DESC LIMIT 6`);
     }
     const latencies = outcomes.flatMap((o) => o.latencies).sort((a, b) => a - b);
     const perClient = outcomes.map((o) => o.taken.length);
@@ -266,8 +293,10 @@ async function runSetup(setup, postgres) {
       nextTaskP99Ms: latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * 0.99))],
       perClient,
       rollbacks,
-      failedReports: outcomes.reduce((n, o) => n + o.failedReports.length, 0),
-      failedReportSample: outcomes.flatMap((o) => o.failedReports)[0],
+      statements,
+      notStarted,
+      failures: countFailures(outcomes.flatMap((o) => o.failures)),
+      failureSample: outcomes.flatMap((o) => o.failures)[0]?.message,
     };
   } catch (error) {
     throw new Error(`${error.message}\n${servers.map((s) => s.output()).join('\n').slice(-3000)}`, { cause: error });
@@ -314,7 +343,8 @@ const summary = {
     nextTaskMedianMs: round(med(s.key, 'nextTaskMedianMs'), 2),
     nextTaskP99Ms: round(med(s.key, 'nextTaskP99Ms'), 2),
     rollbacks: s.store === 'postgres' ? med(s.key, 'rollbacks') : undefined,
-    failedStatusReports: results[s.key].map((r) => r.failedReports),
+    notStarted: results[s.key].map((r) => r.notStarted),
+    failedCalls: results[s.key].map((r) => r.failures),
     eachRound: results[s.key].map((r) => round(r.tasksPerSec, 1)),
   }])),
 };
@@ -331,8 +361,15 @@ printTable([
 console.log('every task handed out exactly once in every round (checked)');
 if (sequence === 'agent') {
   for (const s of SETUPS) {
-    const sample = results[s.key].find((r) => r.failedReportSample)?.failedReportSample;
-    console.log(`${s.label}: failed workers.status_report per round ${summary.setups[s.key].failedStatusReports.join(', ')}${sample ? ` (e.g. ${sample})` : ''}`);
+    const x = summary.setups[s.key];
+    const sample = results[s.key].find((r) => r.failureSample)?.failureSample;
+    console.log(`${s.label}: tasks taken but not started per round ${x.notStarted.join(', ')}; failed calls per round ` +
+      `${x.failedCalls.map((c) => JSON.stringify(c)).join(', ')}${sample ? `\n  e.g. ${sample.slice(0, 200)}` : ''}`);
   }
+}
+for (const s of SETUPS.filter((x) => x.store === 'postgres')) {
+  const last = results[s.key].at(-1);
+  console.log(`\n${s.label}, last round: the database's busiest statements (pg_stat_statements)`);
+  printTable([['statement', 'calls', 'mean ms', 'total ms'], ...last.statements.map((st) => [st.statement, st.calls, st.mean_ms, st.total_ms])]);
 }
 console.log(JSON.stringify(summary));

@@ -3,7 +3,7 @@
 // of 100,000 tasks, sorted and filtered as the web UI asks, against the same request on a project of 100 tasks of
 // the same store.
 //
-//   node bench/tasks-listing.mjs [--tasks 100000] [--baseline 100] [--repeat 15] [--store sqlite|postgres|both]
+//   node bench/tasks-listing.mjs [--tasks 100000] [--baseline 100] [--repeat 15] [--store sqlite|postgres|both] [--explain]
 //
 // Each store gets the two projects of bench/tasks-fixture.mjs, filled straight through the server's store
 // (openSqliteStore / openStore on a new database of a durable throwaway PostgreSQL cluster, bench/postgres-support.mjs,
@@ -16,7 +16,8 @@
 // Each case is timed from send to parsed reply (HTTP and JSON included), --repeat times per project, the stores,
 // projects and cases interleaved (one warm-up round discarded). Every answer is checked: a full page (or the small
 // project's matching tasks), in the order asked for, matching the filter. Prints medians, the ratio of the large
-// project to the small one per store, the ratio PostgreSQL/SQLite, and a final JSON line.
+// project to the small one per store, the ratio PostgreSQL/SQLite, and a final JSON line. --explain prints the plans
+// PostgreSQL logged for the server's statements that took over 50 ms (auto_explain with ANALYZE).
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -32,6 +33,7 @@ const { values: options } = parseArgs({
     baseline: { type: 'string', default: '100' },
     repeat: { type: 'string', default: '15' },
     store: { type: 'string', default: isPostgresAvailable() ? 'both' : 'sqlite' },
+    explain: { type: 'boolean', default: false },
   },
 });
 const bigCount = Number(options.tasks);
@@ -108,7 +110,9 @@ const live = [];
 try {
   for (const kind of STORES) {
     const temp = tempDir('tasklane-bench-listing-');
-    const database = kind.key === 'postgres' ? await postgres.newDatabase() : undefined;
+    // --explain: the server's sessions log the plan of every statement over 50 ms (auto_explain), printed at the end.
+    const explain = { session_preload_libraries: 'auto_explain', 'auto_explain.log_min_duration': 50, 'auto_explain.log_analyze': 'on' };
+    const database = kind.key === 'postgres' ? await postgres.newDatabase(options.explain ? explain : {}) : undefined;
     const store = database ? await openStore(database) : openSqliteStore(join(temp.dir, 'tasklane.sqlite'));
     const t = performance.now();
     const projects = await fillTaskProjects(store, bigCount, smallCount);
@@ -142,6 +146,7 @@ try {
     temp.remove();
     if (database) await postgres.dropDatabase(database);
   }
+  if (options.explain && postgres) console.log(`PostgreSQL's plans of statements over 50 ms (auto_explain):\n${postgres.logText()}`);
   await postgres?.stop();
 }
 if (process.exitCode) process.exit();
