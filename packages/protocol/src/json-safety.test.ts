@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_JSON_DEPTH, capJsonDepth, countJsonValues, findJsonHazard, findNulCharacter } from './json-safety.js';
+import { MAX_JSON_DEPTH, capJsonDepth, countJsonValues, findJsonHazard, findNulCharacter, findUnstorableText, storableText } from './json-safety.js';
 
 function nested(depth: number): unknown {
   let value: unknown = 1;
@@ -85,5 +85,26 @@ describe('findNulCharacter', () => {
     for (const value of [{ name: 'plain' }, { msg: '\uFFFD' }, { text: '\\u0000' }, { text: '\u0001\u001f' }, [1, null, true, { a: [] }], 42, null, undefined]) {
       expect(findNulCharacter(value)).toBeUndefined();
     }
+  });
+});
+
+describe('findUnstorableText and storableText', () => {
+  it('finds a lone surrogate, high or low, in a text or a key, and says which it found', () => {
+    expect(findUnstorableText({ name: 'a\ud800' })).toEqual({ path: 'body.name', problem: 'a lone UTF-16 surrogate (not Unicode text)' });
+    expect(findUnstorableText({ list: ['\udc00b'] })).toEqual({ path: 'body.list.0', problem: 'a lone UTF-16 surrogate (not Unicode text)' });
+    expect(findUnstorableText({ 'k\udfff': 1 })?.path).toBe('body.k\\udfff');
+    expect(findUnstorableText({ a: 'x\u0000', b: '\ud800' })).toEqual({ path: 'body.a', problem: 'the NUL character (U+0000)' });
+    expect(findNulCharacter({ a: '\ud800' })).toBeUndefined();
+  });
+
+  it('takes surrogate pairs and other text as they are', () => {
+    for (const value of [{ emoji: '\u{1F680}' }, { pair: '\ud83d\ude80' }, { text: '\\ud800' }, ['\uFFFD'], 'plain']) expect(findUnstorableText(value)).toBeUndefined();
+  });
+
+  it('replaces each NUL and lone surrogate with U+FFFD, keeping pairs', () => {
+    expect(storableText('a\u0000b\ud800c\udc00\ud83d\ude80')).toBe('a\uFFFDb\uFFFDc\uFFFD\u{1F680}');
+    expect(storableText('\udc00\ud800')).toBe('\uFFFD\uFFFD');
+    const plain = 'nothing to do';
+    expect(storableText(plain)).toBe(plain);
   });
 });

@@ -111,42 +111,69 @@ export function capJsonDepth(value: unknown, maxDepth = MAX_JSON_DEPTH, depth = 
   return copy;
 }
 
-/**
- * Finds the first key or text of a parsed JSON value that holds the NUL character (U+0000): PostgreSQL stores it in
- * no text or JSON column (SQLite would), so the server refuses it wherever it comes, on either store, rather than
- * store it on one and fail on the other. Answers where it is (`body.hyperparams.Args.lr.value`), or undefined. The
- * walk is recursive: call it on a value {@link findJsonHazard} passed (its depth is bounded).
- */
-export function findNulCharacter(value: unknown, where = 'body'): string | undefined {
-  const segments = nulPath(value);
-  return segments === undefined ? undefined : formatPath(where, segments.reverse().map(showKey));
+/** A UTF-16 surrogate with no partner: not Unicode text (each match is one code unit, so nothing backtracks). */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** What makes a text unstorable, for messages; undefined for a text that can be stored. */
+export function unstorableTextIn(text: string): 'the NUL character (U+0000)' | 'a lone UTF-16 surrogate (not Unicode text)' | undefined {
+  if (text.includes('\u0000')) return 'the NUL character (U+0000)';
+  if (LONE_SURROGATE.test(text)) return 'a lone UTF-16 surrogate (not Unicode text)';
+  return undefined;
 }
 
-function nulPath(value: unknown): string[] | undefined {
-  if (typeof value === 'string') return value.includes('\u0000') ? [] : undefined;
+/** `text` with each NUL and lone surrogate as U+FFFD (console text, which may be any process's output). */
+export function storableText(text: string): string {
+  if (unstorableTextIn(text) === undefined) return text;
+  return text.replaceAll('\u0000', '\uFFFD').replace(new RegExp(LONE_SURROGATE.source, 'g'), '\uFFFD');
+}
+
+/**
+ * Finds the first key or text of a parsed JSON value that PostgreSQL cannot store: one holding the NUL character
+ * (U+0000, in no text or JSON column) or a lone UTF-16 surrogate (`"\ud800"` is valid JSON, but not Unicode, which
+ * jsonb refuses). SQLite would store both, so the server refuses them wherever they come, on either store, rather than
+ * store them on one and fail on the other. Answers where it is (`body.hyperparams.Args.lr.value`) and what it holds,
+ * or undefined. The walk is recursive: call it on a value {@link findJsonHazard} passed (its depth is bounded).
+ */
+export function findUnstorableText(value: unknown, where = 'body'): { path: string; problem: string } | undefined {
+  const found = unstorablePath(value);
+  return found === undefined ? undefined : { path: formatPath(where, found.segments.reverse().map(showKey)), problem: found.problem };
+}
+
+/** The path of the first NUL character in a parsed JSON value ({@link findUnstorableText} for NULs alone). */
+export function findNulCharacter(value: unknown, where = 'body'): string | undefined {
+  const found = findUnstorableText(value, where);
+  return found?.problem === 'the NUL character (U+0000)' ? found.path : undefined;
+}
+
+function unstorablePath(value: unknown): { segments: string[]; problem: string } | undefined {
+  if (typeof value === 'string') {
+    const problem = unstorableTextIn(value);
+    return problem === undefined ? undefined : { segments: [], problem };
+  }
   if (typeof value !== 'object' || value === null) return undefined;
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i += 1) {
-      const found = nulPath(value[i]);
+      const found = unstorablePath(value[i]);
       if (found) {
-        found.push(String(i));
+        found.segments.push(String(i));
         return found;
       }
     }
     return undefined;
   }
   for (const key of Object.keys(value)) {
-    if (key.includes('\u0000')) return [key];
-    const found = nulPath((value as Record<string, unknown>)[key]);
+    const problem = unstorableTextIn(key);
+    if (problem !== undefined) return { segments: [key], problem };
+    const found = unstorablePath((value as Record<string, unknown>)[key]);
     if (found) {
-      found.push(key);
+      found.segments.push(key);
       return found;
     }
   }
   return undefined;
 }
 
-/** A key as a message may show it: its NUL characters written as `\u0000`. */
+/** A key as a message may show it: its NUL characters and lone surrogates written as escapes. */
 function showKey(key: string): string {
-  return key.replaceAll('\u0000', '\\u0000');
+  return key.replaceAll('\u0000', '\\u0000').replace(new RegExp(LONE_SURROGATE.source, 'g'), (unit) => `\\u${unit.charCodeAt(0).toString(16)}`);
 }

@@ -88,4 +88,32 @@ describe(`the NUL character in requests (${TEST_STORE})`, () => {
     const userOf = (id: string) => tasks.find((t: { id: string }) => t.id === id)?.user;
     expect(userOf(withNul.json.data.id)).toBe(userOf(plain.json.data.id));
   });
+
+  // A lone UTF-16 surrogate ("\ud800" is valid JSON, but not Unicode text): PostgreSQL's jsonb refuses it, SQLite
+  // would store it; refused alike, except in console text, stored with U+FFFD. JSON.stringify writes it as the escape.
+  it.each([
+    ['a task name', '/tasks.create', { name: 'bad\ud800name', project_name: 'nul' }, 'body.name'],
+    ['a comment', '/tasks.create', { name: 'commented', project_name: 'nul', comment: 'x\udc00' }, 'body.comment'],
+    ['a key', '/tasks.create', { name: 'keyed', project_name: 'nul', hyperparams: { 'Args\udfff': {} } }, 'body.hyperparams.Args\\udfff'],
+  ])('refuses a lone surrogate in %s with 400 INVALID_INPUT naming the field, storing nothing', async (_what, path, body, field) => {
+    const before = await taskNames();
+    const reply = await post(path, body);
+    expect(reply.status).toBe(400);
+    expect(reply.json.meta.error_data).toEqual({ code: 'INVALID_INPUT', fields: [field] });
+    expect(reply.json.meta.result_msg).toBe(
+      `Invalid request: ${field} contains a lone UTF-16 surrogate (not Unicode text), which cannot be stored. Remove it (or replace it, e.g. with U+FFFD) and send the request again.`,
+    );
+    expect(await taskNames()).toEqual(before);
+  });
+
+  it('takes a surrogate pair (an emoji, as Python writes it: \\ud83d\\ude80) as it is, and console text with a lone one as U+FFFD', async () => {
+    const created = await rawCall(server.url, '/tasks.create', { body: '{"name":"rocket \\ud83d\\ude80","project_name":"nul"}', headers: {} });
+    expect(created.status).toBe(200);
+    const { tasks } = await server.api.call('tasks.get_all', { id: [created.json.data.id], only_fields: ['name'] } as never);
+    expect(tasks[0]?.name).toBe('rocket \u{1F680}');
+    const line = { type: 'log', task: taskId, id: 'lone-1', timestamp: 1_700_000_001_000, msg: 'half \ud83d of a rocket' };
+    expect((await post('/events.add', line)).status).toBe(200);
+    const log = await server.api.call('events.get_task_log', { task: taskId, batch_size: 100, navigate_earlier: false });
+    expect(log.events.map((e) => e.msg)).toContain('half \uFFFD of a rocket');
+  });
 });

@@ -3,7 +3,7 @@ import {
   ENDPOINTS,
   MAX_JSON_VALUES,
   batchCountExcess,
-  findNulCharacter,
+  findUnstorableText,
   TasklaneError,
   isEndpointName,
   isWriteEndpoint,
@@ -77,8 +77,10 @@ export function registerApiRoute(app: FastifyInstance, options: ApiRouteOptions)
           ...(name === 'events.add_batch' ? { checkItemCount: batchCountExcess } : {}),
         });
         const parsed = mergeQuery(body, request.query as Record<string, unknown>);
-        // JSON writes NUL only as the escape \u0000, a query string as %00: without either, no walk is needed.
-        if (raw?.includes('\\u0000') === true || request.url.includes('%00')) refuseNulCharacters(name, parsed);
+        // JSON writes NUL only as the escape \u0000 and a lone surrogate only as an escape \udXXX (UTF-8 cannot hold
+        // one), a query string NUL as %00: without any of them, no walk is needed.
+        const mayHoldUnstorable = raw !== undefined && (raw.includes('\\u0000') || raw.includes('\\ud') || raw.includes('\\uD'));
+        if (mayHoldUnstorable || request.url.includes('%00')) refuseUnstorableText(name, parsed);
         const data = await callEndpoint(name, parsed, options, request, reply);
         return sendEnvelope(reply, request, 200, { data });
       } catch (error) {
@@ -89,27 +91,27 @@ export function registerApiRoute(app: FastifyInstance, options: ApiRouteOptions)
 }
 
 /**
- * Refuses a request that holds the NUL character (U+0000) anywhere, keys included: PostgreSQL cannot store it in text
- * or JSON, so both stores refuse it alike. The one exception is console text (the `msg` of a log event), which may be
- * any process's output: the events service stores its NULs as U+FFFD instead.
+ * Refuses a request that holds text PostgreSQL cannot store anywhere, keys included — the NUL character (U+0000) or a
+ * lone UTF-16 surrogate — so both stores refuse it alike. The one exception is console text (the `msg` of a log
+ * event), which may be any process's output: the events service stores those characters as U+FFFD instead.
  */
-function refuseNulCharacters(name: EndpointName, value: unknown): void {
-  let path: string | undefined;
+function refuseUnstorableText(name: EndpointName, value: unknown): void {
+  let found: ReturnType<typeof findUnstorableText>;
   if (EVENT_WRITE_ENDPOINTS.has(name)) {
     const items: unknown[] = Array.isArray(value) ? value : [value];
-    for (let i = 0; i < items.length && path === undefined; i += 1) {
+    for (let i = 0; i < items.length && found === undefined; i += 1) {
       const item = items[i];
       const isLogEvent = typeof item === 'object' && item !== null && (item as { type?: unknown }).type === 'log';
-      path = findNulCharacter(isLogEvent ? { ...item, msg: '' } : item, Array.isArray(value) ? `body.${i}` : 'body');
+      found = findUnstorableText(isLogEvent ? { ...item, msg: '' } : item, Array.isArray(value) ? `body.${i}` : 'body');
     }
   } else {
-    path = findNulCharacter(value);
+    found = findUnstorableText(value);
   }
-  if (path === undefined) return;
+  if (found === undefined) return;
   throw new TasklaneError(
     'INVALID_INPUT',
-    `Invalid request: ${path} contains the NUL character (U+0000), which cannot be stored. Remove it (or replace it, e.g. with U+FFFD) and send the request again.`,
-    { fields: [path] },
+    `Invalid request: ${found.path} contains ${found.problem}, which cannot be stored. Remove it (or replace it, e.g. with U+FFFD) and send the request again.`,
+    { fields: [found.path] },
   );
 }
 
@@ -266,7 +268,7 @@ function decodeUser(value: string | string[] | undefined): string | undefined {
   if (typeof value !== 'string') return undefined;
   try {
     const user = decodeURIComponent(value).trim();
-    // A NUL could not be stored as the task's user (see refuseNulCharacters): ignored like a name too long.
+    // A NUL could not be stored as the task's user (see refuseUnstorableText): ignored like a name too long.
     return user.length > 0 && user.length <= 128 && !user.includes('\u0000') ? user : undefined;
   } catch {
     return undefined; // not URI-encoded: ignored rather than refusing the call

@@ -26,6 +26,7 @@ import {
   type Task,
   type TaskEvent,
   type TaskMetric,
+  storableText,
 } from '@tasklane/protocol';
 import type {
   DebugImagePosition,
@@ -319,8 +320,9 @@ async function sortOutEvents(
     const timestamp = Math.round(event.ts ?? event.timestamp ?? nowMs);
     if (event.type === 'log') {
       const worker = event.worker ?? callerWorker;
-      // Console text is any process's output and may hold NUL, which PostgreSQL cannot store: U+FFFD on both stores.
-      const msg = event.msg.includes('\u0000') ? event.msg.replaceAll('\u0000', '\uFFFD') : event.msg;
+      // Console text is any process's output and may hold NUL or a lone surrogate, which PostgreSQL cannot store:
+      // U+FFFD on both stores.
+      const msg = storableText(event.msg);
       logs.push({ type: 'log', task: task.id, id: event.id ?? newId(), timestamp, level: event.level, worker, msg });
       continue;
     }
