@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { StringListSchema, TimestampSchema } from './common.js';
+import { MAX_NAME_LENGTH } from './limits.js';
 
 /** A running agent, as last reported. */
 export const WorkerSchema = z.object({
@@ -21,7 +22,12 @@ export const WorkerSchema = z.object({
 });
 export type Worker = z.infer<typeof WorkerSchema>;
 
-export const WorkerIdSchema = z.string().trim().min(1, 'a worker id cannot be empty');
+/** A worker's id (ClearML's agents make `host:gpuN`), as long as a name at most: it is the key of the workers table. */
+export const WorkerIdSchema = z
+  .string()
+  .trim()
+  .min(1, 'a worker id cannot be empty')
+  .max(MAX_NAME_LENGTH, `a worker id has at most ${MAX_NAME_LENGTH} characters`);
 
 export const WorkersRegisterRequestSchema = z.object({
   worker: WorkerIdSchema,

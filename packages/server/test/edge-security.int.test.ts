@@ -241,6 +241,12 @@ describe('the request edge', () => {
       const source = await makeTask(server.api);
       await expectError(server.api.call('tasks.clone', { task: source, new_project_name: longProject }), 'INVALID_INPUT');
       expect((await server.api.call('projects.get_all', { name: `^${longProject.slice(0, 100)}` })).projects).toEqual([]);
+      // A worker's id is the key of the workers table: as long as a name at most (PostgreSQL's index refused 1 MB).
+      const longWorker = 'w'.repeat(MAX_NAME_LENGTH + 1);
+      const worker = await expectError(server.api.call('workers.register', { worker: longWorker }), 'INVALID_INPUT');
+      expect(worker.message).toMatch(new RegExp(`^Invalid request: body\\.worker: a worker id has at most ${MAX_NAME_LENGTH} characters`));
+      await expectError(server.api.call('workers.status_report', { worker: longWorker, timestamp: Date.now() }), 'INVALID_INPUT');
+      expect((await server.api.call('workers.get_all', {})).workers.map((w) => w.id)).not.toContain(longWorker);
       const tooMany = await expectError(
         server.api.call('tasks.create', { name: 'tags', project, tags: Array.from({ length: MAX_TAGS + 1 }, (_, i) => `t${i}`) }),
         'INVALID_INPUT',
