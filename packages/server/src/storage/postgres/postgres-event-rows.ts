@@ -36,8 +36,8 @@ function summaryFromRow(row: SummaryRow): BlockSummary {
 
 /**
  * Numbers as one PostgreSQL array literal (`{1,2.5,3}`), bound as text and cast in the statement. pg's own binding of
- * a JS array quotes and escapes every element: for the four columns of a 5,000-point batch that took 8–14 ms of the
- * server's thread against 2–3 ms for this (bench/postgres-scalar-insert.mjs). A number's shortest string round-trips
+ * a JS array quotes and escapes every element: for the four columns of a 5,000-point batch that took 8 ms of the
+ * server's CPU against 3.5 ms for this (docs/benchmarks.md, "Both stores"). A number's shortest string round-trips
  * exactly through float8 and bigint input; NaN and ±Infinity are spelled as float8 reads them.
  */
 function numberArray(values: readonly number[]): string {
