@@ -2,12 +2,13 @@
 // copied into a fresh PostgreSQL database, with progress on stderr (a line per table when piped, a bar on a
 // terminal) and the counts on stdout; a server started on the copy answers the same; --help; a bad URL's message
 // with the password hidden.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from 'tasklane/client';
+import { startServerAt } from '../support/agent-e2e.js';
 import { CLI_BIN, assertCliBuilt, runCli } from '../support/cli.js';
 import { postgresSkipReason, testPostgres } from '../support/postgres.js';
 
@@ -21,31 +22,8 @@ interface Server {
 
 /** `tasklane server` on a data dir (and a database URL), until its "listening on" line. */
 async function startServer(dataDir: string, dbUrl?: string): Promise<Server> {
-  const args = [CLI_BIN, 'server', '--port', '0', '--data-dir', dataDir, '--log-level', 'warn', ...(dbUrl ? ['--db-url', dbUrl] : [])];
-  const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}`)), 20_000);
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const match = /listening on (http:\/\/[\d.]+:\d+)/.exec(out);
-      if (match) {
-        clearTimeout(timer);
-        resolve(match[1]!);
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`server exited with ${code}:\n${out}`)));
-  });
-  return {
-    url,
-    api: new ApiClient({ baseUrl: url }),
-    stop: async () => {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      if (child.exitCode === null) child.kill('SIGTERM');
-      await exited;
-    },
-  };
+  const server = await startServerAt(dataDir, 0, dbUrl ? ['--db-url', dbUrl] : []);
+  return { url: server.url, api: new ApiClient({ baseUrl: server.url }), stop: () => server.stop() };
 }
 
 /** The parts of the output that change from run to run, as words. */

@@ -145,7 +145,7 @@ export async function startAgent(options: StartAgentOptions): Promise<AgentProce
   };
 }
 
-/** A server child process on a given data dir and port (restartable: same data, same address). */
+/** A server child process on a given data dir and port (restartable: same data, same address), with `extraArgs`. */
 export interface ServerProcess {
   url: string;
   port: number;
@@ -154,8 +154,8 @@ export interface ServerProcess {
   stop(): Promise<void>;
 }
 
-export async function startServerAt(dataDir: string, port = 0): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [CLI_BIN, 'server', '--port', String(port), '--data-dir', dataDir, '--log-level', 'warn'], {
+export async function startServerAt(dataDir: string, port = 0, extraArgs: string[] = []): Promise<ServerProcess> {
+  const child = spawn(process.execPath, [CLI_BIN, 'server', '--port', String(port), '--data-dir', dataDir, '--log-level', 'warn', ...extraArgs], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

@@ -311,3 +311,14 @@ export function testPostgres(env: NodeJS.ProcessEnv = process.env): TestPostgres
 export function postgresSkipReason(env: NodeJS.ProcessEnv = process.env): string {
   return env[PG_SKIPPED_ENV] ?? `${PG_URL_ENV} is not set (run through vitest.config.ts, whose global setup starts a cluster)`;
 }
+
+/** Runs SQL on a database outside any store (one connection, closed after). */
+export async function queryPostgres<TRow extends pg.QueryResultRow>(url: string, text: string, values: unknown[] = []): Promise<TRow[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query<TRow>(text, values)).rows;
+  } finally {
+    await client.end();
+  }
+}

@@ -7,10 +7,9 @@
 // database down), or takes them and never answers (a dead host), or cuts right after COMMIT went through (the outcome
 // the server cannot know), and the database is back on the same address at once. A real shutdown's 57P01 comes from
 // pg_terminate_backend on the server's connections.
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { UserRecord } from '../src/storage/store.js';
-import { postgresSkipReason, testPostgres } from '../../../test/support/postgres.js';
+import { postgresSkipReason, testPostgres, queryPostgres } from '../../../test/support/postgres.js';
 import { startTcpCutProxy, type TcpCutProxy } from './support/tcp-cut-proxy.js';
 import { onPostgres, rawCall, startTestServer, type TestServer } from './support/test-server.js';
 
@@ -18,16 +17,7 @@ const postgres = testPostgres();
 const skipReason = !postgres ? postgresSkipReason() : onPostgres ? 'runs once, in the integration project' : undefined;
 if (!postgres) process.stdout.write(`postgres-outage.int.test.ts: skipped: ${skipReason}\n`);
 
-/** Runs SQL on a database outside the server. */
-async function query<TRow extends pg.QueryResultRow>(url: string, text: string, values: unknown[] = []): Promise<TRow[]> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query<TRow>(text, values)).rows;
-  } finally {
-    await client.end();
-  }
-}
+const query = queryPostgres;
 
 interface LogLine {
   level: number;

@@ -14,23 +14,14 @@ import { POSTGRES_MIGRATIONS } from '../src/storage/postgres/migrations.js';
 import { createPostgresPool, redactDatabaseUrl } from '../src/storage/postgres/pool.js';
 import { openPostgresStore } from '../src/storage/postgres/postgres-store.js';
 import type { CredentialRecord, Repositories, SessionRecord, UserRecord } from '../src/storage/store.js';
-import { postgresSkipReason, testPostgres } from '../../../test/support/postgres.js';
+import { postgresSkipReason, testPostgres, queryPostgres } from '../../../test/support/postgres.js';
 import { storesUnderTest } from './support/stores-under-test.js';
 
 const postgres = testPostgres();
 const LATEST = POSTGRES_MIGRATIONS.at(-1)!.version;
 if (!postgres) process.stdout.write(`postgres-store.int.test.ts: PostgreSQL parts skipped: ${postgresSkipReason()}\n`);
 
-/** Runs SQL on a database outside any store. */
-async function query<TRow extends pg.QueryResultRow>(url: string, text: string, values: unknown[] = []): Promise<TRow[]> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query<TRow>(text, values)).rows;
-  } finally {
-    await client.end();
-  }
-}
+const query = queryPostgres;
 
 /** The message of a rejection, with what differs per run (the cluster's port) made fixed. */
 async function failureOf(promise: Promise<unknown>, port?: string): Promise<{ code: unknown; message: string }> {
