@@ -103,14 +103,18 @@ export async function startServerProcess(dataDir, { env = {} } = {}) {
  * POSTs a body; answers the reply's `data`, or throws with the server's message. Requests go on the global agent's
  * keep-alive connections; a request that fails at once on a connection the server had just closed as idle (Node
  * servers close keep-alive connections after 5 s) is sent again once on a new one, as Node's docs advise
- * (`request.reusedSocket`).
+ * (`request.reusedSocket`). `agent` and `headers`: a client's own connection, and headers it adds.
  */
-export function call(url, endpoint, body, contentType = 'application/json', isRetry = false) {
+export function call(url, endpoint, body, contentType = 'application/json', isRetry = false, { agent, headers = {} } = {}) {
   const payload = typeof body === 'string' ? body : JSON.stringify(body);
   return new Promise((resolveData, reject) => {
     const req = request(
       `${url}/${endpoint}`,
-      { method: 'POST', headers: { 'content-type': contentType, 'content-length': Buffer.byteLength(payload) } },
+      {
+        method: 'POST',
+        ...(agent ? { agent } : {}),
+        headers: { 'content-type': contentType, 'content-length': Buffer.byteLength(payload), ...headers },
+      },
       (res) => {
         const chunks = [];
         res.on('data', (chunk) => chunks.push(chunk));
@@ -124,14 +128,14 @@ export function call(url, endpoint, body, contentType = 'application/json', isRe
             reject(new Error(`${endpoint}: HTTP ${res.statusCode}, not JSON: ${text.slice(0, 200)}`));
             return;
           }
-          if (res.statusCode !== 200) reject(new Error(`${endpoint}: HTTP ${res.statusCode}: ${envelope.meta?.result_msg}`));
+          if (res.statusCode !== 200) reject(new Error(`${endpoint} on ${url}: HTTP ${res.statusCode}: ${envelope.meta?.result_msg}`));
           else resolveData(envelope.data);
         });
       },
     );
     req.on('error', (error) => {
       if (!isRetry && req.reusedSocket && (error.code === 'ECONNRESET' || error.code === 'EPIPE')) {
-        resolveData(call(url, endpoint, body, contentType, true));
+        resolveData(call(url, endpoint, body, contentType, true, { agent, headers }));
         return;
       }
       reject(new Error(`${endpoint} on ${url}: ${error.message}`, { cause: error }));

@@ -26,12 +26,12 @@
 // work the store ran again after a serialization failure, from pg_stat_statements). Then a final JSON line.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { REPO_ROOT, median, printTable, round, tempDir } from './events-support.mjs';
+import { REPO_ROOT, call as callApi, median, printTable, round, tempDir } from './events-support.mjs';
 import { benchPostgres, isPostgresAvailable, query } from './postgres-support.mjs';
 
 const { values: options } = parseArgs({
@@ -110,37 +110,8 @@ async function startCliServer(dataDir, extraArgs) {
 /** A client with its own keep-alive connection, named as a worker: call(endpoint, body) answers `data`. */
 function apiClient(url, worker) {
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-  const call = (endpoint, body) =>
-    new Promise((resolveData, reject) => {
-      const payload = JSON.stringify(body);
-      const req = request(
-        `${url}/${endpoint}`,
-        {
-          method: 'POST',
-          agent,
-          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), ...(worker ? { 'x-clearml-worker': worker } : {}) },
-        },
-        (res) => {
-          const chunks = [];
-          res.on('data', (chunk) => chunks.push(chunk));
-          res.on('error', reject);
-          res.on('end', () => {
-            const text = Buffer.concat(chunks).toString('utf8');
-            let envelope;
-            try {
-              envelope = JSON.parse(text);
-            } catch {
-              reject(new Error(`${endpoint}: HTTP ${res.statusCode}, not JSON: ${text.slice(0, 200)}`));
-              return;
-            }
-            if (res.statusCode !== 200) reject(new Error(`${endpoint} on ${url}: HTTP ${res.statusCode}: ${envelope.meta?.result_msg}`));
-            else resolveData(envelope.data);
-          });
-        },
-      );
-      req.on('error', reject);
-      req.end(payload);
-    });
+  const headers = worker ? { 'x-clearml-worker': worker } : {};
+  const call = (endpoint, body) => callApi(url, endpoint, body, 'application/json', false, { agent, headers });
   return { call, close: () => agent.destroy() };
 }
 
