@@ -100,4 +100,30 @@ describe.skipIf(!onPostgres)(`a unit of work re-run after a serialization failur
     expect(cookies).toHaveLength(1);
     expect(cookies[0]).toMatch(/^tasklane_session=[^;]+; Path=\/; Max-Age=\d+; HttpOnly; SameSite=Strict$/);
   });
+
+  it('answers 503 DATABASE_UNAVAILABLE "contention" with Retry-After, nothing applied, when every re-run is aborted too', async () => {
+    const login = await httpRequest(server.url, '/auth.sign_in', { body: JSON.stringify({ name: 'alice', password: 'alice-password' }), headers: JSON_TYPE });
+    const headers = { cookie: String(login.headers['set-cookie']).split(';')[0]!, 'sec-fetch-site': 'same-origin', ...JSON_TYPE };
+    const id = (await httpRequest(server.url, '/tasks.create', { body: JSON.stringify({ name: 'always conflicting', project_name: 'rerun' }), headers })).json.data.id as string;
+    // Conflicts that never end, as PostgreSQL reports them: every update of this task fails with 40001.
+    const client = new pg.Client({ connectionString: server.dbUrl });
+    await client.connect();
+    try {
+      await client.query(`
+        CREATE FUNCTION test_always_conflict() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN RAISE EXCEPTION 'could not serialize access' USING ERRCODE = '40001'; END $$;
+        CREATE TRIGGER test_always_conflict BEFORE UPDATE ON tasks FOR EACH ROW
+          WHEN (OLD.id = '${id}') EXECUTE FUNCTION test_always_conflict();`);
+      const reply = await httpRequest(server.url, '/tasks.edit', { body: JSON.stringify({ task: id, comment: 'never stored' }), headers });
+      expect(reply.status).toBe(503);
+      expect(reply.headers['retry-after']).toBe('1');
+      expect(reply.json.meta.error_data).toMatchObject({ code: 'DATABASE_UNAVAILABLE', reason: 'contention', write_outcome: 'not_applied' });
+      expect(reply.json.meta.result_msg).toMatch(/^The database could not apply this request alongside other changes to the same data \(8 tries\); nothing of it was applied\. Send it again\.$/);
+    } finally {
+      await client.query('DROP TRIGGER IF EXISTS test_always_conflict ON tasks; DROP FUNCTION IF EXISTS test_always_conflict()');
+      await client.end();
+    }
+    const task = await httpRequest(server.url, '/tasks.get_by_id', { body: JSON.stringify({ task: id }), headers });
+    expect(task.json.data.task.comment ?? '').not.toBe('never stored');
+  });
 });

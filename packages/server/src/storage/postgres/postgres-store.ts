@@ -145,7 +145,17 @@ class PostgresStore implements Store {
           );
         }
         const code = (error as { code?: unknown } | null)?.code;
-        if (attempt === MAX_ATTEMPTS || typeof code !== 'string' || !RETRYABLE.has(code)) throw error;
+        if (typeof code !== 'string' || !RETRYABLE.has(code)) throw error;
+        if (attempt === MAX_ATTEMPTS) {
+          // Other processes kept changing what this unit reads: nothing of it applied, and sending it again is right.
+          throw new TasklaneError(
+            'DATABASE_UNAVAILABLE',
+            `The database could not apply this request alongside other changes to the same data (${MAX_ATTEMPTS} tries); ` +
+              'nothing of it was applied. Send it again.',
+            { reason: 'contention', retry_after_sec: 1, write_outcome: 'not_applied' },
+            { cause: error },
+          );
+        }
         // A short, growing, jittered pause, so that the units that collided do not collide again.
         await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(5 * 2 ** attempt, 250)));
       }
