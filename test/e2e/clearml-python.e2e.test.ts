@@ -150,6 +150,8 @@ if (unavailable && process.env.CI) {
       expect(original.script).toMatchObject({ entry_point: 'clearml-flow.py', repository: '', binary: expect.stringMatching(/^python3/) });
       // Outside a repository the SDK stores the script itself, which is what an agent runs.
       expect(original.script.diff).toContain('FLOW_RESULT');
+      // The packages it records while the task runs (tasks.set_requirements on a running task, taken since #16).
+      expect(original.script.requirements).toMatchObject({ pip: expect.stringContaining('clearml') });
       expect(original.hyperparams.Args).toMatchObject({
         lr: { section: 'Args', name: 'lr', value: '0.02', type: 'float' },
         epochs: { value: '5', type: 'int' },
@@ -242,7 +244,7 @@ if (unavailable && process.env.CI) {
     it('refuses none of the SDK\'s calls but the accepted ones', () => {
       const endpoints = new Set(flowRequests.map((r) => r.endpoint));
       // The log was read (a change of its format must not make this test pass on nothing).
-      for (const endpoint of ['auth.login', 'tasks.create', 'tasks.edit', 'events.add_batch', '/files', 'tasks.completed', 'tasks.clone', 'tasks.enqueue']) {
+      for (const endpoint of ['auth.login', 'tasks.create', 'tasks.edit', 'tasks.set_requirements', 'events.add_batch', '/files', 'tasks.completed', 'tasks.clone', 'tasks.enqueue']) {
         expect(endpoints).toContain(endpoint);
       }
       expect(unexpectedRefusals(flowRequests)).toEqual([]);

@@ -128,11 +128,9 @@ export async function prepareClearmlRun(
 
 /**
  * Calls ClearML's clients make that Tasklane refuses today, each with why that is accepted; any other refusal fails
- * the compat tests. The first two are gaps that issue 16 closes (then they simply stop appearing).
+ * the compat tests.
  */
 export const ACCEPTED_CLEARML_REFUSALS: Readonly<Record<string, string>> = {
-  'tasks.set_requirements 409': "#16: the SDK records a running task's packages; ClearML's server accepts that, Tasklane refuses edits of a running task",
-  'workers.status_report 400': '#16: clearml-agent sends "tags": null and "machine_stats": null, which ClearML\'s server accepts',
   'queues.get_by_id 404': "the SDK first looks a queue up with its name as the id, then falls back to queues.get_all (as with ClearML's server)",
   'workers.get_runtime_properties 404': "not in ClearML's open-source server either; the agent tolerates it",
   'workers.unregister 404': 'the daemon unregisters twice as it stops; the second finds no worker, and the agent only logs it',

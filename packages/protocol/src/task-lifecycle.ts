@@ -104,11 +104,12 @@ function transitionHint(taskId: string, from: TaskStatus, to: TaskStatus): strin
 }
 
 /** Which part of a task a write touches; each part has its own rule of when it may change. */
-export type TaskWriteKind = 'metadata' | 'configuration' | 'runtime' | 'outputs';
+export type TaskWriteKind = 'metadata' | 'configuration' | 'requirements' | 'runtime' | 'outputs';
 
 const WRITE_DESCRIPTION: Record<TaskWriteKind, string> = {
   metadata: 'name, comment and tags',
   configuration: 'configuration (script, hyperparameters, configuration objects, container, requirements)',
+  requirements: 'recorded packages (script.requirements)',
   runtime: 'runtime properties',
   outputs: 'outputs (artifacts, models)',
 };
@@ -117,7 +118,9 @@ const WRITE_DESCRIPTION: Record<TaskWriteKind, string> = {
  * Tells whether a part of a task may be written in its status.
  * - metadata (name, comment, tags, system tags, project): always.
  * - configuration: only a draft; with `force` any status but published.
- * - runtime and outputs: a draft or a running task; with `force` any status but published.
+ * - requirements, runtime and outputs: a draft or a running task; with `force` any status but published. A running
+ *   task's SDK records its packages once it knows them (ClearML's `tasks.set_requirements`), and an agent after its
+ *   install, as ClearML's server allows.
  */
 export function canWriteTask(status: TaskStatus, kind: TaskWriteKind, force = false): boolean {
   if (kind === 'metadata') return true;

@@ -29,21 +29,23 @@ export const WorkerIdSchema = z
   .min(1, 'a worker id cannot be empty')
   .max(MAX_NAME_LENGTH, `a worker id has at most ${MAX_NAME_LENGTH} characters`);
 
+// ClearML's agent sends null for what it has not got (`"tags": null`, `"machine_stats": null`), which ClearML's server
+// takes as absent: so do these schemas.
 export const WorkersRegisterRequestSchema = z.object({
   worker: WorkerIdSchema,
   timeout: z.number().int().min(1).optional().default(600).describe('seconds without a report before it expires'),
-  queues: StringListSchema.optional(),
-  tags: StringListSchema.optional(),
+  queues: StringListSchema.nullable().optional(),
+  tags: StringListSchema.nullable().optional(),
 });
 export const WorkersUnregisterRequestSchema = z.object({ worker: WorkerIdSchema });
 export const WorkersStatusReportRequestSchema = z.object({
   worker: WorkerIdSchema,
   timestamp: z.number().describe('epoch milliseconds'),
-  task: z.string().optional(),
-  queue: z.string().optional(),
-  queues: StringListSchema.optional(),
-  machine_stats: z.record(z.string(), z.unknown()).optional(),
-  tags: StringListSchema.optional(),
+  task: z.string().nullable().optional(),
+  queue: z.string().nullable().optional(),
+  queues: StringListSchema.nullable().optional(),
+  machine_stats: z.record(z.string(), z.unknown()).nullable().optional(),
+  tags: StringListSchema.nullable().optional(),
 });
 export const WorkersGetAllRequestSchema = z.object({
   last_seen: z.number().int().min(0).optional().default(3600).describe('only workers seen in the last N seconds'),

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from 'tasklane/client';
 import { expectError, getTask, makeTask, queuedIds, tick, uniqueName } from './support/factories.js';
-import { startTestServer, type TestServer } from './support/test-server.js';
+import { rawCall, startTestServer, type TestServer } from './support/test-server.js';
 
 describe('queues and workers over HTTP', () => {
   let server: TestServer;
@@ -312,6 +312,21 @@ describe('queues and workers over HTTP', () => {
         api.call('workers.status_report', { worker, timestamp: Date.now(), task: 'd'.repeat(32) }),
         'TASK_NOT_FOUND',
       );
+    });
+
+    it('takes register and status_report with null where ClearML\'s agent has nothing to say, as ClearML\'s server does', async () => {
+      const worker = uniqueName('clearml-agent');
+      const post = (path: string, body: unknown) => rawCall(server.url, path, { body: JSON.stringify(body) });
+      // The bodies clearml-agent 3.0.3 sends from an idle daemon (recorded from the real agent).
+      expect((await post('/workers.register', { worker, timeout: 600, queues: null, tags: null })).status).toBe(200);
+      const idle = await post('/workers.status_report', { worker, timestamp: Date.now(), task: null, queue: null, queues: null, machine_stats: null, tags: null });
+      expect({ status: idle.status, msg: idle.json.meta.result_msg }).toEqual({ status: 200, msg: 'OK' });
+      const id = await makeTask(api, { status: 'in_progress' });
+      const busy = await post('/workers.status_report', { worker, timestamp: Date.now(), task: id, machine_stats: { cpu_usage: [3] }, tags: null });
+      expect(busy.status).toBe(200);
+      const found = (await api.call('workers.get_all', {})).workers.find((w) => w.id === worker);
+      expect(found).toMatchObject({ task: { id }, machine_stats: { cpu_usage: [3] }, tags: [], queues: [] });
+      expect((await getTask(api, id)).last_worker).toBe(worker);
     });
 
     it('status_report refuses a missing timestamp, naming the field', async () => {

@@ -572,7 +572,19 @@ describe('tasks over HTTP', () => {
       expect(reply.updated).toBe(1);
       expect((await getTask(api, id)).script).toEqual({ branch: 'main', requirements: { npm: 'zod@4', pip: 'numpy' } });
       const done = await makeTask(api, { status: 'completed' });
-      await expectError(api.call('tasks.set_requirements', { task: done, requirements: {} }), 'TASK_READ_ONLY');
+      const refused = await expectError(api.call('tasks.set_requirements', { task: done, requirements: {} }), 'TASK_READ_ONLY');
+      expect(refused.message).toMatch(/^Cannot change the recorded packages \(script\.requirements\) of task .*: its status is "completed"/);
+    });
+
+    it('set_requirements is taken from a running task too (its SDK records the packages, as ClearML\'s server allows)', async () => {
+      const id = await makeTask(api, { script: { entry_point: 'train.py' } });
+      await api.call('tasks.started', { task: id });
+      // As ClearML's Python SDK sends it: pip's freeze-like text, and the org_pip it was made from.
+      const requirements = { pip: 'numpy==1.24.2\npsutil>=5.9\n', org_pip: 'numpy\npsutil\n' };
+      expect((await api.call('tasks.set_requirements', { task: id, requirements })).updated).toBe(1);
+      const task = await getTask(api, id);
+      expect(task.status).toBe('in_progress');
+      expect(task.script).toEqual({ entry_point: 'train.py', requirements });
     });
   });
 

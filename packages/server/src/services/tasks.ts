@@ -484,7 +484,7 @@ export async function setRequirements(
   ctx: ServiceContext,
   body: ParsedRequestOf<'tasks.set_requirements'>,
 ): Promise<ResponseOf<'tasks.set_requirements'>> {
-  const task = await getWritableTask(ctx, body.task, 'configuration', body.force);
+  const task = await getWritableTask(ctx, body.task, 'requirements', body.force);
   const script = { ...task.script, requirements: body.requirements };
   await saveTask(ctx, touched({ ...task, script }, ctx.now()), task.status);
   return { updated: 1, fields: { 'script.requirements': body.requirements } };
