@@ -230,7 +230,7 @@ console.log(\`size=\${options.size}\`);
     `);
     const noChange = await cli('task', 'edit', id);
     expect(noChange.code).toBe(2);
-    expect(noChange.stderr).toContain('Nothing to edit: give --param Section/name=value or --config name=@file.');
+    expect(noChange.stderr).toContain('Nothing to edit: give --param Section/name=value, --config name=@file or --requirements @requirements.txt.');
 
     const missing = await cli('task', 'create', '--project', 'e2e/agent', '--name', 'missing file', '--script', join(dir, 'nope.mjs'));
     expect(missing.code).toBe(2);
@@ -258,6 +258,26 @@ console.log(\`size=\${options.size}\`);
     expect(task.hyperparams.General?.lr).toMatchObject({ value: '0.3', type: 'float' });
   });
 
+  it('task edit replaces the requirements of a kind from a file, keeping the other kinds, and refuses a missing file', async () => {
+    const { id } = await api.call('tasks.create', {
+      name: 'python draft',
+      project_name: 'e2e/agent',
+      script: { entry_point: 'train.py', requirements: { pip: 'numpy\npsutil\n', org_pip: 'numpy\n' } },
+    });
+    const file = join(dir, 'requirements.txt');
+    await writeFile(file, '# pinned\nnumpy==1.26.4\npsutil==5.9.8\n\n');
+    const edit = await cli('task', 'edit', id, '--requirements', `@${file}`);
+    expect(edit.code).toBe(0);
+    expect(edit.stdout).toBe(`Edited draft ${id.slice(0, 8)}:\n  requirements (pip): 2 packages\n`);
+    const { task } = await api.call('tasks.get_by_id', { task: id });
+    expect(task.script.requirements).toEqual({ pip: '# pinned\nnumpy==1.26.4\npsutil==5.9.8\n\n', org_pip: 'numpy\n' });
+    const npm = await cli('task', 'edit', id, '--requirements', 'npm=zod@4.1.0');
+    expect(npm.stdout).toContain('requirements (npm): 1 package (new)');
+    const missing = await cli('task', 'edit', id, '--requirements', `@${join(dir, 'nope.txt')}`);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain(`--requirements @${join(dir, 'nope.txt')}: cannot read ${join(dir, 'nope.txt')} (no such file).`);
+  });
+
   it('documents the agent and task create/edit options in --help', async () => {
     const daemon = await runCli(['agent', 'daemon', '--help']);
     for (const option of ['--queue', '--workdir', '--name', '--server', '--poll-interval', '--create-queue', '--keep-working-copies']) {
@@ -271,5 +291,6 @@ console.log(\`size=\${options.size}\`);
     const edit = await runCli(['task', 'edit', '--help']);
     expect(edit.stdout).toContain('--param <Section/name=value>');
     expect(edit.stdout).toContain('--config <name=@file|name=text>');
+    expect(edit.stdout).toContain('--requirements <[kind=]@file|text>');
   });
 });

@@ -8,6 +8,28 @@ import { resolveTaskId } from './task.js';
 interface EditOptions extends ApiOptions {
   param?: string[];
   config?: string[];
+  requirements?: string;
+}
+
+/** The kinds of `script.requirements` an agent installs from: pip (and conda) for Python tasks, npm for JS ones. */
+const REQUIREMENT_KINDS = ['pip', 'conda', 'npm'] as const;
+
+/**
+ * `[kind=]@file` or `[kind=]text` → the kind and its text. Without a kind: the one the task records when it records
+ * npm alone, else pip (ClearML's Python tasks).
+ */
+async function parseRequirements(text: string, recorded: Record<string, unknown> | undefined): Promise<{ kind: string; value: string }> {
+  const match = /^(pip|conda|npm)=/.exec(text);
+  const kind = match?.[1] ?? (recorded?.npm !== undefined && recorded?.pip === undefined ? 'npm' : 'pip');
+  const raw = match ? text.slice(match[0].length) : text;
+  if (!raw.startsWith('@')) return { kind, value: raw };
+  const file = raw.slice(1);
+  try {
+    return { kind, value: await readFile(file, 'utf8') };
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return usage(`--requirements ${text}: cannot read ${file} (${code === 'ENOENT' ? 'no such file' : (code ?? (error as Error).message)}).`);
+  }
 }
 
 const GENERAL_SECTION = 'General';
@@ -65,10 +87,15 @@ const collect = (value: string, previous: string[] = []) => [...previous, value]
 
 export function registerTaskEditCommand(task: Command, common: (command: Command) => Command): void {
   common(task.command('edit'))
-    .description("Change a draft's hyperparameters and configuration objects (what an agent hands the script)")
+    .description("Change a draft's hyperparameters, configuration objects and requirements (what an agent hands the script)")
     .argument('<task>', 'task id, or its first characters')
     .option('--param <Section/name=value>', 'set a hyperparameter, e.g. Args/lr=0.05 or General/momentum=0.95 (repeatable)', collect)
     .option('--config <name=@file|name=text>', 'set a configuration object from a file (model=@model.yaml) or text (repeatable)', collect)
+    .option(
+      '--requirements <[kind=]@file|text>',
+      `replace the packages an agent installs, from a file (@requirements.txt) or text; kind ${REQUIREMENT_KINDS.join(', ')} ` +
+        '(default: npm for a task that records npm packages only, else pip)',
+    )
     .addHelpText(
       'after',
       `
@@ -79,12 +106,15 @@ connected (task.connect). A configuration object from a file is typed by its ext
 
 Examples:
   tasklane task edit 3f2c9a1b --param Args/lr=0.05 --param Args/epochs=10
-  tasklane task edit 3f2c9a1b --param General/momentum=0.95 --config model=@model.yaml`,
+  tasklane task edit 3f2c9a1b --param General/momentum=0.95 --config model=@model.yaml
+  tasklane task edit 3f2c9a1b --requirements @requirements.txt      # pin versions: they win over what was recorded`,
     )
     .action(async (ref: string, options: EditOptions) => {
       const params = (options.param ?? []).map(parseParamAssignment);
       const configs = await Promise.all((options.config ?? []).map(parseConfigAssignment));
-      if (params.length === 0 && configs.length === 0) usage('Nothing to edit: give --param Section/name=value or --config name=@file.');
+      if (params.length === 0 && configs.length === 0 && options.requirements === undefined) {
+        usage('Nothing to edit: give --param Section/name=value, --config name=@file or --requirements @requirements.txt.');
+      }
       const api = clientFor(options);
       const id = await resolveTaskId(api, ref);
       const { task: current } = await api.call('tasks.get_by_id', { task: id });
@@ -115,9 +145,16 @@ Examples:
         });
         await api.call('tasks.edit_configuration', { task: id, configuration });
       }
+      if (options.requirements !== undefined) {
+        const recorded = current.script?.requirements as Record<string, unknown> | undefined;
+        const { kind, value } = await parseRequirements(options.requirements, recorded);
+        await api.call('tasks.set_requirements', { task: id, requirements: { ...recorded, [kind]: value } });
+        const count = value.split('\n').filter((line) => line.trim() !== '' && !line.trim().startsWith('#')).length;
+        lines.push(`  requirements (${kind}): ${count} ${count === 1 ? 'package' : 'packages'}${recorded?.[kind] === undefined ? ' (new)' : ''}`);
+      }
       if (options.json) {
         const { task: edited } = await api.call('tasks.get_by_id', { task: id });
-        return printJson({ id, hyperparams: edited.hyperparams, configuration: edited.configuration });
+        return printJson({ id, hyperparams: edited.hyperparams, configuration: edited.configuration, requirements: edited.script?.requirements });
       }
       process.stdout.write(`Edited draft ${shortId(id)}:\n${lines.join('\n')}\n`);
     });
