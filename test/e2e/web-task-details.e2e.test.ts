@@ -140,6 +140,26 @@ describe.skipIf(!hasChromium)('web UI task details in Chromium', () => {
     await saveScreenshot(page, 'task-execution');
   });
 
+  it('edits a draft\'s requirements in place on the execution tab; a running task\'s are read-only', async () => {
+    await page.goto(`${server.url}/#/tasks/${runningId}/execution`);
+    await page.locator('[data-requirements="pip"] pre').waitFor();
+    expect(await page.locator('[data-requirements] button', { hasText: 'Edit' }).count()).toBe(0);
+
+    const { id } = await api.call('tasks.create', {
+      name: 'requirements draft',
+      project_name: 'details',
+      script: { entry_point: 'train.py', requirements: { pip: 'numpy\npsutil\n', org_pip: 'numpy\n' } },
+    });
+    await page.goto(`${server.url}/#/tasks/${id}/execution`);
+    const pip = page.locator('[data-requirements="pip"]');
+    await pip.locator('button[aria-label="Edit pip requirements"]').click();
+    await pip.locator('textarea').fill('numpy==1.26.4\npsutil==5.9.8\n');
+    await pip.locator('button', { hasText: 'Save' }).click();
+    await pip.locator('pre', { hasText: 'numpy==1.26.4' }).waitFor();
+    const saved = (await api.call('tasks.get_by_id', { task: id })).task;
+    expect(saved.script.requirements).toEqual({ pip: 'numpy==1.26.4\npsutil==5.9.8\n', org_pip: 'numpy\n' });
+  });
+
   it('aborts and resets a running task after confirmations, offering only what the lifecycle allows', async () => {
     await page.goto(`${server.url}/#/tasks/${runningId}/info`);
     await page.locator('h1 .task-name', { hasText: 'live training run' }).waitFor();

@@ -79,7 +79,7 @@ export function TaskPage({ taskId, tab }: { taskId: string; tab: string }) {
           </nav>
           <div className="tab-body" key={taskId}>
             {tab === 'info' && <InfoTab task={t} />}
-            {tab === 'execution' && <ExecutionTab task={t} />}
+            {tab === 'execution' && <ExecutionTab task={t} onChanged={task.reload} />}
             {tab === 'configuration' && <ConfigurationTab task={t} onChanged={task.reload} />}
             {tab === 'console' && <ConsoleTab taskId={taskId} taskName={t.name} isLive={isLive} />}
             {tab === 'scalars' && <ScalarsTab taskId={taskId} isLive={isLive} />}

@@ -1,16 +1,11 @@
-import type { Task } from '@tasklane/protocol';
+import { canWriteTask, type Task } from '@tasklane/protocol';
 import { Fields } from '../../components/fields';
 import { DiffView } from '../../task-details/diff-view';
+import { RequirementsBlock } from '../../task-details/requirements-block';
 import '../../styles/task-details.css';
 
-/** Requirements are text in ClearML (`pip`, `conda`…); anything else is shown as JSON. */
-function requirementText(value: unknown): string {
-  return typeof value === 'string' ? value : JSON.stringify(value, null, 2);
-}
-
-export function ExecutionTab({ task }: { task: Task }) {
+export function ExecutionTab({ task, onChanged }: { task: Task; onChanged: () => void }) {
   const s = task.script;
-  const requirements = Object.entries(s.requirements ?? {}).filter(([, text]) => text !== undefined && text !== null && text !== '');
   const container = task.container;
   const hasContainer = Object.values(container).some((v) => v);
   return (
@@ -31,13 +26,12 @@ export function ExecutionTab({ task }: { task: Task }) {
       <h2>Uncommitted changes</h2>
       {s.diff ? <DiffView text={s.diff} fileName={s.entry_point} /> : <p className="muted">None.</p>}
       <h2>Requirements</h2>
-      {requirements.length === 0 && <p className="muted">None recorded.</p>}
-      {requirements.map(([kind, text]) => (
-        <div key={kind} data-requirements={kind}>
-          <h3>{kind}</h3>
-          <pre className="code">{requirementText(text)}</pre>
-        </div>
-      ))}
+      <RequirementsBlock
+        taskId={task.id}
+        requirements={(s.requirements ?? {}) as Record<string, unknown>}
+        isEditable={canWriteTask(task.status, 'configuration')}
+        onChanged={onChanged}
+      />
       <h2>Container</h2>
       {hasContainer ? (
         <>
