@@ -38,7 +38,14 @@ describe.skipIf(!hasChromium)('queues, workers and models pages in Chromium', ()
     runningId = (await api.call('tasks.create', { name: 'running on the box', project })).id;
     await api.call('tasks.started', { task: runningId });
     await api.call('workers.register', { worker: WORKER, queues: [defaultQueue, gpuQueue] });
-    await api.call('workers.status_report', { worker: WORKER, timestamp: Date.now(), task: runningId, queues: [defaultQueue, gpuQueue] });
+    // Machine stats as ClearML's agent reports them (per core and device in %, memory in MiB).
+    await api.call('workers.status_report', {
+      worker: WORKER,
+      timestamp: Date.now(),
+      task: runningId,
+      queues: [defaultQueue, gpuQueue],
+      machine_stats: { cpu_usage: [10, 20], memory_used: 3276.8, memory_free: 12697.6, gpu_usage: [87] },
+    });
 
     trainerId = (await api.call('tasks.create', { name: 'train detector', project })).id;
     resnetModel = (
@@ -79,7 +86,8 @@ describe.skipIf(!hasChromium)('queues, workers and models pages in Chromium', ()
     expect(await link.textContent()).toBe('running on the box');
     expect(await link.getAttribute('href')).toBe(`#/tasks/${runningId}/console`);
     expect(await worker.locator('td').nth(2).textContent()).toBe('default, gpu');
-    expect(await worker.locator('td').nth(3).textContent()).toMatch(/ s ago$/);
+    expect(await worker.locator('td').nth(3).textContent()).toBe('CPU 15% · memory 3.2 / 15.6 GiB · GPU 87%');
+    expect(await worker.locator('td').nth(4).textContent()).toMatch(/ s ago$/);
     await saveScreenshot(page, 'queues');
   });
 
