@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import type { ConfigurationItem } from '@tasklane/protocol';
 import { api, errorMessage } from '../api';
-import { ErrorBox } from '../components/error-box';
+import { TextEditForm } from '../components/text-edit-form';
 
 /** A configuration object (a named text: JSON, YAML, HOCON…), with in-place editing of its text on a draft. */
 export function ConfigurationObject({
@@ -53,38 +53,18 @@ export function ConfigurationObject({
       {draft === undefined ? (
         text ? <pre className="code">{text}</pre> : <p className="muted">Empty.</p>
       ) : (
-        <form
-          onSubmit={(e) => {
-            e.preventDefault();
-            void save();
+        <TextEditForm
+          label={`Text of ${name}`}
+          text={draft}
+          busy={busy}
+          error={error}
+          onChange={setDraft}
+          onSave={() => void save()}
+          onCancel={() => {
+            setDraft(undefined);
+            setError(undefined);
           }}
-        >
-          <textarea
-            className="config-text"
-            aria-label={`Text of ${name}`}
-            value={draft}
-            rows={Math.min(30, Math.max(6, draft.split('\n').length + 1))}
-            spellCheck={false}
-            disabled={busy}
-            onChange={(e) => setDraft(e.target.value)}
-          />
-          <ErrorBox message={error} />
-          <div className="edit-buttons">
-            <button type="submit" className="primary" disabled={busy}>
-              Save
-            </button>
-            <button
-              type="button"
-              disabled={busy}
-              onClick={() => {
-                setDraft(undefined);
-                setError(undefined);
-              }}
-            >
-              Cancel
-            </button>
-          </div>
-        </form>
+        />
       )}
     </div>
   );

@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import { api, errorMessage } from '../api';
-import { ErrorBox } from '../components/error-box';
+import { TextEditForm } from '../components/text-edit-form';
 
 /** Requirements are text in ClearML (`pip`, `conda`…); anything else is shown as JSON. */
 function requirementText(value: unknown): string {
@@ -43,38 +43,18 @@ export function RequirementsBlock({
     }
   };
   const editor = editing && (
-    <form
-      onSubmit={(e) => {
-        e.preventDefault();
-        void save();
+    <TextEditForm
+      label={`${editing.kind} requirements`}
+      text={editing.text}
+      busy={busy}
+      error={error}
+      onChange={(text) => setEditing({ ...editing, text })}
+      onSave={() => void save()}
+      onCancel={() => {
+        setEditing(undefined);
+        setError(undefined);
       }}
-    >
-      <textarea
-        className="config-text"
-        aria-label={`${editing.kind} requirements`}
-        value={editing.text}
-        rows={Math.min(30, Math.max(6, editing.text.split('\n').length + 1))}
-        spellCheck={false}
-        disabled={busy}
-        onChange={(e) => setEditing({ ...editing, text: e.target.value })}
-      />
-      <ErrorBox message={error} />
-      <div className="edit-buttons">
-        <button type="submit" className="primary" disabled={busy}>
-          Save
-        </button>
-        <button
-          type="button"
-          disabled={busy}
-          onClick={() => {
-            setEditing(undefined);
-            setError(undefined);
-          }}
-        >
-          Cancel
-        </button>
-      </div>
-    </form>
+    />
   );
   return (
     <>
